@@ -1,0 +1,121 @@
+package classify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// Source says where a resource was found.
+const (
+	SourceArgv     = "argv"
+	SourceManifest = "manifest"
+	SourcePlan     = "plan"
+	SourceRaw      = "raw"
+)
+
+// Resource is one object a command touches.
+type Resource struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Resource  string `json:"resource,omitempty"` // plural resource name, e.g. "deployments"
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// Address is a terraform resource address; empty for Kubernetes.
+	Address string `json:"address,omitempty"`
+	// Type is a terraform resource type; empty for Kubernetes.
+	Type string `json:"type,omitempty"`
+	// Action is what the command does to the resource: get, list, create,
+	// update, delete, replace, read, no-op, forget, apply, patch, ...
+	Action string `json:"action,omitempty"`
+	Source string `json:"source"`
+	Class  Class  `json:"class"`
+}
+
+// Reason is one finding that raised (or confirmed) the class.
+type Reason struct {
+	Class   Class  `json:"class"`
+	Message string `json:"message"`
+}
+
+// Target is what the command acts on.
+type Target struct {
+	// Kubernetes
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
+	Cluster    string `json:"cluster,omitempty"`
+	Server     string `json:"server,omitempty"`
+	User       string `json:"user,omitempty"` // the kubeconfig user entry's name, never its credentials
+	Namespace  string `json:"namespace,omitempty"`
+	// Terraform
+	Dir       string `json:"dir,omitempty"`
+	Workspace string `json:"workspace,omitempty"`
+	// Env is the environment name (prod, staging, dev, unknown) the policy
+	// engine mapped the target to; classifiers leave it empty.
+	Env string `json:"env,omitempty"`
+}
+
+// Invocation is exactly what runs if the command is allowed: the argv handed
+// to the tool and, when the tool reads manifests from stdin, the exact bytes
+// fed to it. Classifiers rewrite file arguments into "-f -" so that what was
+// assessed is what runs.
+type Invocation struct {
+	Args []string `json:"args"`
+	// Stdin, when non-nil, is fed to the tool instead of the agent's stdin.
+	Stdin []byte `json:"-"`
+	// PassStdin says the agent's stdin is handed through (kubectl exec -i).
+	PassStdin bool `json:"passStdin,omitempty"`
+	// Env holds extra environment entries the tool needs (never credentials).
+	Env []string `json:"-"`
+	// Dir is the working directory the tool runs in.
+	Dir string `json:"dir,omitempty"`
+}
+
+// Plan describes a terraform plan file an assessment was made from.
+type Plan struct {
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+	Summary string `json:"summary"` // "2 to add, 1 to change, 1 to destroy."
+	// Owned is true when agentctl made the plan file itself.
+	Owned bool `json:"owned"`
+	// Rendered is the human-readable plan (terraform show), for approval.
+	Rendered string `json:"-"`
+}
+
+// Assessment is what a classifier found out about one command.
+type Assessment struct {
+	Tool       string     `json:"tool"`
+	Class      Class      `json:"class"`
+	Subcommand string     `json:"subcommand"`
+	DryRun     bool       `json:"dryRun,omitempty"`
+	Resources  []Resource `json:"resources"`
+	Target     Target     `json:"target"`
+	Reasons    []Reason   `json:"reasons"`
+	// ManifestSHA256 is the SHA-256 of Exec.Stdin when manifests were read.
+	ManifestSHA256 string     `json:"manifestSha256,omitempty"`
+	Plan           *Plan      `json:"plan,omitempty"`
+	Exec           Invocation `json:"exec"`
+	// Discovery says whether the cluster's discovery was used ("live",
+	// "cache") or not ("offline").
+	Discovery string `json:"discovery,omitempty"`
+}
+
+// Raise lifts the assessment's class to c (if c is higher) and records why.
+// Every finding is recorded, including ones that do not raise the class.
+func (a *Assessment) Raise(c Class, format string, args ...any) {
+	a.Class = Max(a.Class, c)
+	a.Reasons = append(a.Reasons, Reason{Class: c, Message: fmt.Sprintf(format, args...)})
+}
+
+// SetManifest records the exact manifest bytes that will be fed to the tool.
+func (a *Assessment) SetManifest(b []byte) {
+	a.Exec.Stdin = b
+	a.ManifestSHA256 = SHA256(b)
+}
+
+// SHA256 returns the lowercase hex SHA-256 of b.
+func SHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
