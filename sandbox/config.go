@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Config is what to run in the sandbox and what it may reach. It is data
+// only: the sandbox knows nothing of kubectl or terraform.
+type Config struct {
+	// Argv is what to run inside: Argv[0] is an absolute path. When Entry is
+	// set, Argv holds the entry's arguments instead.
+	Argv []string `json:"argv"`
+	// Entry names an in-process entry of the re-executed binary (see
+	// [MaybeChild]), e.g. "kubectl".
+	Entry string `json:"entry,omitempty"`
+	// Env is the command's complete environment. Run always sets TMPDIR to
+	// the scratch dir, and HOME to it unless Env sets HOME.
+	Env []string `json:"env"`
+	// Dir is the working directory (default: the scratch dir).
+	Dir string `json:"dir,omitempty"`
+	// ReadOnly lists files or dirs readable (and executable) besides the
+	// system paths. They must exist.
+	ReadOnly []string `json:"readOnly,omitempty"`
+	// ReadWrite lists files or dirs writable. They must exist: create an
+	// empty file for an output such as a terraform plan.
+	ReadWrite []string `json:"readWrite,omitempty"`
+	// Scratch is the command's own writable dir. When empty, Run creates
+	// one (0700, under os.TempDir) and removes it afterwards.
+	Scratch string `json:"scratch,omitempty"`
+	// Destinations lists the "host:port" egress allowed; host may be an IP
+	// or a name (resolved outside the sandbox).
+	Destinations []string `json:"destinations,omitempty"`
+	// Deny lists paths that must stay unreachable: credential stores, the
+	// audit log, keys. A ReadOnly, ReadWrite or system path that equals or
+	// contains one is refused; a grant strictly inside one (the kubeconfig
+	// chosen out of ~/.kube) is an explicit exception and allowed.
+	Deny []string `json:"deny,omitempty"`
+	// Required makes the sandbox fail closed: when anything essential
+	// cannot be enforced, the command does not run.
+	Required bool `json:"required"`
+}
+
+// Stdio is the command's standard streams. Nil means /dev/null.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Destination is one parsed egress allowance.
+type Destination struct {
+	Host string `json:"host"`
+	Port uint16 `json:"port"`
+	// Loopback destinations are served by a listener on the same address
+	// inside the network namespace; others through the CONNECT proxy.
+	Loopback bool `json:"loopback,omitempty"`
+}
+
+// Addr is "host:port".
+func (d Destination) Addr() string { return net.JoinHostPort(d.Host, strconv.Itoa(int(d.Port))) }
+
+// ParseDestination parses "host:port".
+func ParseDestination(s string) (Destination, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return Destination{}, fmt.Errorf("invalid destination %q: %w", s, err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return Destination{}, fmt.Errorf("invalid destination %q: port must be 1-65535", s)
+	}
+	if host == "" {
+		return Destination{}, fmt.Errorf("invalid destination %q: empty host", s)
+	}
+	d := Destination{Host: strings.ToLower(host), Port: uint16(p)}
+	if ip := net.ParseIP(host); ip != nil {
+		d.Loopback = ip.IsLoopback()
+	} else {
+		d.Loopback = d.Host == "localhost"
+	}
+	return d, nil
+}
+
+// resolvePaths makes every path of cfg absolute and resolves symlinks, so
+// that the planning step sees the inodes Landlock will grant: a ReadOnly
+// entry that is a symlink to ~/.aws/credentials is checked as the latter.
+// Deny paths that do not exist are kept as cleaned absolute paths.
+func resolvePaths(cfg Config) (Config, error) {
+	var err error
+	res := func(p string, mustExist bool) string {
+		if err != nil {
+			return ""
+		}
+		abs, e := filepath.Abs(p)
+		if e != nil {
+			err = fmt.Errorf("path %q: %w", p, e)
+			return ""
+		}
+		real, e := filepath.EvalSymlinks(abs)
+		if e != nil {
+			if mustExist {
+				err = fmt.Errorf("sandbox path %q: %w", p, e)
+			}
+			return abs
+		}
+		return real
+	}
+	list := func(in []string, mustExist bool) []string {
+		var out []string
+		for _, p := range in {
+			out = append(out, res(p, mustExist))
+		}
+		return out
+	}
+	cfg.ReadOnly = list(cfg.ReadOnly, true)
+	cfg.ReadWrite = list(cfg.ReadWrite, true)
+	cfg.Deny = list(cfg.Deny, false)
+	if cfg.Scratch != "" {
+		cfg.Scratch = res(cfg.Scratch, true)
+	}
+	if cfg.Dir != "" {
+		cfg.Dir = res(cfg.Dir, true)
+	}
+	if cfg.Entry == "" && len(cfg.Argv) > 0 {
+		cfg.Argv = append([]string{res(cfg.Argv[0], true)}, cfg.Argv[1:]...)
+	}
+	return cfg, err
+}
+
+// childEnv is cfg.Env with TMPDIR (and HOME, unless set) pointing at scratch.
+func childEnv(env []string, scratch string) []string {
+	out := make([]string, 0, len(env)+2)
+	hasHome := false
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "TMPDIR=") {
+			continue
+		}
+		if strings.HasPrefix(kv, "HOME=") {
+			hasHome = true
+		}
+		out = append(out, kv)
+	}
+	out = append(out, "TMPDIR="+scratch)
+	if !hasHome {
+		out = append(out, "HOME="+scratch)
+	}
+	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}

@@ -1,0 +1,49 @@
+// Package sandbox runs a read-only command (embedded kubectl, terraform
+// plan) in a child that cannot reach the user's credentials or the
+// network beyond what the command needs.
+//
+// # How it works
+//
+// [Run] re-executes the current binary (/proc/self/exe) in a new user and
+// network namespace. The child, recognised by [MaybeChild] which main
+// calls first thing, reads its configuration from an inherited pipe,
+// brings up loopback, starts the egress forwarders, applies a Landlock
+// ruleset and then runs an in-process entry (kubectl) or execs Argv
+// (terraform) as its own child, staying behind as supervisor.
+//
+// # Filesystem
+//
+// Readable: [SystemReadOnly] and [Config.ReadOnly]. Writable:
+// [SystemReadWrite], [Config.ReadWrite] and the scratch dir. Nothing else:
+// not /proc (so not /proc/<agentctl>/environ or mem), not /tmp, not the
+// home dir. Landlock rules name inodes, so a symlink planted in scratch
+// that points at ~/.aws/credentials leads to a denial. [Config.Deny]
+// lists what must stay unreachable; [Plan] refuses a grant that equals or
+// contains a denied path.
+//
+// # Network
+//
+// The namespace has only loopback. agentctl runs an egress broker outside
+// that dials only [Config.Destinations] and hands the connected socket to
+// the child. Loopback destinations (the test cluster on 127.0.0.1:6443)
+// are served by a listener on the same address inside, so clients work
+// unchanged; others by a CONNECT proxy on 127.0.0.1 advertised in
+// HTTPS_PROXY/HTTP_PROXY. No resolver is reachable: names are resolved by
+// the broker. With Landlock ABI 4 the command may connect and bind only
+// to the forwarders' ports.
+//
+// # Degradation
+//
+// [Probe] reports what the kernel can enforce. With [Config.Required] a
+// missing user or network namespace or a missing Landlock makes [Run]
+// fail with a [*NotEnforceableError] before the command runs; otherwise
+// the command runs with what is available and [Enforcement] says what
+// was not enforced. Hardening that newer Landlock ABIs add (TCP rules,
+// scoping, pathname Unix sockets) is reported in [Enforcement.Weaker].
+//
+// # Environment
+//
+// [Config.Env] is the command's complete environment, with TMPDIR set to
+// the scratch dir, HOME too unless Env sets it, and the proxy variables
+// when a proxy runs.
+package sandbox

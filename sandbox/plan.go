@@ -1,0 +1,195 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// SystemReadOnly are the system paths every sandboxed command may read
+// (and execute): binaries, libraries, CA certificates, name-service files.
+// Missing ones are skipped. /proc, /sys, /home, /root, /run and /tmp are
+// not among them.
+var SystemReadOnly = []string{
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/etc/crypto-policies",
+	"/etc/hosts", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+	"/etc/localtime", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/mime.types", "/etc/os-release",
+	"/dev/zero", "/dev/random", "/dev/urandom",
+}
+
+// SystemReadWrite are the device files every command may write.
+var SystemReadWrite = []string{"/dev/null"}
+
+// Rules is the outcome of [Plan]: what the child will enforce.
+type Rules struct {
+	// ABI is the Landlock ABI the ruleset is built for (0: no Landlock).
+	ABI int `json:"abi"`
+	// Strict asks go-landlock for the exact ABI (fail instead of
+	// downgrading); set when Required.
+	Strict bool `json:"strict"`
+	// Namespaces asks for new user and network namespaces.
+	Namespaces bool `json:"namespaces"`
+	// SystemReadOnly and SystemReadWrite may be missing; ReadOnly and
+	// ReadWrite must exist.
+	SystemReadOnly  []string `json:"systemReadOnly"`
+	SystemReadWrite []string `json:"systemReadWrite"`
+	ReadOnly        []string `json:"readOnly"`
+	ReadWrite       []string `json:"readWrite"`
+	// Destinations are the parsed egress allowances.
+	Destinations []Destination `json:"destinations"`
+	// Proxy is set when a non-loopback destination needs the in-namespace
+	// CONNECT proxy.
+	Proxy bool `json:"proxy"`
+	// Enforcement is what these rules enforce on this kernel.
+	Enforcement Enforcement `json:"enforcement"`
+}
+
+// Enforcement is what the sandbox enforced (or, from [Plan], will
+// enforce). It belongs in the decision and audit records.
+type Enforcement struct {
+	LandlockABI int  `json:"landlockABI"`
+	FS          bool `json:"fs"`
+	NetTCP      bool `json:"netTCP"`
+	Scoped      bool `json:"scoped"`
+	UnixSockets bool `json:"unixSockets"`
+	UserNS      bool `json:"userNS"`
+	NetNS       bool `json:"netNS"`
+	// Missing lists what `sandbox: required` needs and was not enforced.
+	Missing []string `json:"missing,omitempty"`
+	// Weaker lists hardening the kernel's Landlock ABI lacks; the
+	// namespaces cover most of it (see docs/sandbox.md).
+	Weaker []string `json:"weaker,omitempty"`
+}
+
+// String summarises e in one line, e.g.
+// "landlock=7 fs netns userns tcp scoped; weaker: pathname unix sockets (ABI<9)".
+func (e Enforcement) String() string {
+	parts := []string{fmt.Sprintf("landlock=%d", e.LandlockABI)}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{e.FS, "fs"}, {e.NetNS, "netns"}, {e.UserNS, "userns"}, {e.NetTCP, "tcp"}, {e.Scoped, "scoped"}, {e.UnixSockets, "unix"}} {
+		if f.on {
+			parts = append(parts, f.name)
+		}
+	}
+	s := strings.Join(parts, " ")
+	if len(e.Missing) > 0 {
+		s += "; missing: " + strings.Join(e.Missing, ", ")
+	}
+	if len(e.Weaker) > 0 {
+		s += "; weaker: " + strings.Join(e.Weaker, ", ")
+	}
+	return s
+}
+
+// ErrNotEnforceable is returned (wrapped in a *NotEnforceableError) when
+// cfg.Required and something essential cannot be enforced.
+var ErrNotEnforceable = errors.New("sandbox cannot be enforced")
+
+// NotEnforceableError names what could not be enforced.
+type NotEnforceableError struct{ Missing []string }
+
+func (e *NotEnforceableError) Error() string {
+	return fmt.Sprintf("sandbox required but not enforceable here: %s\nhint: %s",
+		strings.Join(e.Missing, "; "), requiredHint)
+}
+
+func (e *NotEnforceableError) Unwrap() error { return ErrNotEnforceable }
+
+// Plan works out the rules for cfg on a kernel with status st. It is pure:
+// cfg's paths should already be absolute and resolved (Run does that).
+// It refuses a config whose grants cover a Deny path, and, when
+// cfg.Required, a kernel that lacks anything essential.
+func Plan(cfg Config, st Status) (Rules, error) {
+	if cfg.Entry == "" && (len(cfg.Argv) == 0 || !filepath.IsAbs(cfg.Argv[0])) {
+		return Rules{}, fmt.Errorf("sandbox: argv[0] must be an absolute path, got %q", strings.Join(cfg.Argv, " "))
+	}
+	r := Rules{
+		ABI:             st.LandlockABI,
+		Strict:          cfg.Required,
+		Namespaces:      st.UserNS && st.NetNS,
+		SystemReadOnly:  SystemReadOnly,
+		SystemReadWrite: SystemReadWrite,
+		ReadOnly:        cleanAll(cfg.ReadOnly),
+		ReadWrite:       cleanAll(cfg.ReadWrite),
+	}
+	if cfg.Entry == "" {
+		r.ReadOnly = append(r.ReadOnly, filepath.Clean(cfg.Argv[0]))
+	}
+	if cfg.Scratch != "" {
+		r.ReadWrite = append(r.ReadWrite, filepath.Clean(cfg.Scratch))
+	}
+	if cfg.Dir != "" && !coveredByAny(filepath.Clean(cfg.Dir), append(r.ReadOnly, r.ReadWrite...)) {
+		return Rules{}, fmt.Errorf("sandbox: working dir %q is neither read-only nor writable in the sandbox", cfg.Dir)
+	}
+	for _, d := range cfg.Deny {
+		d = filepath.Clean(d)
+		for _, set := range [][]string{r.SystemReadOnly, r.SystemReadWrite, r.ReadOnly, r.ReadWrite} {
+			for _, p := range set {
+				if covers(p, d) {
+					return Rules{}, fmt.Errorf("sandbox: grant %q would expose denied path %q\nhint: grant the exact files the command needs instead of a parent dir", p, d)
+				}
+			}
+		}
+	}
+	for _, s := range cfg.Destinations {
+		d, err := ParseDestination(s)
+		if err != nil {
+			return Rules{}, fmt.Errorf("sandbox: %w", err)
+		}
+		r.Destinations = append(r.Destinations, d)
+		if !d.Loopback {
+			r.Proxy = true
+		}
+	}
+	f := FeaturesOf(st.LandlockABI)
+	e := Enforcement{
+		LandlockABI: st.LandlockABI, FS: f.FS, NetTCP: f.TCP && r.Namespaces,
+		Scoped: f.Scoped, UnixSockets: f.UnixSockets,
+		UserNS: r.Namespaces, NetNS: r.Namespaces,
+	}
+	e.Missing = essentialMissing(st)
+	if !f.TCP {
+		e.Weaker = append(e.Weaker, "tcp connect/bind rules (Landlock ABI<4)")
+	}
+	if !f.Scoped {
+		e.Weaker = append(e.Weaker, "signal and abstract unix socket scoping (Landlock ABI<6)")
+	}
+	if !f.UnixSockets {
+		e.Weaker = append(e.Weaker, "pathname unix sockets outside the sandbox (Landlock ABI<9)")
+	}
+	r.Enforcement = e
+	if cfg.Required && len(e.Missing) > 0 {
+		return Rules{}, &NotEnforceableError{Missing: e.Missing}
+	}
+	return r, nil
+}
+
+// covers reports whether granting p grants d: p equals d or contains it.
+func covers(p, d string) bool {
+	if p == d || p == "/" {
+		return true
+	}
+	return strings.HasPrefix(d, p+"/")
+}
+
+func coveredByAny(d string, grants []string) bool {
+	for _, g := range grants {
+		if covers(g, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func cleanAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, p := range in {
+		out = append(out, filepath.Clean(p))
+	}
+	return out
+}
