@@ -106,6 +106,11 @@ func runChild(entries map[string]func(args []string) int) int {
 	if err := applyLandlock(r, fw.ports); err != nil {
 		return fail(err)
 	}
+	if r.DenyUnixSockets {
+		if err := denyUnixSockets(); err != nil {
+			return fail(err)
+		}
+	}
 	if err := json.NewEncoder(status).Encode(childStatus{Enforcement: r.Enforcement}); err != nil {
 		return exitSetup
 	}

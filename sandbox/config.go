@@ -41,6 +41,11 @@ type Config struct {
 	// contains one is refused; a grant strictly inside one (the kubeconfig
 	// chosen out of ~/.kube) is an explicit exception and allowed.
 	Deny []string `json:"deny,omitempty"`
+	// AllowUnixSockets lets the command create Unix sockets (terraform's
+	// provider plugins need them). Otherwise, on kernels whose Landlock
+	// cannot control pathname Unix sockets (ABI < 9), a seccomp filter
+	// refuses creating any.
+	AllowUnixSockets bool `json:"allowUnixSockets,omitempty"`
 	// Required makes the sandbox fail closed: when anything essential
 	// cannot be enforced, the command does not run.
 	Required bool `json:"required"`

@@ -43,6 +43,9 @@ type Rules struct {
 	// Proxy is set when a non-loopback destination needs the in-namespace
 	// CONNECT proxy.
 	Proxy bool `json:"proxy"`
+	// DenyUnixSockets asks for the seccomp filter against creating Unix
+	// sockets (Landlock ABI < 9 and the config does not allow them).
+	DenyUnixSockets bool `json:"denyUnixSockets"`
 	// Enforcement is what these rules enforce on this kernel.
 	Enforcement Enforcement `json:"enforcement"`
 }
@@ -149,7 +152,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	f := FeaturesOf(st.LandlockABI)
 	e := Enforcement{
 		LandlockABI: st.LandlockABI, FS: f.FS, NetTCP: f.TCP && r.Namespaces,
-		Scoped: f.Scoped, UnixSockets: f.UnixSockets,
+		Scoped: f.Scoped, UnixSockets: f.UnixSockets || !cfg.AllowUnixSockets,
 		UserNS: r.Namespaces, NetNS: r.Namespaces,
 	}
 	e.Missing = essentialMissing(st)
@@ -159,7 +162,8 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	if !f.Scoped {
 		e.Weaker = append(e.Weaker, "signal and abstract unix socket scoping (Landlock ABI<6)")
 	}
-	if !f.UnixSockets {
+	r.DenyUnixSockets = !f.UnixSockets && !cfg.AllowUnixSockets
+	if !e.UnixSockets {
 		e.Weaker = append(e.Weaker, "pathname unix sockets outside the sandbox (Landlock ABI<9)")
 	}
 	r.Enforcement = e
