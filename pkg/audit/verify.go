@@ -34,7 +34,8 @@ func (b *Break) Error() string { return b.Msg }
 // TornTail is a last line without its newline: a writer crashed mid-write
 // (or the file was truncated). The next append repairs it.
 type TornTail struct {
-	Line  int
+	Line  int // the first torn line
+	Lines int // how many lines are torn (more than one after a crash during a repair)
 	Bytes int
 }
 
@@ -62,6 +63,7 @@ const maxWindow = 16
 
 type seenLine struct {
 	no        int
+	bytes     int
 	hash      string
 	h         header
 	complete  bool
@@ -123,7 +125,7 @@ type verifier struct {
 
 func (v *verifier) add(line []byte, terminated bool) {
 	v.rep.Lines++
-	s := seenLine{no: v.rep.Lines, hash: hashLine(line)}
+	s := seenLine{no: v.rep.Lines, bytes: len(line), hash: hashLine(line)}
 	s.h, s.complete = parseHeader(line)
 	v.lastRaw.terminated, v.lastRaw.bytes = terminated, len(line)
 	switch {
@@ -223,7 +225,11 @@ func (v *verifier) refine(first, next seenLine) {
 		return
 	}
 	n := first.no
-	if first.complete && first.h.Prev == next.hash {
+	if !first.complete {
+		v.pending.Msg += fmt.Sprintf(" (line %d chains from line %d: line %d was inserted)", n+1, n-1, n)
+		return
+	}
+	if first.h.Prev == next.hash {
 		v.pending = &Break{Line: n, Problem: Reordered, Msg: fmt.Sprintf(
 			"lines %d and %d are swapped: hash mismatch at line %d: prev does not match line %d", n, n+1, n, n-1)}
 		return
@@ -236,15 +242,27 @@ func (v *verifier) finish() {
 	if len(v.window) == 0 && v.lastRaw.terminated {
 		return
 	}
-	last := v.rep.Lines
-	if !v.lastRaw.terminated {
-		v.rep.TornTail = &TornTail{Line: last, Bytes: v.lastRaw.bytes}
-		if len(v.window) == 1 && v.window[0].no == last {
-			return // only the torn tail itself
-		}
+	// Lines at the end that are not records are what crashed writers
+	// left behind (a crash during a repair leaves two); the next append
+	// repairs them all.
+	allTorn := true
+	for _, l := range v.window {
+		allTorn = allTorn && !l.complete
 	}
-	if len(v.window) > 0 {
-		v.rep.Broken = v.pending
+	if allTorn {
+		t := &TornTail{Line: v.rep.Lines, Lines: 1, Bytes: v.lastRaw.bytes}
+		if len(v.window) > 0 {
+			t.Line, t.Lines, t.Bytes = v.window[0].no, len(v.window), 0
+			for _, l := range v.window {
+				t.Bytes += l.bytes
+			}
+		}
+		v.rep.TornTail = t
+		return
+	}
+	v.rep.Broken = v.pending
+	if !v.lastRaw.terminated {
+		v.rep.TornTail = &TornTail{Line: v.rep.Lines, Lines: 1, Bytes: v.lastRaw.bytes}
 	}
 }
 
