@@ -15,6 +15,7 @@ import (
 type cmdline struct {
 	Chdir   string   // the -chdir value, "" without one
 	Args    []string // effective arguments after -chdir, env args merged
+	Merged  []string // Args before terraform's -version rewrite
 	EnvVars []string // TF_CLI_ARGS variables that were merged, in order
 	Sub     string   // the subcommand, "state list" for nested ones
 	SubArgs []string // the subcommand's arguments
@@ -51,6 +52,7 @@ func parseCmdline(args []string, env []string) (*cmdline, error) {
 		rest = mergeEnvArgs(rest, first.Sub, extra)
 		cl.EnvVars = append(cl.EnvVars, name)
 	}
+	cl.Merged = rest
 	for _, a := range rest {
 		if a == "-v" || a == "-version" || a == "--version" {
 			cl.Version = true

@@ -50,9 +50,9 @@ var (
 	applyFlags = flagSet{"auto-approve": boolFlag}.with(stateFlags, operationFlags, varFlags, viewFlags)
 	planFlags  = flagSet{"detailed-exitcode": boolFlag, "out": stringFlag,
 		"generate-config-out": stringFlag}.with(stateFlags, operationFlags, varFlags, viewFlags)
-	stateRW   = flagSet{"backup": stringFlag, "state": stringFlag}.with(lockFlags, remoteVer)
-	taintSet  = flagSet{"allow-missing": boolFlag, "state-out": stringFlag}.with(stateRW)
-	workspace = map[string]command{
+	stateRW       = flagSet{"backup": stringFlag, "state": stringFlag}.with(lockFlags, remoteVer)
+	taintSet      = flagSet{"allow-missing": boolFlag, "state-out": stringFlag}.with(stateRW)
+	workspaceCmds = map[string]command{
 		"":      {max: -1, rule: fixed(classify.Read, "shows help")},
 		" list": {max: 1, rule: fixed(classify.Read, "lists workspaces")},
 		" show": {flags: metaExtended, rule: fixed(classify.Read, "shows the current workspace")},
@@ -146,7 +146,7 @@ var commands = map[string]command{
 
 func init() {
 	for _, prefix := range []string{"workspace", "env"} {
-		for sub, c := range workspace {
+		for sub, c := range workspaceCmds {
 			commands[prefix+sub] = c
 		}
 	}
