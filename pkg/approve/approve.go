@@ -1,0 +1,94 @@
+// Package approve asks a human whether a command may run.
+//
+// An [Approver] receives a [Request] — one command, bound to the SHA-256 of
+// exactly what would run — and returns an [Answer]. The answer names one
+// request; it cannot be reused for another.
+package approve
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/request"
+)
+
+// Request is what an approver is asked about.
+type Request struct {
+	// Hash binds the approval to exactly what runs: see [HashOf].
+	Hash       string
+	Req        *request.Request
+	Assessment *classify.Assessment
+	Decision   policy.Decision
+	// Diff is the human-readable change: a server-side dry-run diff for
+	// kubectl, the rendered plan for terraform. May be empty.
+	Diff    string
+	Expires time.Time
+}
+
+// Answer is a human's verdict.
+type Answer struct {
+	Approved bool          `json:"approved"`
+	Approver string        `json:"approver,omitempty"` // who answered (OS user or inbox key id)
+	Channel  string        `json:"channel"`            // tty, inbox, none
+	Reason   string        `json:"reason,omitempty"`   // typed reason, if any
+	Latency  time.Duration `json:"latency"`
+}
+
+// Approver asks a human.
+type Approver interface {
+	Approve(ctx context.Context, r *Request) (Answer, error)
+}
+
+// None is the non-interactive approver: every request is denied.
+type None struct{ Why string }
+
+// Approve implements [Approver].
+func (n None) Approve(context.Context, *Request) (Answer, error) {
+	why := n.Why
+	if why == "" {
+		why = "no approver available (non-interactive)"
+	}
+	return Answer{Approved: false, Channel: "none", Reason: why}, nil
+}
+
+var _ Approver = None{}
+
+// HashOf returns the SHA-256 that binds an approval to one request and to
+// exactly what it would run: the request id, the tool, the argv handed to
+// it, the manifest bytes fed to it and the plan file applied.
+func HashOf(id string, a *classify.Assessment) string {
+	h := sha256.New()
+	field := func(s string) {
+		// Length-prefix every field so no two field lists collide.
+		fmt.Fprintf(h, "%d:%s\n", len(s), s)
+	}
+	field("agentctl-approval-v1")
+	field(id)
+	field(a.Tool)
+	field(strconv.Itoa(len(a.Exec.Args)))
+	for _, arg := range a.Exec.Args {
+		field(arg)
+	}
+	field(a.Exec.Dir)
+	if a.Exec.Stdin != nil {
+		field(classify.SHA256(a.Exec.Stdin))
+	} else {
+		field("")
+	}
+	if a.Plan != nil {
+		field(a.Plan.SHA256)
+	} else {
+		field("")
+	}
+	t := a.Target
+	for _, s := range []string{t.Kubeconfig, t.Context, t.Cluster, t.Server, t.Namespace, t.Dir, t.Workspace} {
+		field(s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

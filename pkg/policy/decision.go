@@ -1,0 +1,71 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+)
+
+// Action is what a policy decides to do with a command.
+type Action string
+
+// The four decisions a policy can make.
+const (
+	// Allow runs the command without a sandbox. Only a user policy that
+	// says so explicitly yields it.
+	Allow Action = "allow"
+	// Sandbox runs the command inside the read sandbox.
+	Sandbox Action = "sandbox"
+	// Approve asks a human first; with no approver it is a denial.
+	Approve Action = "approve"
+	// Deny refuses the command.
+	Deny Action = "deny"
+)
+
+// ParseAction parses an action name.
+func ParseAction(s string) (Action, error) {
+	switch a := Action(s); a {
+	case Allow, Sandbox, Approve, Deny:
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown decision %q", s)
+}
+
+// Decision is the policy's verdict on one assessment.
+type Decision struct {
+	Action Action `json:"decision"`
+	// Rule names the rule that decided, as file:line (or a built-in name).
+	Rule    string `json:"rule"`
+	Message string `json:"message,omitempty"`
+	// Env is the environment name the target mapped to.
+	Env string `json:"env,omitempty"`
+	// SandboxRequired: the command must not run if the sandbox cannot be
+	// fully enforced.
+	SandboxRequired bool `json:"sandboxRequired,omitempty"`
+	// Confirm: the approver must type the target's name to approve.
+	Confirm bool `json:"confirm,omitempty"`
+}
+
+// Input is everything a policy may look at.
+type Input struct {
+	Assessment     *classify.Assessment
+	Agent          string
+	Intent         string
+	Cwd            string
+	NonInteractive bool
+}
+
+// Interim is the gate used before a policy file is configured: reads run
+// sandboxed, every other class needs a human.
+func Interim(in *Input) Decision {
+	a := in.Assessment
+	if a.Class == classify.Read {
+		return Decision{Action: Sandbox, Rule: "interim:read", Message: "reads run sandboxed", SandboxRequired: true}
+	}
+	return Decision{
+		Action:  Approve,
+		Rule:    "interim:approve",
+		Message: fmt.Sprintf("%s commands need a human approval", a.Class),
+		Confirm: a.Class == classify.Privilege || a.Class == classify.Unknown,
+	}
+}

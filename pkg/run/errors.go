@@ -1,0 +1,49 @@
+package run
+
+import (
+	"fmt"
+
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/policy"
+)
+
+// DeniedError is returned when policy or the approver refused a command.
+// Nothing of the command ran.
+type DeniedError struct {
+	Assessment *classify.Assessment
+	Decision   policy.Decision
+	Answer     *approve.Answer
+	Message    string
+}
+
+func (e *DeniedError) Error() string {
+	c := "unknown"
+	if e.Assessment != nil {
+		c = e.Assessment.Class.String()
+	}
+	msg := fmt.Sprintf("denied: %s command", c)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Decision.Rule != "" {
+		msg += fmt.Sprintf(" (rule %s)", e.Decision.Rule)
+	}
+	return msg
+}
+
+// AuditError is returned when an audit record could not be written.
+// Before execution it means the command did not run.
+type AuditError struct {
+	Err   error
+	After bool // the result record failed; the command had run
+}
+
+func (e *AuditError) Error() string {
+	if e.After {
+		return fmt.Sprintf("command ran but its result could not be audited: %v", e.Err)
+	}
+	return fmt.Sprintf("command not run: cannot write the audit record: %v", e.Err)
+}
+
+func (e *AuditError) Unwrap() error { return e.Err }

@@ -1,0 +1,223 @@
+// Package run drives one request through agentctl's pipeline:
+//
+//	classify → decide → approve → audit (decision) → execute → audit (result)
+//
+// Each stage is an interface, so the CLI wires real implementations and
+// tests wire fakes where the behaviour is pure logic. A stage that fails
+// stops the pipeline before anything runs: the command is refused (fail
+// closed), never run half-checked.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/request"
+)
+
+// Stdio is where a command's standard streams go.
+type Stdio struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Classifier assesses a request of one tool.
+type Classifier interface {
+	Classify(ctx context.Context, req *request.Request) (*classify.Assessment, error)
+}
+
+// Decider applies the policy.
+type Decider interface {
+	Decide(ctx context.Context, in *policy.Input) (policy.Decision, error)
+}
+
+// DeciderFunc adapts a function to [Decider].
+type DeciderFunc func(ctx context.Context, in *policy.Input) (policy.Decision, error)
+
+// Decide implements [Decider].
+func (f DeciderFunc) Decide(ctx context.Context, in *policy.Input) (policy.Decision, error) {
+	return f(ctx, in)
+}
+
+// Event is what the pipeline reports to the audit stage.
+type Event struct {
+	Req        *request.Request
+	Assessment *classify.Assessment
+	Decision   policy.Decision
+	Answer     *approve.Answer
+	// ApprovalHash is the hash the approval was bound to (see approve.HashOf).
+	ApprovalHash string
+	// Result fields, set on the result event only.
+	Executed  bool
+	ExitCode  int
+	Duration  time.Duration
+	Exec      *ExecReport
+	ErrorText string
+}
+
+// Auditor records events. Decision must be durable before it returns: if
+// it fails, the command does not run.
+type Auditor interface {
+	Decision(ev *Event) error
+	Result(ev *Event) error
+}
+
+// Executor runs an assessed, decided command.
+type Executor interface {
+	Execute(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio Stdio) (*ExecReport, error)
+}
+
+// ExecReport says how a command ran.
+type ExecReport struct {
+	ExitCode    int            `json:"exitCode"`
+	Sandbox     string         `json:"sandbox,omitempty"`  // enforcement summary
+	Identity    string         `json:"identity,omitempty"` // credential identity used, never the credential
+	LeaseID     string         `json:"leaseId,omitempty"`
+	OutputBytes int64          `json:"outputBytes"`
+	Redactions  map[string]int `json:"redactions,omitempty"`
+}
+
+// Pipeline is one configured pipeline.
+type Pipeline struct {
+	Classifiers map[string]Classifier
+	Decider     Decider
+	// Approver is asked for approve decisions. Nil means none: denied.
+	Approver       approve.Approver
+	Auditor        Auditor
+	Executor       Executor
+	NonInteractive bool
+	// Diff, when set, computes the human-readable change shown to the
+	// approver (a server-side dry run, a rendered plan). Errors are shown,
+	// not fatal.
+	Diff func(ctx context.Context, a *classify.Assessment) (string, error)
+	// ApprovalTimeout bounds how long a human may take (0: 5 minutes).
+	ApprovalTimeout time.Duration
+}
+
+// Assess classifies a request and applies the policy, without running
+// anything. It is what `agentctl explain` shows.
+func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.Assessment, policy.Decision, error) {
+	c, ok := p.Classifiers[req.Tool]
+	if !ok {
+		return nil, policy.Decision{}, fmt.Errorf("unsupported tool %q", req.Tool)
+	}
+	a, err := c.Classify(ctx, req)
+	if err != nil {
+		return nil, policy.Decision{}, err
+	}
+	d, err := p.Decider.Decide(ctx, &policy.Input{
+		Assessment:     a,
+		Agent:          req.Agent,
+		Intent:         req.Intent,
+		Cwd:            req.Cwd,
+		NonInteractive: p.NonInteractive,
+	})
+	if err != nil {
+		return a, policy.Decision{}, err
+	}
+	a.Target.Env = d.Env
+	return a, d, nil
+}
+
+// Run takes a request through the whole pipeline. It returns the wrapped
+// tool's exit code when the command ran, or an error: *DeniedError when
+// policy or the approver refused, another error when a stage failed.
+func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (int, error) {
+	a, d, err := p.Assess(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	ev := &Event{Req: req, Assessment: a, Decision: d}
+
+	switch d.Action {
+	case policy.Allow, policy.Sandbox:
+	case policy.Deny:
+		return 0, p.deny(ev, d.Message)
+	case policy.Approve:
+		ans, err := p.approve(ctx, ev)
+		if err != nil {
+			return 0, err
+		}
+		ev.Answer = &ans
+		if !ans.Approved {
+			msg := "not approved"
+			if ans.Reason != "" {
+				msg = "not approved: " + ans.Reason
+			}
+			return 0, p.deny(ev, msg)
+		}
+	default:
+		return 0, fmt.Errorf("policy returned unknown decision %q", d.Action)
+	}
+
+	if err := p.Auditor.Decision(ev); err != nil {
+		return 0, &AuditError{Err: err}
+	}
+	start := time.Now()
+	rep, err := p.Executor.Execute(ctx, a, d, stdio)
+	ev.Executed = err == nil
+	ev.Duration = time.Since(start)
+	ev.Exec = rep
+	if rep != nil {
+		ev.ExitCode = rep.ExitCode
+	}
+	if err != nil {
+		ev.ErrorText = err.Error()
+	}
+	if aerr := p.Auditor.Result(ev); aerr != nil && err == nil {
+		// The command ran; its result could not be recorded. Say so,
+		// but keep the tool's exit code visible.
+		return ev.ExitCode, &AuditError{Err: aerr, After: true}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return rep.ExitCode, nil
+}
+
+func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, error) {
+	ap := p.Approver
+	if ap == nil || p.NonInteractive {
+		ap = approve.None{}
+	}
+	ev.ApprovalHash = approve.HashOf(ev.Req.ID, ev.Assessment)
+	timeout := p.ApprovalTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ar := &approve.Request{
+		Hash:       ev.ApprovalHash,
+		Req:        ev.Req,
+		Assessment: ev.Assessment,
+		Decision:   ev.Decision,
+		Expires:    time.Now().Add(timeout),
+	}
+	if _, none := ap.(approve.None); !none && p.Diff != nil {
+		diff, err := p.Diff(ctx, ev.Assessment)
+		if err != nil {
+			diff = "cannot compute the change: " + err.Error()
+		}
+		ar.Diff = diff
+	}
+	actx, cancel := context.WithDeadline(ctx, ar.Expires)
+	defer cancel()
+	ans, err := ap.Approve(actx, ar)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return approve.Answer{Approved: false, Channel: ans.Channel, Reason: "approval timed out"}, nil
+	}
+	return ans, err
+}
+
+func (p *Pipeline) deny(ev *Event, msg string) error {
+	if err := p.Auditor.Decision(ev); err != nil {
+		return &AuditError{Err: err}
+	}
+	return &DeniedError{Assessment: ev.Assessment, Decision: ev.Decision, Answer: ev.Answer, Message: msg}
+}
