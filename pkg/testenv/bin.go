@@ -1,0 +1,94 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Versions of the binaries that testdata/tools/build-cluster.sh builds;
+// they are the versions that testdata/cluster/go.mod and
+// testdata/etcd/go.mod require (a test checks that they agree).
+const (
+	KubernetesVersion = "v1.34.4"
+	EtcdVersion       = "v3.6.4"
+)
+
+// Hint tells the user how to get the binaries.
+const Hint = "hint: run make testbin (testdata/tools/build-cluster.sh)"
+
+// CacheDir is the directory holding the test binaries:
+// $AGENTCTL_TESTBIN, or $HOME/.cache/agentctl/testbin.
+func CacheDir() (string, error) {
+	if dir := os.Getenv("AGENTCTL_TESTBIN"); dir != "" {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("locate test binaries: %w\nhint: set AGENTCTL_TESTBIN", err)
+	}
+	return filepath.Join(home, ".cache", "agentctl", "testbin"), nil
+}
+
+// BinPath returns where the binary name lives in the cache and whether it is
+// there. kube-apiserver and kubectl live in k8s-<KubernetesVersion>/, etcd
+// in etcd-<EtcdVersion>/; any other name is looked up as <dir>/<name> in the
+// cache's subdirectories and must match exactly one file.
+func BinPath(name string) (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	var path string
+	switch name {
+	case "kube-apiserver", "kubectl":
+		path = filepath.Join(cache, "k8s-"+KubernetesVersion, name)
+	case "etcd":
+		path = filepath.Join(cache, "etcd-"+EtcdVersion, name)
+	default:
+		matches, _ := filepath.Glob(filepath.Join(cache, "*", name))
+		switch len(matches) {
+		case 0:
+			return "", fmt.Errorf("test binary %q not found in %q", name, cache)
+		case 1:
+			path = matches[0]
+		default:
+			return "", fmt.Errorf("test binary %q is ambiguous: %q", name, matches)
+		}
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("test binary %q: %w", name, err)
+	}
+	if info.IsDir() || info.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("test binary %q is not an executable file", path)
+	}
+	return path, nil
+}
+
+// Required reports whether missing test binaries fail tests instead of
+// skipping them: when CI is set or AGENTCTL_E2E=1.
+func Required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("AGENTCTL_E2E") == "1"
+}
+
+// Bin returns the path of the cached test binary name (see [BinPath]). When
+// it is missing, the test is skipped, or fails if [Required].
+func Bin(t testing.TB, name string) string {
+	t.Helper()
+	path, err := BinPath(name)
+	if err != nil {
+		missing(t, err)
+	}
+	return path
+}
+
+// missing skips or fails t for a missing prerequisite.
+func missing(t testing.TB, err error) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("%v\n%s", err, Hint)
+	}
+	t.Skipf("%v\n%s", err, Hint)
+}
