@@ -1,0 +1,266 @@
+package redact
+
+import "bytes"
+
+// state follows the structure of YAML and indented JSON output line by
+// line: which mapping a line belongs to (by the column of its keys), the
+// kind of each open mapping, data blocks waiting for their kind, and PEM
+// blocks. It is shared by Writer and Redactor.String.
+type state struct {
+	r      *Redactor
+	mayPEM bool // the current input may hold a PEM marker
+	pem    bool // inside a multi-line private key
+
+	maps    []mapping // open mappings, outermost first
+	active  *block    // the data block collecting its lines
+	pending []*block  // blocks waiting for their mapping's kind
+	queue   []heldLine
+	held    int // bytes in queue
+	out     []byte
+}
+
+// mapping is an open YAML/JSON object, known by the column of its keys.
+type mapping struct {
+	col       int
+	kind      string
+	sensitive bool
+}
+
+// block is the value of a data/stringData key (or of a sensitive
+// terraform output) spanning the lines indented below it.
+type block struct {
+	col      int // column of the key
+	kind     Kind
+	entryCol int // column of the block's entries, -1 until seen
+	decided  bool
+	redact   bool
+	json     bool
+	done     bool // a sensitive block's marker was written
+}
+
+type role uint8
+
+const (
+	rolePlain  role = iota
+	roleHeader      // the "data:" line itself
+	roleInline      // "data: {...}" with the value on the same line
+	roleInner       // a line below the header
+)
+
+type heldLine struct {
+	b    []byte
+	nl   bool
+	blk  *block
+	role role
+}
+
+var (
+	pemDash   = []byte("-----")
+	pemBegin  = []byte("-----BEGIN ")
+	pemEnd    = []byte("-----END ")
+	pemKeyEnd = []byte("PRIVATE KEY-----")
+)
+
+// line processes one line (without its newline; nl says it had one).
+func (s *state) line(l []byte, nl bool) {
+	if s.mayPEM && s.pemLine(l, nl) {
+		return
+	}
+	indent := spaces(l)
+	rest := trimCR(l[indent:])
+	if len(rest) == 0 {
+		s.emit(l, nl, s.active, roleInner)
+		return
+	}
+	if s.active != nil && indent <= s.active.col {
+		s.active = nil
+	}
+	s.endMappings(indent)
+	if s.active != nil {
+		s.emit(l, nl, s.active, roleInner)
+		return
+	}
+	if indent == 0 && (bytes.HasPrefix(rest, []byte("---")) || bytes.HasPrefix(rest, []byte("..."))) {
+		s.endMappings(-1)
+		s.maps = s.maps[:0]
+		s.emit(l, nl, nil, rolePlain)
+		return
+	}
+	k, ok := parseKey(l, indent)
+	if !ok {
+		s.plain(l, nl)
+		return
+	}
+	val := trimValue(l[k.vstart:])
+	switch string(k.key) {
+	case "kind":
+		s.setKind(k.col, string(unquote(val)))
+	case "sensitive":
+		if string(unquote(val)) == "true" {
+			s.mapAt(k.col).sensitive = true
+		}
+	case "value":
+		if k.json && s.r.on(Sensitive) && s.sensitiveAt(k.col) {
+			s.sensitiveValue(l, nl, k, val)
+			return
+		}
+	case "data", "stringData":
+		if s.r.on(Secret) && s.dataKey(l, nl, k, val) {
+			return
+		}
+	case "token", "client-key-data", "id-token", "refresh-token":
+		if s.r.on(Kubeconfig) && credentialValue(val) {
+			s.r.count(Kubeconfig, 1)
+			s.emit(replaceValue(l, k, Kubeconfig), nl, nil, rolePlain)
+			return
+		}
+	}
+	s.plain(l, nl)
+}
+
+// plain emits a line that opens no block, redacting Secret data in
+// single-line JSON (kubectl's last-applied-configuration annotation).
+func (s *state) plain(l []byte, nl bool) {
+	if s.r.on(Secret) && bytes.Contains(l, []byte("Secret")) {
+		if out, n := inlineSecretJSON(l, false); n > 0 {
+			s.r.count(Secret, n)
+			l = out
+		}
+	}
+	if s.r.on(Sensitive) && bytes.Contains(l, []byte(`"sensitive":true`)) {
+		if out, n := inlineSensitiveJSON(l); n > 0 {
+			s.r.count(Sensitive, n)
+			l = out
+		}
+	}
+	s.emit(l, nl, nil, rolePlain)
+}
+
+// dataKey handles a data/stringData key; it reports whether it emitted l.
+func (s *state) dataKey(l []byte, nl bool, k key, val []byte) bool {
+	v := bytes.TrimSuffix(val, []byte(","))
+	switch string(v) {
+	case "{}", "{ }", "null", "[]", `""`, "''":
+		return false
+	}
+	b := &block{col: k.col, kind: Secret, entryCol: -1, json: k.json}
+	if kind, known := s.kindAt(k.col); known {
+		b.decided, b.redact = true, kind == "Secret"
+	} else {
+		s.pending = append(s.pending, b)
+	}
+	if len(v) == 0 || string(v) == "{" {
+		s.active = b
+		s.emit(l, nl, b, roleHeader)
+	} else {
+		s.emit(l, nl, b, roleInline)
+	}
+	return true
+}
+
+func (s *state) sensitiveValue(l []byte, nl bool, k key, val []byte) {
+	v := bytes.TrimSuffix(val, []byte(","))
+	if string(v) == "{" || string(v) == "[" {
+		s.active = &block{col: k.col, kind: Sensitive, entryCol: -1, decided: true, redact: true}
+		s.emit(l, nl, nil, rolePlain)
+		return
+	}
+	s.r.count(Sensitive, 1)
+	s.emit(replaceValue(l, k, Sensitive), nl, nil, rolePlain)
+}
+
+// endMappings closes the mappings whose keys sit right of column indent;
+// data blocks in them whose kind never showed are redacted (fail closed).
+func (s *state) endMappings(indent int) {
+	for len(s.maps) > 0 && s.maps[len(s.maps)-1].col > indent {
+		s.maps = s.maps[:len(s.maps)-1]
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	for _, b := range s.pending {
+		if !b.decided && b.col > indent {
+			b.decided, b.redact = true, true
+		}
+	}
+	s.drain()
+}
+
+func (s *state) mapAt(col int) *mapping {
+	if n := len(s.maps); n > 0 && s.maps[n-1].col == col {
+		return &s.maps[n-1]
+	}
+	s.maps = append(s.maps, mapping{col: col})
+	return &s.maps[len(s.maps)-1]
+}
+
+func (s *state) kindAt(col int) (string, bool) {
+	if n := len(s.maps); n > 0 && s.maps[n-1].col == col && s.maps[n-1].kind != "" {
+		return s.maps[n-1].kind, true
+	}
+	return "", false
+}
+
+func (s *state) sensitiveAt(col int) bool {
+	n := len(s.maps)
+	return n > 0 && s.maps[n-1].col == col && s.maps[n-1].sensitive
+}
+
+func (s *state) setKind(col int, kind string) {
+	s.mapAt(col).kind = kind
+	for _, b := range s.pending {
+		if !b.decided && b.col == col {
+			b.decided, b.redact = true, kind == "Secret"
+		}
+	}
+	s.drain()
+}
+
+// failClosed redacts every block still waiting for its kind and writes
+// out everything held.
+func (s *state) failClosed() {
+	for _, b := range s.pending {
+		if !b.decided {
+			b.decided, b.redact = true, true
+		}
+	}
+	s.drain()
+}
+
+func (s *state) emit(l []byte, nl bool, b *block, r role) {
+	if len(s.queue) == 0 && (b == nil || b.decided) {
+		s.render(heldLine{l, nl, b, r})
+		return
+	}
+	s.queue = append(s.queue, heldLine{append([]byte(nil), l...), nl, b, r})
+	s.held += len(l) + 1
+}
+
+// emitRaw passes on a fragment of an over-long line (no structure).
+func (s *state) emitRaw(l []byte) {
+	s.failClosed()
+	s.out = append(s.out, l...)
+}
+
+func (s *state) drain() {
+	i := 0
+	for ; i < len(s.queue); i++ {
+		h := s.queue[i]
+		if h.blk != nil && !h.blk.decided {
+			break
+		}
+		s.render(h)
+		s.held -= len(h.b) + 1
+	}
+	s.queue = append(s.queue[:0], s.queue[i:]...)
+	if len(s.queue) == 0 {
+		s.held = 0
+	}
+	p := s.pending[:0]
+	for _, b := range s.pending {
+		if !b.decided {
+			p = append(p, b)
+		}
+	}
+	s.pending = p
+}
