@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/agentctl/agentctl/pkg/run"
+)
+
+// Exit codes of agentctl itself. The wrapped tool's own code passes
+// through unchanged.
+const (
+	ExitOK       = 0
+	ExitUsage    = 2
+	ExitInternal = 70 // an internal failure: nothing ran
+	ExitAudit    = 74 // the audit record could not be written: nothing ran
+	ExitDenied   = 77 // denied by policy or by a missing approver
+	ExitConfig   = 78 // configuration error (policy, config file)
+)
+
+// ExitError carries a wrapped tool's exit code; it prints nothing.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// UsageError is a mistake in how agentctl was called.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ConfigError is a broken configuration or policy.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// hinted is an error with a hint line for the user.
+type hinted interface{ Hint() string }
+
+// exitCode maps an error to agentctl's exit code. It is the only place
+// that does.
+func exitCode(err error) int {
+	var (
+		exit    *ExitError
+		usage   *UsageError
+		config  *ConfigError
+		denied  *run.DeniedError
+		auditer *run.AuditError
+		coder   interface{ ExitCode() int }
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.As(err, &denied):
+		return ExitDenied
+	case errors.As(err, &auditer):
+		return ExitAudit
+	case errors.As(err, &usage):
+		return ExitUsage
+	case errors.As(err, &config):
+		return ExitConfig
+	case errors.As(err, &coder):
+		return coder.ExitCode()
+	}
+	return ExitInternal
+}
+
+// printError writes err as agentctl's one-line message (plus a hint line
+// when the error has one), or, with --output json, as one JSON object.
+func printError(w io.Writer, err error, asJSON bool) {
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		return
+	}
+	code := exitCode(err)
+	hint := ""
+	var h hinted
+	if errors.As(err, &h) {
+		hint = h.Hint()
+	}
+	if asJSON {
+		obj := map[string]any{"error": err.Error(), "exitCode": code}
+		if hint != "" {
+			obj["hint"] = hint
+		}
+		var denied *run.DeniedError
+		if errors.As(err, &denied) {
+			obj["decision"] = "deny"
+			obj["rule"] = denied.Decision.Rule
+			obj["reason"] = denied.Message
+			if denied.Assessment != nil {
+				obj["class"] = denied.Assessment.Class.String()
+				obj["subcommand"] = denied.Assessment.Subcommand
+				var reasons []string
+				for _, r := range denied.Assessment.Reasons {
+					reasons = append(reasons, r.Message)
+				}
+				obj["reasons"] = reasons
+			}
+			if denied.Answer != nil {
+				obj["approver"] = denied.Answer.Channel
+			}
+		}
+		b, _ := json.Marshal(obj)
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(w, "agentctl: %s\n", msg)
+	if hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
+	}
+}

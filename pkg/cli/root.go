@@ -1,0 +1,138 @@
+// Package cli wires agentctl's pipeline to the command line: global flags,
+// the tool commands (kubectl, terraform, tofu), explain, and the
+// administrative commands. It is the only package that knows cobra.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentctl/agentctl/pkg/run"
+	"github.com/agentctl/agentctl/sandbox"
+)
+
+// Main runs agentctl and returns its exit code.
+func Main() int {
+	if isChild, code := sandbox.MaybeChild(entries()); isChild {
+		return code
+	}
+	if code, ok := run.MaybeEntry(entries()); ok {
+		return code
+	}
+	f := NewFactory()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Execute(ctx, f, os.Args[1:])
+}
+
+// entries are the in-process entry points a child agentctl process can run.
+func entries() map[string]func([]string) int {
+	return map[string]func([]string) int{
+		run.KubectlEntry: run.KubectlMain,
+	}
+}
+
+// Execute runs the root command with args and returns the exit code.
+func Execute(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if isCobraUsageError(err) {
+			err = &UsageError{Err: err}
+		}
+		printError(f.IO.ErrOut, err, f.Global.JSON())
+	}
+	return exitCode(err)
+}
+
+// NewRootCmd builds the agentctl command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "agentctl",
+		Short: "Run kubectl and terraform for AI agents: classified, policed, sandboxed, approved, audited",
+		Long: `agentctl stands between AI agents and production infrastructure.
+
+Agents run "agentctl kubectl …" and "agentctl terraform …" instead of the
+real tools. Every command is parsed exactly, classified by risk, checked
+against a policy, sandboxed when it only reads, approved by a human when it
+changes something, and written to a tamper-evident audit log.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		TraverseChildren:  true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return completeGlobals(f, cmd)
+		},
+	}
+	fl := root.PersistentFlags()
+	fl.StringVarP(&f.Global.Output, "output", "o", "", "agentctl's own output format: json (env AGENTCTL_OUTPUT)")
+	fl.StringVar(&f.Global.Intent, "intent", "", "why the agent runs this command, shown to approvers and audited (env AGENTCTL_INTENT)")
+	fl.StringVar(&f.Global.Agent, "agent", "", "the agent's identity (env AGENTCTL_AGENT)")
+	fl.StringArrayVar(&f.Global.Policy, "policy", nil, "an extra policy file, layered last (env AGENTCTL_POLICY)")
+	fl.BoolVar(&f.Global.NonInteractive, "non-interactive", false, "never ask a human: what needs approval is denied (env AGENTCTL_NON_INTERACTIVE)")
+	fl.StringVar(&f.Global.Approver, "approver", "", "who approves: tty, inbox or none (env AGENTCTL_APPROVER)")
+
+	root.AddCommand(
+		newToolCmd(f, "kubectl"),
+		newToolCmd(f, "terraform"),
+		newToolCmd(f, "tofu"),
+		newExplainCmd(f),
+	)
+	return root
+}
+
+// completeGlobals fills unset global flags from AGENTCTL_* variables and
+// validates them.
+func completeGlobals(f *Factory, cmd *cobra.Command) error {
+	fl := cmd.Root().PersistentFlags()
+	fromEnv := func(flag, env string, set func(string)) {
+		if !fl.Changed(flag) {
+			if v := f.Getenv(env); v != "" {
+				set(v)
+			}
+		}
+	}
+	fromEnv("output", "AGENTCTL_OUTPUT", func(v string) { f.Global.Output = v })
+	fromEnv("intent", "AGENTCTL_INTENT", func(v string) { f.Global.Intent = v })
+	fromEnv("agent", "AGENTCTL_AGENT", func(v string) { f.Global.Agent = v })
+	fromEnv("policy", "AGENTCTL_POLICY", func(v string) { f.Global.Policy = strings.Split(v, string(os.PathListSeparator)) })
+	fromEnv("approver", "AGENTCTL_APPROVER", func(v string) { f.Global.Approver = v })
+	switch f.Global.Output {
+	case "", "text", "json":
+	default:
+		out := f.Global.Output
+		f.Global.Output = ""
+		return &UsageError{Err: fmt.Errorf("unknown output format %q (want json or text)", out)}
+	}
+	switch f.Global.Approver {
+	case "", "tty", "inbox", "none":
+	default:
+		return &UsageError{Err: fmt.Errorf("unknown approver %q (want tty, inbox or none)", f.Global.Approver)}
+	}
+	return nil
+}
+
+func isCobraUsageError(err error) bool {
+	var u *UsageError
+	if errors.As(err, &u) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "required flag"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentctl/agentctl/pkg/request"
+	"github.com/agentctl/agentctl/pkg/run"
+)
+
+// newToolCmd returns `agentctl kubectl|terraform|tofu ARGS…`. Everything
+// after the tool name goes to the pipeline verbatim: agentctl's own flags
+// come before the tool name.
+func newToolCmd(f *Factory, tool string) *cobra.Command {
+	short := map[string]string{
+		"kubectl":   "Run kubectl (embedded) through agentctl's pipeline",
+		"terraform": "Run terraform through agentctl's pipeline",
+		"tofu":      "Run OpenTofu through agentctl's pipeline",
+	}[tool]
+	return &cobra.Command{
+		Use:                tool + " [args...]",
+		Short:              short,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := newRequest(f, tool, args)
+			if err != nil {
+				return err
+			}
+			return toolRun(cmd, f, req)
+		},
+	}
+}
+
+// newRequest builds the pipeline's first value from the process state.
+func newRequest(f *Factory, tool string, args []string) (*request.Request, error) {
+	cwd, err := f.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	if args == nil {
+		args = []string{}
+	}
+	return &request.Request{
+		ID:     request.NewID(),
+		Time:   time.Now().UTC(),
+		Tool:   tool,
+		Args:   args,
+		Stdin:  f.IO.In,
+		Cwd:    cwd,
+		Env:    f.Environ,
+		Agent:  f.Global.Agent,
+		Intent: f.Global.Intent,
+	}, nil
+}
+
+func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
+	p, cleanup, err := newPipeline(f)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
