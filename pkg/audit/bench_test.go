@@ -1,0 +1,92 @@
+package audit
+
+import (
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkAppendSynced is one Log.Append: lock, write, fdatasync. It
+// reports the median and 99th percentile latency.
+func BenchmarkAppendSynced(b *testing.B) {
+	l, err := Open(b.TempDir()+"/audit.jsonl", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	rec := testRecord("bench", 0)
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if err := l.Append(rec); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkAppendBatched is a long-running process submitting records as
+// fast as it can through a Batcher; every record is synced before its
+// channel reports.
+func BenchmarkAppendBatched(b *testing.B) {
+	l, err := Open(b.TempDir()+"/audit.jsonl", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	bt := NewBatcher(l, 0)
+	defer bt.Close()
+	recs := make([]*Record, b.N)
+	for i := range recs {
+		recs[i] = testRecord("bench", i)
+	}
+	errs := make([]<-chan error, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		errs = append(errs, bt.Submit(recs[i]))
+	}
+	for _, e := range errs {
+		if err := <-e; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+}
+
+// BenchmarkVerify100k verifies a clean log of 100,000 records.
+func BenchmarkVerify100k(b *testing.B) {
+	path := writeLog(b, 100_000)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	cpu0, n := cpuTime(), 0
+	for b.Loop() {
+		n++
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := Verify(f)
+		f.Close()
+		if err != nil || !rep.OK() || rep.Records != 100_000 {
+			b.Fatalf("verify: %v %+v", err, rep)
+		}
+	}
+	// CPU time is what the goal is about on a shared machine, where wall
+	// time also counts waiting for a core.
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(n), "cpu-ms/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
