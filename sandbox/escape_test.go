@@ -1,0 +1,157 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The escape suite: each test makes one attempt from inside the sandbox
+// that must fail, after an allowed read of the real test cluster that must
+// succeed (see escapeEnv.mustBlock).
+
+func TestEscapeReadCredentialStores(t *testing.T) {
+	e := newEscapeEnv(t)
+	for _, f := range credentialFiles {
+		t.Run(f, func(t *testing.T) {
+			out, _ := e.attempt(t, "read", filepath.Join(e.home, f))
+			if !strings.Contains(out, "permission denied") {
+				t.Errorf("want permission denied:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestEscapeWriteOutsideScratch(t *testing.T) {
+	e := newEscapeEnv(t)
+	outside := t.TempDir()
+	for name, p := range map[string]string{
+		"home dotfile":        filepath.Join(e.home, ".bashrc"),
+		"other tmp dir":       filepath.Join(outside, "x"),
+		"chosen kubeconfig":   e.kubeconfig,
+		"credential store":    filepath.Join(e.home, ".aws/config"),
+		"agentctl audit log":  filepath.Join(e.home, ".local/state/agentctl/audit.jsonl"),
+		"system dir (as uid)": "/usr/local/agentctl-escape",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before, _ := os.ReadFile(p)
+			e.attempt(t, "write", p)
+			after, _ := os.ReadFile(p)
+			if string(after) != string(before) {
+				t.Errorf("%s changed from %q to %q", p, before, after)
+			}
+		})
+	}
+	t.Run("scratch itself is writable", func(t *testing.T) {
+		out, _ := runSandbox(t, e.config("write", filepath.Join(e.scratch, "ok")))
+		if !strings.Contains(out, "escaped: wrote") {
+			t.Errorf("writing to scratch failed:\n%s", out)
+		}
+	})
+}
+
+func TestEscapeSymlinkPlantedInScratch(t *testing.T) {
+	e := newEscapeEnv(t)
+	link := filepath.Join(e.scratch, "innocent.yaml")
+	if err := os.Symlink(filepath.Join(e.home, ".aws/credentials"), link); err != nil {
+		t.Fatal(err)
+	}
+	e.attempt(t, "read", link)
+}
+
+func TestEscapeSymlinkMadeInside(t *testing.T) {
+	e := newEscapeEnv(t)
+	e.attempt(t, "symlink", filepath.Join(e.scratch, "l"), filepath.Join(e.home, ".ssh/id_ed25519"))
+}
+
+func TestEscapeHardLinkToCredential(t *testing.T) {
+	e := newEscapeEnv(t)
+	e.attempt(t, "hardlink", filepath.Join(e.scratch, "h"), filepath.Join(e.home, ".aws/credentials"))
+}
+
+func TestEscapeLoopbackOtherPort(t *testing.T) {
+	e := newEscapeEnv(t)
+	tr := streamTrap(t, "tcp", "127.0.0.1:0")
+	e.attempt(t, "tcp", tr.addr)
+	tr.assertUntouched(t)
+}
+
+func TestEscapeNonAllowlistedAddress(t *testing.T) {
+	e := newEscapeEnv(t)
+	tr := streamTrap(t, "tcp", "127.0.0.2:0")
+	e.attempt(t, "tcp", tr.addr)
+	tr.assertUntouched(t)
+}
+
+func TestEscapeThroughProxyToOtherDestination(t *testing.T) {
+	e := newEscapeEnv(t)
+	e.extraDest = []string{"registry.allowed.test:443"} // starts the proxy; never dialled
+	tr := streamTrap(t, "tcp", "127.0.0.1:0")
+	for _, dest := range []string{tr.addr, e.server[:strings.LastIndex(e.server, ":")] + ":22", "exfil.example.test:443"} {
+		t.Run(dest, func(t *testing.T) {
+			out, _ := e.attempt(t, "proxy", dest)
+			if !strings.Contains(out, "403") {
+				t.Errorf("want the proxy to refuse with 403:\n%s", out)
+			}
+		})
+	}
+	tr.assertUntouched(t)
+}
+
+func TestEscapeUDP(t *testing.T) {
+	e := newEscapeEnv(t)
+	tr := udpTrap(t)
+	out, _ := runSandbox(t, e.config("udp", tr.addr))
+	if !strings.Contains(out, "allowed: v1.") {
+		t.Errorf("allowed read failed:\n%s", out)
+	}
+	tr.assertUntouched(t)
+}
+
+func TestEscapeDNS(t *testing.T) {
+	e := newEscapeEnv(t)
+	t.Run("resolver of its choice", func(t *testing.T) {
+		tr := udpTrap(t)
+		e.attempt(t, "dns", "exfil.example.test", tr.addr)
+		tr.assertUntouched(t)
+	})
+	t.Run("system resolver", func(t *testing.T) {
+		e.attempt(t, "dns", "example.com", "")
+	})
+}
+
+func TestEscapeUnixSocket(t *testing.T) {
+	e := newEscapeEnv(t)
+	t.Run("pathname socket of a daemon", func(t *testing.T) {
+		tr := streamTrap(t, "unix", filepath.Join(t.TempDir(), "agent.sock"))
+		e.attempt(t, "unix", tr.addr)
+		tr.assertUntouched(t)
+	})
+	t.Run("abstract socket", func(t *testing.T) {
+		tr := streamTrap(t, "unix", fmt.Sprintf("@agentctl-escape-%d", os.Getpid()))
+		e.attempt(t, "unix", tr.addr)
+		tr.assertUntouched(t)
+	})
+}
+
+func TestEscapePtraceAgentctl(t *testing.T) {
+	e := newEscapeEnv(t)
+	e.attempt(t, "ptrace")
+}
+
+func TestEscapeProcOfAgentctl(t *testing.T) {
+	e := newEscapeEnv(t)
+	for _, f := range []string{"environ", "mem", "cmdline", "fd/0"} {
+		t.Run(f, func(t *testing.T) { e.attempt(t, "proc", f) })
+	}
+}
+
+func TestEscapeSignalAgentctl(t *testing.T) {
+	e := newEscapeEnv(t)
+	if probeOnce().LandlockABI < 6 {
+		t.Skip("signal scoping needs Landlock ABI 6")
+	}
+	e.attempt(t, "signal")
+}
