@@ -1,0 +1,116 @@
+package e2e_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/agentctl/agentctl/pkg/testenv"
+)
+
+// build is the agentctl binary of this test run, built on first use.
+var build struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	defer func() {
+		if build.dir != "" {
+			os.RemoveAll(build.dir)
+		}
+	}()
+	testenv.RunMain(m)
+}
+
+// agentctlBin builds ./cmd/agentctl once per test run into a temporary
+// directory and returns the binary's path.
+func agentctlBin(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			build.err = err
+			return
+		}
+		if build.dir, err = os.MkdirTemp("", "agentctl-e2e-"); err != nil {
+			build.err = err
+			return
+		}
+		build.path = filepath.Join(build.dir, "agentctl")
+		cmd := exec.Command(gobin, "build", "-o", build.path, "./cmd/agentctl")
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			build.err = errors.New(string(out) + err.Error())
+		}
+	})
+	if build.err != nil {
+		t.Fatalf("go build ./cmd/agentctl: %v", build.err)
+	}
+	return build.path
+}
+
+// result is what a finished command left behind.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// env is the process environment of one test's commands: the test's own
+// HOME (so no user's kubeconfig, policy or audit log is read), CI=true
+// (nobody can approve), and nothing of the caller's KUBECONFIG or AGENTCTL_*.
+type env struct {
+	t    *testing.T
+	dir  string
+	vars []string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir()}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "HOME" || k == "KUBECONFIG" || k == "CI" || strings.HasPrefix(k, "XDG_"),
+			strings.HasPrefix(k, "AGENTCTL_") && k != "AGENTCTL_TESTBIN":
+			continue
+		}
+		e.vars = append(e.vars, kv)
+	}
+	e.vars = append(e.vars, "HOME="+e.dir, "CI=true")
+	return e
+}
+
+// agentctl runs the agentctl binary with args.
+func (e *env) agentctl(args ...string) result {
+	e.t.Helper()
+	return e.run(agentctlBin(e.t), args...)
+}
+
+// kubectl runs the upstream kubectl binary with args.
+func (e *env) kubectl(args ...string) result {
+	e.t.Helper()
+	return e.run(testenv.Bin(e.t, "kubectl"), args...)
+}
+
+func (e *env) run(bin string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = e.vars
+	cmd.Dir = e.dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		e.t.Fatalf("run %s: %v", filepath.Base(bin), err)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+}
