@@ -95,6 +95,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	for _, r := range res.Reasons {
 		a.Raise(r.Class, "%s", r.Message)
 	}
+	a.Raise(res.Class, "%s", res.Summary)
 	if p.isTrue("refresh-only") && len(pj.ResourceDrift) > 0 {
 		a.Raise(classify.Write, "refresh-only: accepts %d changed objects into the state", len(pj.ResourceDrift))
 	}
