@@ -66,7 +66,7 @@ type Options struct {
 // safe for concurrent use by several [Writer]s (stdout and stderr of one
 // child) and calls to [Redactor.String].
 type Redactor struct {
-	exact    [][]byte
+	exact    []exactValue
 	maxExact int
 	off      map[Kind]bool
 	maxHold  int
@@ -92,7 +92,7 @@ func New(opts Options) *Redactor {
 			return
 		}
 		seen[s] = true
-		r.exact = append(r.exact, []byte(s))
+		r.exact = append(r.exact, newExact([]byte(s)))
 		r.maxExact = max(r.maxExact, len(s))
 	}
 	for _, s := range opts.Exact {
@@ -103,7 +103,7 @@ func New(opts Options) *Redactor {
 		add(base64.StdEncoding.EncodeToString([]byte(s)))
 	}
 	// Longest first, so a secret containing another is masked whole.
-	sort.Slice(r.exact, func(i, j int) bool { return len(r.exact[i]) > len(r.exact[j]) })
+	sort.Slice(r.exact, func(i, j int) bool { return len(r.exact[i].b) > len(r.exact[j].b) })
 	return r
 }
 

@@ -7,9 +7,9 @@ import "bytes"
 // kind of each open mapping, data blocks waiting for their kind, and PEM
 // blocks. It is shared by Writer and Redactor.String.
 type state struct {
-	r      *Redactor
-	mayPEM bool // the current input may hold a PEM marker
-	pem    bool // inside a multi-line private key
+	r     *Redactor
+	hints hints
+	pem   bool // inside a multi-line private key
 
 	maps    []mapping // open mappings, outermost first
 	active  *block    // the data block collecting its lines
@@ -18,6 +18,10 @@ type state struct {
 	held    int // bytes in queue
 	out     []byte
 }
+
+// hints say which markers the current input may hold; lines without them
+// skip the checks that search the whole line.
+type hints struct{ pem, secret, sensitive bool }
 
 // mapping is an open YAML/JSON object, known by the column of its keys.
 type mapping struct {
@@ -63,7 +67,7 @@ var (
 
 // line processes one line (without its newline; nl says it had one).
 func (s *state) line(l []byte, nl bool) {
-	if s.mayPEM && s.pemLine(l, nl) {
+	if (s.pem || s.hints.pem) && s.pemLine(l, nl) {
 		return
 	}
 	indent := spaces(l)
@@ -121,13 +125,13 @@ func (s *state) line(l []byte, nl bool) {
 // plain emits a line that opens no block, redacting Secret data in
 // single-line JSON (kubectl's last-applied-configuration annotation).
 func (s *state) plain(l []byte, nl bool) {
-	if s.r.on(Secret) && bytes.Contains(l, []byte("Secret")) {
+	if s.hints.secret && s.r.on(Secret) && bytes.Contains(l, []byte(`"Secret`)) {
 		if out, n := inlineSecretJSON(l, false); n > 0 {
 			s.r.count(Secret, n)
 			l = out
 		}
 	}
-	if s.r.on(Sensitive) && bytes.Contains(l, []byte(`"sensitive":true`)) {
+	if s.hints.sensitive && s.r.on(Sensitive) && bytes.Contains(l, sensitiveTrue) {
 		if out, n := inlineSensitiveJSON(l); n > 0 {
 			s.r.count(Sensitive, n)
 			l = out

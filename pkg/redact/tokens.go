@@ -1,51 +1,55 @@
 package redact
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Token patterns are found in whole batches of complete lines: each rule
 // looks for a literal anchor with bytes.Index (vectorised) and checks the
 // bytes around it, so text without anchors costs one fast scan per rule.
 
-// finder checks an anchor found at b[i] and returns the span to replace.
+// finder checks an anchor byte found at b[i] and returns the span to
+// replace.
 type finder func(b []byte, i int) (start, end int, ok bool)
 
+// tokenRule finds its pattern by a byte that is rare in ordinary output,
+// so the vectorised bytes.IndexByte skips most text.
 type tokenRule struct {
-	anchor []byte
+	anchor byte
 	find   finder
 	kind   Kind
 }
 
 var tokenRules = []tokenRule{
-	{[]byte("eyJ"), findJWT, JWT},
-	{[]byte("earer"), findBearer, Bearer},
-	{[]byte("AKIA"), findAWSKeyID, AWSKey},
-	{[]byte("ASIA"), findAWSKeyID, AWSKey},
-	{[]byte("SECRET_ACCESS_KEY"), findAWSSecret, AWSKey},
-	{[]byte("secret_access_key"), findAWSSecret, AWSKey},
-	{[]byte("hv"), findVaultToken, VaultToken},
-	{[]byte("s."), findLegacyVaultToken, VaultToken},
-	{[]byte("b."), findLegacyVaultToken, VaultToken},
+	{'J', findJWT, JWT},               // eyJ
+	{'B', findBearer, Bearer},         // Bearer
+	{'I', findAWSKeyID, AWSKey},       // AKIA, ASIA
+	{'_', findAWSSecret, AWSKey},      // _ACCESS_KEY, _access_key
+	{'.', findVaultToken, VaultToken}, // hvs. s. b.
 }
 
 // tokens redacts exact credentials and token patterns in b.
 func (r *Redactor) tokens(b []byte) []byte {
 	for _, e := range r.exact {
-		n := len(e)
-		b = r.replaceAll(b, e, func(_ []byte, i int) (int, int, bool) { return i, i + n, true }, Credential)
+		b = r.replaceAll(b, e.b[e.at], e.find, Credential)
 	}
 	for _, t := range tokenRules {
 		if r.on(t.kind) {
 			b = r.replaceAll(b, t.anchor, t.find, t.kind)
 		}
 	}
+	if r.on(Bearer) && bytes.Contains(b, []byte("bearer ")) {
+		b = r.replaceAll(b, 'b', findBearer, Bearer)
+	}
 	return b
 }
 
-func (r *Redactor) replaceAll(b, anchor []byte, f finder, k Kind) []byte {
+func (r *Redactor) replaceAll(b []byte, anchor byte, f finder, k Kind) []byte {
 	var out []byte
 	last, from, n := 0, 0, 0
 	for from < len(b) {
-		i := bytes.Index(b[from:], anchor)
+		i := bytes.IndexByte(b[from:], anchor)
 		if i < 0 {
 			break
 		}
@@ -57,7 +61,7 @@ func (r *Redactor) replaceAll(b, anchor []byte, f finder, k Kind) []byte {
 		}
 		out = append(out, b[last:s]...)
 		out = append(out, marker(k)...)
-		last, from = e, e
+		last, from = e, max(e, i+1)
 		n++
 	}
 	if n == 0 {
@@ -65,6 +69,48 @@ func (r *Redactor) replaceAll(b, anchor []byte, f finder, k Kind) []byte {
 	}
 	r.count(k, n)
 	return append(out, b[last:]...)
+}
+
+// exactValue is a secret matched exactly, found by its rarest byte.
+type exactValue struct {
+	b  []byte
+	at int
+}
+
+func newExact(s []byte) exactValue {
+	e := exactValue{b: s}
+	best := 99
+	for i, c := range s {
+		if r := rarity(c); r < best {
+			best, e.at = r, i
+		}
+	}
+	return e
+}
+
+// rarity ranks how common a byte is in kubectl and terraform output.
+func rarity(c byte) int {
+	switch {
+	case c == 'J' || c == 'Q' || c == 'X' || c == 'Z' || c == 'K' || c == 'V' || c == 'W' || c == 'Y':
+		return 0
+	case c >= 'A' && c <= 'Z':
+		return 1
+	case c == '+' || c == '=' || c == '~' || c == '%':
+		return 2
+	case c >= '0' && c <= '9':
+		return 3
+	case strings.IndexByte("etaoinsrlcdm", c) >= 0:
+		return 6
+	}
+	return 4
+}
+
+func (e exactValue) find(b []byte, i int) (int, int, bool) {
+	s := i - e.at
+	if s < 0 || s+len(e.b) > len(b) || !bytes.Equal(b[s:s+len(e.b)], e.b) {
+		return 0, 0, false
+	}
+	return s, s + len(e.b), true
 }
 
 func isAlnum(c byte) bool {
@@ -82,6 +128,10 @@ func run(b []byte, i int, ok func(byte) bool) int {
 
 // findJWT matches header.payload.signature, base64url, header starting eyJ.
 func findJWT(b []byte, i int) (int, int, bool) {
+	if i < 2 || b[i-1] != 'y' || b[i-2] != 'e' {
+		return 0, 0, false
+	}
+	i -= 2
 	if i > 0 && isB64URL(b[i-1]) {
 		return 0, 0, false
 	}
@@ -102,10 +152,10 @@ func isTokenChar(c byte) bool {
 
 // findBearer matches the token after "Bearer " (any case of B).
 func findBearer(b []byte, i int) (int, int, bool) {
-	if i == 0 || (b[i-1] != 'B' && b[i-1] != 'b') {
+	if !bytes.HasPrefix(b[i+1:], []byte("earer ")) {
 		return 0, 0, false
 	}
-	s := i + len("earer")
+	s := i + len("Bearer")
 	if s >= len(b) || b[s] != ' ' {
 		return 0, 0, false
 	}
@@ -121,6 +171,10 @@ func isUpperNum(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '
 
 // findAWSKeyID matches AKIA/ASIA and 16 upper-case letters or digits.
 func findAWSKeyID(b []byte, i int) (int, int, bool) {
+	if i < 2 || i+1 >= len(b) || b[i-2] != 'A' || (b[i-1] != 'K' && b[i-1] != 'S') || b[i+1] != 'A' {
+		return 0, 0, false
+	}
+	i -= 2
 	if i > 0 && isAlnum(b[i-1]) {
 		return 0, 0, false
 	}
@@ -136,7 +190,10 @@ func isB64(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' 
 // findAWSSecret matches the 40-character value after AWS_SECRET_ACCESS_KEY
 // (env, shell, INI and JSON forms).
 func findAWSSecret(b []byte, i int) (int, int, bool) {
-	s := i + len("secret_access_key")
+	if !bytes.HasPrefix(b[i:], []byte("_ACCESS_KEY")) && !bytes.HasPrefix(b[i:], []byte("_access_key")) {
+		return 0, 0, false
+	}
+	s := i + len("_access_key")
 	for s < len(b) && (b[s] == '"' || b[s] == '\'' || b[s] == ' ' || b[s] == '=' || b[s] == ':') {
 		s++
 	}
@@ -147,35 +204,36 @@ func findAWSSecret(b []byte, i int) (int, int, bool) {
 	return s, e, true
 }
 
-// findVaultToken matches hvs./hvb./hvr. tokens.
+// findVaultToken matches hvs./hvb./hvr. tokens and legacy s./b. tokens
+// of exactly 24 letters and digits mixing upper and lower case, so
+// "s.metadata" or "pods.apps" never match. i is the dot.
 func findVaultToken(b []byte, i int) (int, int, bool) {
-	if i+4 > len(b) || b[i+3] != '.' || (b[i+2] != 's' && b[i+2] != 'b' && b[i+2] != 'r') {
+	if i == 0 {
 		return 0, 0, false
 	}
-	if i > 0 && (isB64URL(b[i-1]) || b[i-1] == '.') {
+	if c := b[i-1]; i >= 3 && b[i-3] == 'h' && b[i-2] == 'v' && (c == 's' || c == 'b' || c == 'r') {
+		s := i - 3
+		if s > 0 && (isB64URL(b[s-1]) || b[s-1] == '.') {
+			return 0, 0, false
+		}
+		e := run(b, i+1, isB64URL)
+		return s, e, e-i-1 >= 20
+	}
+	if c := b[i-1]; c != 's' && c != 'b' {
 		return 0, 0, false
 	}
-	e := run(b, i+4, isB64URL)
-	if e-i-4 < 20 {
+	s := i - 1
+	if s > 0 && (isB64URL(b[s-1]) || b[s-1] == '.' || b[s-1] == '/') {
 		return 0, 0, false
 	}
-	return i, e, true
-}
-
-// findLegacyVaultToken matches s./b. and exactly 24 letters and digits,
-// mixing upper and lower case, so "s.metadata" or "pods.apps" never match.
-func findLegacyVaultToken(b []byte, i int) (int, int, bool) {
-	if i > 0 && (isB64URL(b[i-1]) || b[i-1] == '.' || b[i-1] == '/') {
-		return 0, 0, false
-	}
-	e := run(b, i+2, isAlnum)
-	if e-i-2 != 24 || (e < len(b) && (b[e] == '.' || b[e] == '_' || b[e] == '-')) {
+	e := run(b, i+1, isAlnum)
+	if e-i-1 != 24 || (e < len(b) && (b[e] == '.' || b[e] == '_' || b[e] == '-')) {
 		return 0, 0, false
 	}
 	var upper, lower bool
-	for _, c := range b[i+2 : e] {
+	for _, c := range b[i+1 : e] {
 		upper = upper || c >= 'A' && c <= 'Z'
 		lower = lower || c >= 'a' && c <= 'z'
 	}
-	return i, e, upper && lower
+	return s, e, upper && lower
 }

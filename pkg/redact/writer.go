@@ -37,7 +37,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	n := len(p)
-	w.st.mayPEM = w.st.pem || bytes.Contains(p, pemDash) || (len(w.part) > 0 && bytes.Contains(w.part, pemDash[:1]))
+	// Which slow checks the lines of p can need; a line assembled from
+	// an earlier Write gets all of them.
+	chunk := hints{
+		pem:       bytes.Contains(p, pemDash),
+		secret:    bytes.Contains(p, []byte(`"Secret`)),
+		sensitive: bytes.Contains(p, sensitiveTrue),
+	}
+	w.st.hints = chunk
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
@@ -46,7 +53,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		if len(w.part) > 0 {
 			w.part = append(w.part, p[:i]...)
+			w.st.hints = hints{true, true, true}
 			w.st.line(w.part, true)
+			w.st.hints = chunk
 			w.part = w.part[:0]
 		} else {
 			w.st.line(p[:i], true)
@@ -89,7 +98,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	if len(w.part) > 0 {
-		w.st.mayPEM = true
+		w.st.hints = hints{true, true, true}
 		w.st.line(w.part, false)
 		w.part = w.part[:0]
 	}
