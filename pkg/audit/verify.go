@@ -24,9 +24,9 @@ const (
 
 // Break is the first place where the chain does not hold.
 type Break struct {
-	Line    int // the record the problem is pinned on, counting from 1
-	Problem Problem
-	Msg     string
+	Line    int     `json:"line"` // the record the problem is pinned on, counting from 1
+	Problem Problem `json:"problem"`
+	Msg     string  `json:"message"`
 }
 
 func (b *Break) Error() string { return b.Msg }
@@ -34,24 +34,24 @@ func (b *Break) Error() string { return b.Msg }
 // TornTail is a last line without its newline: a writer crashed mid-write
 // (or the file was truncated). The next append repairs it.
 type TornTail struct {
-	Line  int // the first torn line
-	Lines int // how many lines are torn (more than one after a crash during a repair)
-	Bytes int
+	Line  int `json:"line"`  // the first torn line
+	Lines int `json:"lines"` // how many lines are torn (more than one after a crash during a repair)
+	Bytes int `json:"bytes"`
 }
 
 // Repaired is a repair record and the torn lines it accounts for.
 type Repaired struct {
-	Line int   // the repair record
-	Torn []int // the torn lines it skips
+	Line int   `json:"line"` // the repair record
+	Torn []int `json:"torn"` // the torn lines it skips
 }
 
 // Report is the outcome of [Verify].
 type Report struct {
-	Lines    int
-	Records  int // complete records, repairs included
-	Repairs  []Repaired
-	Broken   *Break
-	TornTail *TornTail
+	Lines    int        `json:"lines"`
+	Records  int        `json:"records"` // complete records, repairs included
+	Repairs  []Repaired `json:"repairs,omitempty"`
+	Broken   *Break     `json:"broken,omitempty"`
+	TornTail *TornTail  `json:"tornTail,omitempty"`
 }
 
 // OK reports whether the whole chain holds and the file ends cleanly.
