@@ -1,0 +1,170 @@
+package approve
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/classify"
+)
+
+// Screen is everything an approval screen shows about one request, and
+// nothing else: it is what travels to the inbox, so it never holds
+// credentials, the agent's environment or the manifest bytes themselves
+// (only their diff). Secret values on the command line are masked.
+type Screen struct {
+	Hash    string    `json:"hash"`
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Expires time.Time `json:"expires"`
+	PID     int       `json:"pid,omitempty"`
+	User    string    `json:"user,omitempty"`
+
+	Agent   string   `json:"agent,omitempty"`
+	Intent  string   `json:"intent,omitempty"`
+	Tool    string   `json:"tool"`
+	Command []string `json:"command"` // as the agent gave it, secrets masked
+	Cwd     string   `json:"cwd,omitempty"`
+
+	Target classify.Target `json:"target"`
+
+	Class   classify.Class `json:"class"`
+	Rule    string         `json:"rule,omitempty"`
+	Message string         `json:"message,omitempty"`
+	Reasons []string       `json:"reasons,omitempty"`
+
+	Resources []Change `json:"resources,omitempty"`
+	// PlanSummary is terraform's one-line plan summary.
+	PlanSummary string `json:"planSummary,omitempty"`
+	Diff        string `json:"diff,omitempty"`
+
+	// Confirm: the approver must type ConfirmWord to approve.
+	Confirm     bool   `json:"confirm,omitempty"`
+	ConfirmWord string `json:"confirmWord,omitempty"`
+}
+
+// Change is one row of the screen's resource table.
+type Change struct {
+	Action    string `json:"action"`
+	Kind      string `json:"kind,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// NewScreen builds what the approver is shown for r.
+func NewScreen(r *Request) *Screen {
+	s := &Screen{Hash: r.Hash, Expires: r.Expires, PID: os.Getpid(), Diff: r.Diff}
+	if u, err := user.Current(); err == nil {
+		s.User = u.Username
+	}
+	if q := r.Req; q != nil {
+		s.ID, s.Time, s.Agent, s.Intent, s.Tool, s.Cwd = q.ID, q.Time, q.Agent, q.Intent, q.Tool, q.Cwd
+		s.Command = append([]string{q.Tool}, audit.MaskArgs(q.Tool, q.Args)...)
+	}
+	s.Rule, s.Message = r.Decision.Rule, r.Decision.Message
+	s.Confirm = r.Decision.Confirm
+	if a := r.Assessment; a != nil {
+		if s.Tool == "" {
+			s.Tool = a.Tool
+		}
+		s.Target = a.Target
+		s.Target.User = "" // the kubeconfig user entry: not needed to decide
+		if s.Target.Env == "" {
+			s.Target.Env = r.Decision.Env
+		}
+		s.Class = a.Class
+		s.Confirm = s.Confirm || a.Class == classify.Privilege || a.Class == classify.Unknown
+		for _, re := range a.Reasons {
+			s.Reasons = append(s.Reasons, re.Class.String()+": "+re.Message)
+		}
+		for _, res := range a.Resources {
+			s.Resources = append(s.Resources, changeOf(res))
+		}
+		if a.Plan != nil {
+			s.PlanSummary = a.Plan.Summary
+			if s.Diff == "" {
+				s.Diff = a.Plan.Rendered
+			}
+		}
+	}
+	s.ConfirmWord = ConfirmWord(s.Target)
+	return s
+}
+
+func changeOf(r classify.Resource) Change {
+	c := Change{Action: r.Action, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	if r.Address != "" {
+		c.Kind, c.Name = r.Type, r.Address
+	}
+	if c.Kind == "" {
+		c.Kind = r.Resource
+	}
+	if c.Name == "" {
+		c.Name = "(all)"
+	}
+	return c
+}
+
+// ConfirmWord is what an approver types to confirm a change that needs
+// it: the kubeconfig context, else the namespace or cluster, else the
+// terraform workspace or directory name.
+func ConfirmWord(t classify.Target) string {
+	for _, w := range []string{t.Context, t.Namespace, t.Cluster, t.Workspace} {
+		if w != "" {
+			return w
+		}
+	}
+	if t.Dir != "" {
+		return filepath.Base(t.Dir)
+	}
+	return "approve"
+}
+
+// TargetLine is the one-line description of the target.
+func (s *Screen) TargetLine() string {
+	t := s.Target
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("context", t.Context)
+	add("cluster", t.Cluster)
+	add("namespace", t.Namespace)
+	add("workspace", t.Workspace)
+	add("dir", t.Dir)
+	if len(parts) == 0 {
+		return "(default)"
+	}
+	return strings.Join(parts, " ")
+}
+
+// EnvName is the target's environment name, "unknown" when none mapped.
+func (s *Screen) EnvName() string {
+	if s.Target.Env == "" {
+		return "unknown"
+	}
+	return s.Target.Env
+}
+
+// CommandLine is the command as one shell-like line.
+func (s *Screen) CommandLine() string {
+	out := make([]string, len(s.Command))
+	for i, a := range s.Command {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}();&|<>#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}
+
+// Verdict is what a human decided on one screen.
+type Verdict struct {
+	Approved bool
+	Reason   string
+}

@@ -1,0 +1,122 @@
+package approve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"time"
+)
+
+// Prompt shows s on the terminal tty and returns the human's verdict. It
+// must give up (with ctx.Err()) when ctx ends. pkg/tui provides the real
+// one; this package knows no terminal library.
+type Prompt func(ctx context.Context, tty *os.File, s *Screen) (Verdict, error)
+
+// TTY is the approver that asks on the controlling terminal. It opens
+// /dev/tty itself, so it works while the agent owns agentctl's standard
+// streams, and it never reads the agent's stdin.
+type TTY struct {
+	Prompt Prompt
+	// Open opens the terminal; nil opens /dev/tty.
+	Open func() (*os.File, error)
+	// Now returns the time; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ Approver = (*TTY)(nil)
+
+// OpenTTY opens the controlling terminal for reading and writing.
+func OpenTTY() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
+
+// Approve implements [Approver].
+func (t *TTY) Approve(ctx context.Context, r *Request) (Answer, error) {
+	now := t.Now
+	if now == nil {
+		now = time.Now
+	}
+	open := t.Open
+	if open == nil {
+		open = OpenTTY
+	}
+	start := now()
+	f, err := open()
+	if err != nil {
+		return Answer{Channel: "tty", Reason: fmt.Sprintf("cannot open the terminal: %v", err)}, nil
+	}
+	defer f.Close()
+	v, err := t.Prompt(ctx, f, NewScreen(r))
+	ans := Answer{Approved: v.Approved && err == nil, Channel: "tty", Reason: v.Reason, Latency: now().Sub(start)}
+	if u, uerr := user.Current(); uerr == nil {
+		ans.Approver = u.Username
+	}
+	if err != nil {
+		ans.Reason = "approval timed out"
+		if !errors.Is(err, context.DeadlineExceeded) {
+			ans.Reason = "approval interrupted"
+		}
+	}
+	return ans, err
+}
+
+// SelectOptions say how to choose the approver.
+type SelectOptions struct {
+	// Choice is --approver / AGENTCTL_APPROVER: "", "tty", "inbox" or "none".
+	Choice string
+	// NonInteractive: --non-interactive, AGENTCTL_NON_INTERACTIVE, CI.
+	NonInteractive bool
+	// Getenv looks up the environment (XDG_RUNTIME_DIR, XDG_CONFIG_HOME, HOME).
+	Getenv func(string) string
+	// Status receives progress lines such as "waiting for the inbox" (stderr).
+	Status io.Writer
+	// Prompt draws the terminal screen.
+	Prompt Prompt
+	// OpenTTY opens the terminal; nil opens /dev/tty.
+	OpenTTY func() (*os.File, error)
+}
+
+// Select returns the approver, in this order: an explicit choice; none
+// when non-interactive; the inbox when one is running for this user; the
+// terminal when there is one; else none. None denies everything.
+func Select(o SelectOptions) (Approver, error) {
+	if o.NonInteractive {
+		return None{Why: "no approver in non-interactive mode (--non-interactive, AGENTCTL_NON_INTERACTIVE, CI)"}, nil
+	}
+	open := o.OpenTTY
+	if open == nil {
+		open = OpenTTY
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	paths, perr := DefaultPaths(getenv)
+	tty := &TTY{Prompt: o.Prompt, Open: open}
+	switch o.Choice {
+	case "none":
+		return None{Why: "no approver: --approver none"}, nil
+	case "inbox":
+		if perr != nil {
+			return nil, perr
+		}
+		return &Inbox{Paths: paths, Status: o.Status}, nil
+	case "tty":
+		if o.Prompt == nil {
+			return nil, errors.New("approver tty: no terminal prompt wired")
+		}
+		return tty, nil
+	case "":
+	default:
+		return nil, fmt.Errorf("unknown approver %q (want tty, inbox or none)", o.Choice)
+	}
+	if perr == nil && InboxRunning(paths) {
+		return &Inbox{Paths: paths, Status: o.Status}, nil
+	}
+	if f, err := open(); err == nil && o.Prompt != nil {
+		f.Close()
+		return tty, nil
+	}
+	return None{Why: "no approver: no terminal and no agentctl inbox running"}, nil
+}

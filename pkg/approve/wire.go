@@ -1,0 +1,66 @@
+package approve
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// maxMessage bounds one protocol message (a screen carries its diff).
+const maxMessage = 16 << 20
+
+// message is one line of the inbox protocol: newline-delimited JSON over
+// the Unix socket. A requester sends one "request"; the inbox answers with
+// one "answer" and closes.
+type message struct {
+	Type   string        `json:"type"` // request, answer
+	Nonce  string        `json:"nonce,omitempty"`
+	Screen *Screen       `json:"screen,omitempty"`
+	Answer *SignedAnswer `json:"answer,omitempty"`
+}
+
+func writeMessage(w io.Writer, m *message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func readMessage(r *bufio.Reader) (*message, error) {
+	var line []byte
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, chunk...)
+		if len(line) > maxMessage {
+			return nil, fmt.Errorf("inbox message longer than %d bytes", maxMessage)
+		}
+		if !isPrefix {
+			break
+		}
+	}
+	m := new(message)
+	if err := json.Unmarshal(line, m); err != nil {
+		return nil, fmt.Errorf("malformed inbox message: %w", err)
+	}
+	return m, nil
+}
+
+// InboxRunning says whether an inbox answers on the socket.
+func InboxRunning(p Paths) bool {
+	c, err := net.Dial("unix", p.Socket)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+var errNoInbox = errors.New("no agentctl inbox is running")
