@@ -2,6 +2,7 @@ package terraform_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/classify/terraform"
@@ -240,5 +243,35 @@ func TestPlanFailureIsAPlanError(t *testing.T) {
 	var pe *terraform.PlanError
 	if !errors.As(err, &pe) || pe.ExitCode != 1 || !strings.Contains(pe.Output, "instances") {
 		t.Fatalf("error %v, want a PlanError with exit code 1 naming the variable", err)
+	}
+}
+
+func TestLeanPlanReadingAgreesWithTerraformJSON(t *testing.T) {
+	d := testenv.NewTerraformDir(t, "fleet")
+	d.Run(t, "apply", "-auto-approve", "-input=false")
+	d.Run(t, "plan", "-input=false", "-out=p.tfplan", "-var=instances=3", "-var=image=other", "-replace=testcloud_instance.node[0]")
+	raw, err := d.Try("show", "-json", "p.tfplan")
+	if err != nil {
+		t.Fatalf("show -json: %v\n%s", err, raw)
+	}
+	var full tfjson.Plan
+	if err := json.Unmarshal([]byte(raw), &full); err != nil {
+		t.Fatal(err)
+	}
+	lean, err := terraform.ParsePlanJSON([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := terraform.Privilege{"testcloud_iam_*"}
+	if l, f := terraform.AssessPlan(lean, priv), terraform.AssessPlan(&full, priv); !reflect.DeepEqual(l, f) {
+		t.Errorf("lean %+v\nfull %+v", l, f)
+	}
+}
+
+func TestParsePlanJSONRefusesOtherFormats(t *testing.T) {
+	for _, in := range []string{`{}`, `{"format_version":"2.0"}`, `[`, `{"format_version":"1.2","errored":true}`} {
+		if _, err := terraform.ParsePlanJSON([]byte(in)); err == nil {
+			t.Errorf("ParsePlanJSON(%s) accepted", in)
+		}
 	}
 }

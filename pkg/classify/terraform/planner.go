@@ -129,8 +129,9 @@ func (c *Classifier) runPlan(ctx context.Context, bin, dir string, args, env []s
 	return fmt.Errorf("run %s plan: %w", bin, err)
 }
 
-// readPlan hashes the plan file, reads its JSON and its rendering with
-// terraform-exec, and checks that the file did not change meanwhile.
+// readPlan hashes the plan file, reads its JSON (terraform show -json,
+// parsed by [ParsePlanJSON]) and its rendering (terraform-exec's
+// ShowPlanFileRaw), and checks that the file did not change meanwhile.
 func readPlan(ctx context.Context, bin, dir string, env []string, plan *classify.Plan) (*tfjson.Plan, error) {
 	before, err := fileSHA256(plan.Path)
 	if err != nil {
@@ -143,9 +144,9 @@ func readPlan(ctx context.Context, bin, dir string, env []string, plan *classify
 	if err := tf.SetEnv(showEnv(env)); err != nil {
 		return nil, err
 	}
-	pj, err := tf.ShowPlanFile(ctx, plan.Path)
+	pj, err := showJSON(ctx, bin, dir, env, plan.Path)
 	if err != nil {
-		return nil, fmt.Errorf("read plan %q: %w", plan.Path, err)
+		return nil, err
 	}
 	rendered, err := tf.ShowPlanFileRaw(ctx, plan.Path)
 	if err != nil {
@@ -160,6 +161,17 @@ func readPlan(ctx context.Context, bin, dir string, env []string, plan *classify
 	}
 	plan.SHA256, plan.Rendered = before, rendered
 	return pj, nil
+}
+
+// showJSON runs terraform show -json on a plan file and parses it.
+func showJSON(ctx context.Context, bin, dir string, env []string, path string) (*tfjson.Plan, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "show", "-json", "-no-color", path)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("read plan %q: %w\n%s", path, err, stderr.String())
+	}
+	return ParsePlanJSON(stdout.Bytes())
 }
 
 // showEnv is env as terraform-exec accepts it: without the variables it
