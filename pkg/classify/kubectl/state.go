@@ -1,0 +1,177 @@
+package kubectl
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/request"
+)
+
+// state carries one classification through its steps.
+type state struct {
+	c   *Classifier
+	ctx context.Context
+	req *request.Request
+	p   *parsed
+	a   *classify.Assessment
+
+	dry       string // "", "client" or "server"
+	verbosity int
+	// objects are the manifest objects read from -f/-k, if any.
+	objects []object
+	// mapper is the discovery mapper, looked up at most once.
+	mapper     *Mapper
+	mapperDone bool
+	// secret is set when the command reads or writes a Secret.
+	secret bool
+	// forceRender says the command prints object fields whatever -o says.
+	forceRender bool
+	// localOnly says printed objects come from the agent's own inputs.
+	localOnly bool
+}
+
+func (s *state) run() error {
+	p, a := s.p, s.a
+	s.resolveTarget()
+	if p.cmd == nil {
+		s.metachars(s.req.Args)
+		a.Subcommand = firstWord(s.req.Args)
+		a.Raise(classify.Exec, "%q is not a kubectl command: kubectl would run a plugin (kubectl-%s) from PATH", a.Subcommand, a.Subcommand)
+		return nil
+	}
+	a.Subcommand = p.path
+	s.metachars(s.shellArgs())
+	if p.has("help") || p.path == "" || p.path == "help" || p.path == "completion" || p.path == "options" || p.path == "plugin" || p.path == "plugin list" {
+		a.Raise(classify.Read, "%q only prints help or local information", "kubectl "+p.path)
+		return nil
+	}
+	s.globalFlags()
+	if !s.dryRun() {
+		return nil
+	}
+	if err := s.readManifests(); err != nil {
+		return err
+	}
+	s.rule()
+	return nil
+}
+
+// shellArgs are the arguments the shell-syntax rule applies to: all of
+// them, except a container command after "--" (exec, run, debug, create
+// job/cronjob/deployment), which is the container's business.
+func (s *state) shellArgs() []string {
+	if s.p.dash < 0 {
+		return s.req.Args
+	}
+	switch s.p.path {
+	case "exec", "run", "debug", "create job", "create cronjob", "create deployment":
+		for i, a := range s.req.Args {
+			if a == "--" {
+				return s.req.Args[:i]
+			}
+		}
+	}
+	return s.req.Args
+}
+
+// metachars refuses argv that carries syntax only a shell interprets: the
+// agent probably meant a pipeline, and kubectl would see literal words.
+func (s *state) metachars(args []string) {
+	for _, arg := range args {
+		if arg == "--" {
+			continue
+		}
+		if shellSyntax(arg) {
+			s.a.Raise(classify.Unknown, "argument %q holds shell syntax that only a shell would interpret", arg)
+		}
+	}
+}
+
+func shellSyntax(arg string) bool {
+	switch arg {
+	case "|", "||", "&&", "&", ";", ";;", ">", ">>", "<", "<<", "2>&1", "2>", "&>":
+		return true
+	}
+	if strings.Contains(arg, "$(") || strings.Contains(arg, "`") || strings.Contains(arg, "${") {
+		return true
+	}
+	for _, op := range []string{";", "|", "&&", ">"} {
+		if strings.HasSuffix(arg, op) || strings.HasPrefix(arg, op) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *state) resolveTarget() {
+	p := s.p
+	if p.cmd == nil {
+		return
+	}
+	t, err := s.c.targets.resolve(s.req, p)
+	s.a.Target = t
+	if err != nil {
+		s.a.Raise(classify.Unknown, "cannot load kubeconfig %q: %v", t.Kubeconfig, err)
+	}
+}
+
+// globalFlags checks kubectl's root flags: identity, TLS, verbosity.
+func (s *state) globalFlags() {
+	p, a := s.p, s.a
+	for _, f := range []string{"as", "as-group", "as-uid", "token", "client-certificate", "client-key", "username", "password"} {
+		if p.has(f) {
+			a.Raise(classify.Privilege, "--%s changes the identity the command acts as", f)
+		}
+	}
+	if p.has("server") {
+		for _, f := range []string{"insecure-skip-tls-verify", "certificate-authority", "tls-server-name"} {
+			if f == "insecure-skip-tls-verify" && p.str(f) != "true" || !p.has(f) {
+				continue
+			}
+			a.Raise(classify.Secret, "--server %q with --%s: the kubeconfig's credentials would go to a server whose certificate is not checked against the cluster's", p.str("server"), f)
+		}
+	} else if p.str("insecure-skip-tls-verify") == "true" {
+		a.Raise(classify.Secret, "--insecure-skip-tls-verify: credentials would be sent without checking the server's certificate")
+	}
+	if v := p.str("v"); v != "" {
+		s.verbosity, _ = strconv.Atoi(v)
+	}
+	if p.str("kuberc") != "" {
+		a.Raise(classify.Read, "--kuberc is ignored: kubectl runs with KUBECTL_KUBERC=false")
+	}
+}
+
+// dryRun reads --dry-run exactly as kubectl's GetDryRunStrategy does. It
+// returns false when the value is invalid (the assessment is unknown).
+func (s *state) dryRun() bool {
+	f := s.p.cmd.Flags().Lookup("dry-run")
+	if f == nil || !s.p.has("dry-run") {
+		return true
+	}
+	v := s.p.str("dry-run")
+	if b, err := strconv.ParseBool(v); err == nil {
+		if b {
+			s.dry = "client"
+		}
+	} else {
+		switch v {
+		case f.NoOptDefVal, "client":
+			s.dry = "client"
+		case "server":
+			s.dry = "server"
+		case "none":
+		default:
+			s.a.Raise(classify.Unknown, "kubectl would reject --dry-run=%q: must be \"none\", \"server\", or \"client\"", v)
+			return false
+		}
+	}
+	if s.dry != "" {
+		s.a.DryRun = true
+		s.a.Raise(classify.Read, "--dry-run=%s: nothing is persisted", s.dry)
+	} else {
+		s.a.Raise(classify.Read, "--dry-run=%s is not a dry run", v)
+	}
+	return true
+}
