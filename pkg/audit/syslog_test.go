@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -53,13 +52,17 @@ template(name="t" type="string" string="%%syslogfacility-text%% %%syslogseverity
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	logFile, err := os.Create(filepath.Join(dir, "rsyslogd.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, "rsyslogd to listen: "+stderr.String(), func() bool {
+	listening := waitFor(func() bool {
 		c, err := net.Dial("tcp", tcp)
 		if err != nil {
 			return false
@@ -68,6 +71,10 @@ template(name="t" type="string" string="%%syslogfacility-text%% %%syslogseverity
 		_, err = os.Stat(sock)
 		return err == nil
 	})
+	if !listening {
+		b, _ := os.ReadFile(logFile.Name())
+		t.Fatalf("rsyslogd did not start listening; its output:\n%s", b)
+	}
 	return tcp, udp, sock, out
 }
 
@@ -90,15 +97,14 @@ func freeAddr(t *testing.T, network string) string {
 }
 
 // waitFor polls cond for up to 20 seconds (a bound against hanging, not a
-// timing assertion).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
+// timing assertion) and says whether it came true.
+func waitFor(cond func() bool) bool {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
-			return
+			return true
 		}
 	}
-	t.Fatalf("timed out waiting for %s", what)
+	return false
 }
 
 func TestRsyslogReceivesRecords(t *testing.T) {
@@ -126,11 +132,11 @@ func TestRsyslogReceivesRecords(t *testing.T) {
 	}
 	file, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSpace(string(file)), "\n")
-	waitFor(t, "rsyslog to write 9 messages", func() bool {
+	waitFor(func() bool {
 		b, _ := os.ReadFile(out)
 		return strings.Count(string(b), "\n") >= 9
 	})
-	got, _ := os.ReadFile(out)
+	got, _ := os.ReadFile(out) // checked below, whether or not all 9 arrived
 	for _, line := range lines {
 		want := fmt.Sprintf("authpriv notice agentctl %d decision %s\n", os.Getpid(), line)
 		if n := strings.Count(string(got), want); n != 3 {
