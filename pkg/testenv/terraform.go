@@ -61,7 +61,8 @@ func Testcloud(t testing.TB) string {
 
 // TerraformEnv returns the environment a test runs terraform with: a CLI
 // configuration that installs testcloud from a filesystem mirror (and
-// nothing from anywhere else), TESTCLOUD_DIR=cloudDir, no checkpoint
+// nothing from anywhere else), TESTCLOUD_DIR and TF_VAR_cloud_dir set to
+// cloudDir (the configurations pass the variable to the provider), no checkpoint
 // calls, and PATH and HOME from the test's environment.
 func TerraformEnv(t testing.TB, cloudDir string) []string {
 	t.Helper()
@@ -91,6 +92,7 @@ func TerraformEnv(t testing.TB, cloudDir string) []string {
 		"HOME=" + os.Getenv("HOME"),
 		"TF_CLI_CONFIG_FILE=" + cfg,
 		"TESTCLOUD_DIR=" + cloudDir,
+		"TF_VAR_cloud_dir=" + cloudDir,
 		"CHECKPOINT_DISABLE=1",
 	}
 }

@@ -6,6 +6,16 @@ terraform {
   }
 }
 
+# The cloud's directory: TF_VAR_cloud_dir, else TESTCLOUD_DIR.
+variable "cloud_dir" {
+  type    = string
+  default = null
+}
+
+provider "testcloud" {
+  directory = var.cloud_dir
+}
+
 variable "cidr" {
   type    = string
   default = "10.0.0.0/8"

@@ -6,6 +6,16 @@ terraform {
   }
 }
 
+# The cloud's directory: TF_VAR_cloud_dir, else TESTCLOUD_DIR.
+variable "cloud_dir" {
+  type    = string
+  default = null
+}
+
+provider "testcloud" {
+  directory = var.cloud_dir
+}
+
 variable "policy" {
   type    = string
   default = "read-only"
