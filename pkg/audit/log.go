@@ -124,38 +124,38 @@ func (l *Log) Append(rec *Record) error {
 
 // AppendAll writes recs in order under one lock and one fsync.
 func (l *Log) AppendAll(recs []*Record) error {
-	lines, err := l.write(recs)
+	recs, lines, err := l.write(recs) // recs gains a repair record when one was needed
 	if err != nil {
 		return err
 	}
 	return l.send(recs, lines)
 }
 
-func (l *Log) write(recs []*Record) ([][]byte, error) {
+func (l *Log) write(recs []*Record) ([]*Record, [][]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	werr := func(err error) error { return &WriteError{Path: l.path, Err: err} }
 	if l.f == nil {
-		return nil, werr(os.ErrClosed)
+		return nil, nil, werr(os.ErrClosed)
 	}
 	if err := l.reopenIfMoved(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fd := int(l.f.Fd())
 	if err := lockFile(fd, l.opts.LockTimeout); err != nil {
-		return nil, werr(err)
+		return nil, nil, werr(err)
 	}
 	defer unix.Flock(fd, unix.LOCK_UN)
 
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, werr(err)
+		return nil, nil, werr(err)
 	}
 	var buf []byte
 	if !l.cached || st.Size != l.size {
 		t, err := scanTail(l.f, st.Size)
 		if err != nil {
-			return nil, werr(err)
+			return nil, nil, werr(err)
 		}
 		l.lastHash, l.lastSeq = t.prev, t.seq
 		if t.needNewline {
@@ -182,7 +182,7 @@ func (l *Log) write(recs []*Record) ([][]byte, error) {
 		}
 		line, err := json.Marshal(r)
 		if err != nil {
-			return nil, werr(err)
+			return nil, nil, werr(err)
 		}
 		prev = hashLine(line)
 		lines = append(lines, line)
@@ -196,15 +196,15 @@ func (l *Log) write(recs []*Record) ([][]byte, error) {
 	if _, err := l.f.Write(buf); err != nil {
 		l.f.Truncate(st.Size) // best effort: leave no torn line behind
 		l.cached = false
-		return nil, werr(err)
+		return nil, nil, werr(err)
 	}
 	if err := unix.Fdatasync(fd); err != nil {
 		l.f.Truncate(st.Size)
 		l.cached = false
-		return nil, werr(fmt.Errorf("fsync: %w", err))
+		return nil, nil, werr(fmt.Errorf("fsync: %w", err))
 	}
 	l.size, l.lastHash, l.lastSeq, l.cached = st.Size+int64(len(buf)), prev, seq, true
-	return lines, nil
+	return recs, lines, nil
 }
 
 // reopenIfMoved reopens the path when the file was renamed or removed

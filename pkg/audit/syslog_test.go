@@ -173,3 +173,37 @@ func TestSinkFailure(t *testing.T) {
 		})
 	}
 }
+
+type fakeSink struct {
+	kinds []Kind
+	lines []string
+}
+
+func (s *fakeSink) Send(r *Record, line []byte) error {
+	s.kinds, s.lines = append(s.kinds, r.Kind), append(s.lines, string(line))
+	return nil
+}
+func (s *fakeSink) Required() bool { return true }
+func (s *fakeSink) String() string { return "fake" }
+
+func TestSinkGetsTheRepairRecordToo(t *testing.T) {
+	path := writeLog(t, 3)
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"v":1,"seq":4,"pr`) // a torn line
+	f.Close()
+	sink := &fakeSink{}
+	l, err := Open(path, Options{Sinks: []Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Append(testRecord("a", 0)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	fileLines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(sink.kinds) != 2 || sink.kinds[0] != KindRepair || sink.kinds[1] != KindDecision ||
+		sink.lines[0] != fileLines[len(fileLines)-2] || sink.lines[1] != fileLines[len(fileLines)-1] {
+		t.Fatalf("sink got %v, want the repair and the decision exactly as in the file", sink.kinds)
+	}
+}
