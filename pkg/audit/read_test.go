@@ -102,3 +102,24 @@ func TestFollowSeesAppendedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDefaultPath(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"override", map[string]string{EnvPath: "/srv/audit.jsonl", "XDG_STATE_HOME": "/s", "HOME": "/h"}, "/srv/audit.jsonl"},
+		{"xdg state home", map[string]string{"XDG_STATE_HOME": "/s", "HOME": "/h"}, "/s/agentctl/audit.jsonl"},
+		{"relative xdg state home is ignored", map[string]string{"XDG_STATE_HOME": "state", "HOME": "/h"}, "/h/.local/state/agentctl/audit.jsonl"},
+		{"home", map[string]string{"HOME": "/h"}, "/h/.local/state/agentctl/audit.jsonl"},
+		{"nothing", map[string]string{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DefaultPath(func(k string) string { return tc.env[k] }); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
