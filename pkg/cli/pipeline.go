@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -49,14 +51,22 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		}),
 		Auditor: &auditor{log: log, proc: audit.Self()},
 		Executor: &run.LocalExecutor{
-			Self: self,
-			Env:  childEnv(f.Environ),
-			Home: home,
-			Deny: []string{filepath.Dir(auditPath)},
+			Self:      self,
+			Env:       childEnv(f.Environ),
+			Home:      home,
+			Deny:      []string{filepath.Dir(auditPath)},
+			Terraform: func(tool string) (string, error) { return findTool(f, tool) },
 		},
 		NonInteractive: f.NonInteractive(),
 	}
 	return p, func() { log.Close() }, nil
+}
+
+func stateHome(f *Factory, home string) string {
+	if s := f.Getenv("XDG_STATE_HOME"); filepath.IsAbs(s) {
+		return s
+	}
+	return filepath.Join(home, ".local", "state")
 }
 
 func cacheHome(f *Factory, home string) string {
@@ -77,11 +87,23 @@ func childEnv(env []string) []string {
 		if i := indexByte(kv, '='); i >= 0 {
 			k = kv[:i]
 		}
-		if allowed[k] || len(k) > 3 && k[:3] == "LC_" {
+		if allowed[k] || strings.HasPrefix(k, "LC_") || terraformEnv(k) {
 			out = append(out, kv)
 		}
 	}
 	return out
+}
+
+// terraformEnv says whether a TF_* variable configures terraform itself
+// (where providers come from, which workspace, input variables) rather
+// than its arguments: TF_CLI_ARGS* are applied by the classifier and never
+// reach the child.
+func terraformEnv(k string) bool {
+	switch k {
+	case "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_INPUT":
+		return true
+	}
+	return strings.HasPrefix(k, "TF_VAR_")
 }
 
 func indexByte(s string, c byte) int {
@@ -96,7 +118,17 @@ func indexByte(s string, c byte) int {
 // newClassifiers returns the classifiers of every tool agentctl wraps.
 func newClassifiers(f *Factory, home string) map[string]run.Classifier {
 	cacheDir := filepath.Join(cacheHome(f, home), "agentctl", "discovery")
+	tf, _ := findTool(f, "terraform")
+	tofu, _ := findTool(f, "tofu")
+	tfc := tfclass.New(tfclass.Options{
+		Terraform:  tf,
+		Tofu:       tofu,
+		ScratchDir: filepath.Join(stateHome(f, home), "agentctl", "plans"),
+		PlanOutput: f.IO.ErrOut,
+	})
 	return map[string]run.Classifier{
-		"kubectl": kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: true}),
+		"kubectl":   kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: kubectlclass.DiskDiscovery}),
+		"terraform": tfc,
+		"tofu":      tfc,
 	}
 }

@@ -29,7 +29,13 @@ func Main() int {
 	f := NewFactory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Execute(ctx, f, os.Args[1:])
+	args := os.Args[1:]
+	if tool, ok := isShimName(os.Args[0]); ok {
+		// Called through a shim: everything is the tool's; agentctl's
+		// own settings come from AGENTCTL_* variables.
+		args = append([]string{tool}, args...)
+	}
+	return Execute(ctx, f, args)
 }
 
 // entries are the in-process entry points a child agentctl process can run.
@@ -67,10 +73,9 @@ Agents run "agentctl kubectl …" and "agentctl terraform …" instead of the
 real tools. Every command is parsed exactly, classified by risk, checked
 against a policy, sandboxed when it only reads, approved by a human when it
 changes something, and written to a tamper-evident audit log.`,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		TraverseChildren:  true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SilenceErrors:    true,
+		SilenceUsage:     true,
+		TraverseChildren: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return completeGlobals(f, cmd)
 		},
@@ -88,6 +93,9 @@ changes something, and written to a tamper-evident audit log.`,
 		newToolCmd(f, "terraform"),
 		newToolCmd(f, "tofu"),
 		newExplainCmd(f),
+		newVersionCmd(f),
+		newShimsCmd(f),
+		newAuditCmd(f),
 	)
 	return root
 }

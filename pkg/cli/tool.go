@@ -22,6 +22,7 @@ func newToolCmd(f *Factory, tool string) *cobra.Command {
 		Use:                tool + " [args...]",
 		Short:              short,
 		DisableFlagParsing: true,
+		ValidArgsFunction:  completeTool(tool),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := newRequest(f, tool, args)
 			if err != nil {

@@ -19,17 +19,37 @@ type DeniedError struct {
 
 func (e *DeniedError) Error() string {
 	c := "unknown"
-	if e.Assessment != nil {
-		c = e.Assessment.Class.String()
+	why := ""
+	if a := e.Assessment; a != nil {
+		c = a.Class.String()
+		// Name the finding that set the class: the first reason of the
+		// highest class.
+		for _, r := range a.Reasons {
+			if r.Class == a.Class {
+				why = r.Message
+				break
+			}
+		}
 	}
-	msg := fmt.Sprintf("denied: %s command", c)
+	msg := "denied: " + c
+	if why != "" {
+		msg += " (" + why + ")"
+	}
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}
 	if e.Decision.Rule != "" {
-		msg += fmt.Sprintf(" (rule %s)", e.Decision.Rule)
+		msg += fmt.Sprintf(" [rule %s]", e.Decision.Rule)
 	}
 	return msg
+}
+
+// Hint tells the user how to proceed.
+func (e *DeniedError) Hint() string {
+	if e.Decision.Action == policy.Approve && (e.Answer == nil || e.Answer.Channel == "none") {
+		return "a human must approve this: run it where agentctl can ask one (a terminal, or `agentctl inbox` running), or change the policy"
+	}
+	return ""
 }
 
 // AuditError is returned when an audit record could not be written.

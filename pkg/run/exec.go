@@ -75,6 +75,8 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 	switch a.Tool {
 	case "kubectl":
 		code, err = e.kubectl(ctx, a, d, stdin, stdout, stderr, rep)
+	case "terraform", "tofu":
+		code, err = e.terraform(ctx, a, d, Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}, rep)
 	default:
 		err = fmt.Errorf("running %s is not supported yet", a.Tool)
 	}

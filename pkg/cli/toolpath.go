@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// findTool finds the real terraform or tofu binary: $AGENTCTL_TERRAFORM or
+// $AGENTCTL_TOFU when set, else the first match on PATH that is not
+// agentctl itself (a shim or a symlink to it, resolved through links), so
+// that a shim never calls itself.
+func findTool(f *Factory, name string) (string, error) {
+	if p := f.Getenv("AGENTCTL_" + strings.ToUpper(name)); p != "" {
+		return p, nil
+	}
+	self, err := f.Executable()
+	if err != nil {
+		return "", err
+	}
+	selfReal, _ := filepath.EvalSymlinks(self)
+	for _, dir := range filepath.SplitList(f.Getenv("PATH")) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil && (real == selfReal || sameFile(real, selfReal)) {
+			continue
+		}
+		return p, nil
+	}
+	return "", &hintError{
+		msg:  fmt.Sprintf("cannot find %q on PATH", name),
+		hint: fmt.Sprintf("install %s, or set AGENTCTL_%s to its path", name, strings.ToUpper(name)),
+	}
+}
+
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
