@@ -1,0 +1,63 @@
+// Package terraform classifies terraform and OpenTofu command lines for
+// agentctl, and turns an apply into "apply exactly this plan file".
+//
+// # Arguments
+//
+// A command line is read the way terraform's own main reads it (v1.5 and
+// later, and OpenTofu):
+//
+//   - -chdir=DIR is taken from the flags before the subcommand, only with
+//     "="; it sets the assessment's Target.Dir.
+//   - TF_CLI_ARGS and then TF_CLI_ARGS_<cmd> (from the request's
+//     environment) are split like a shell would, without variables or
+//     substitution, and inserted right after the subcommand, exactly where
+//     terraform inserts them. Shell operators, backquotes and $( ) in them
+//     are refused (class unknown): go-shellwords would silently stop there.
+//   - -v, -version or --version anywhere makes the command "version";
+//     -h, -help or --help before "--" makes it help. Both are reads.
+//   - The subcommand is the longest known command ("state list",
+//     "providers lock", "workspace new", its alias "env new", ...).
+//   - Its flags are parsed with Go's flag rules, from tables of every flag
+//     each subcommand accepts. An unknown flag, a bad value, a conflicting
+//     pair (-destroy with -refresh-only) or the wrong number of positional
+//     arguments ("apply plan.tfplan -auto-approve": flags stop at the plan
+//     file) make the command unknown, since terraform would refuse it.
+//
+// The classes of the subcommands are listed in docs/terraform.md.
+//
+// # Plans
+//
+// apply and destroy are classified from a plan, never from their words.
+// Without a plan file, [Classifier.Classify] runs
+//
+//	terraform plan -input=false -out=<file in Options.ScratchDir> [-destroy] <the agent's plan flags>
+//
+// in the target directory (the agent's -var, -var-file, -target, -replace,
+// -refresh, -refresh-only, -parallelism, -lock, -lock-timeout and -state
+// are carried in order), reads it with terraform show -json
+// ([ParsePlanJSON]) and renders it with terraform-exec. With a plan file
+// from the agent, that file is read instead. The assessment's Plan holds
+// the file's path, its SHA-256, terraform's summary line and the rendered
+// plan; its Exec is
+//
+//	terraform apply -input=false [-parallelism= -lock= -lock-timeout= -state= -state-out= -backup= -json] <plan file>
+//
+// which the executor runs only after checking the hash again
+// (run.ApplyPlan). -auto-approve from the agent is never carried: a saved
+// plan needs none, and agentctl's own gate decides.
+//
+// [AssessPlan] maps every resource change to create, update, delete,
+// replace, read, no-op or forget: delete, replace and forget are
+// destructive, create and update are writes, and a change to a type that
+// matches a privilege pattern ([Privilege], policies/
+// terraform-privilege-types.yaml plus Options.ExtraPrivilegeTypes) is a
+// privilege change. A plan of only no-ops and reads is a read. Changed
+// outputs are writes; sensitive ones are marked as such in the reasons.
+//
+// # Environment
+//
+// TF_CLI_ARGS* are applied while classifying and must not be applied
+// again: [ChildEnv] removes them, and every Exec carries the merged
+// arguments instead. The plan agentctl makes runs with the request's
+// environment minus TF_CLI_ARGS*, plus TF_IN_AUTOMATION=1 and TF_INPUT=0.
+package terraform
