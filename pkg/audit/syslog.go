@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -162,4 +163,34 @@ func header5424(s string, n int) string {
 		return "-"
 	}
 	return string(out)
+}
+
+// EnvSyslog is the environment variable holding a syslog sink URL.
+const EnvSyslog = "AGENTCTL_AUDIT_SYSLOG"
+
+// ParseSyslogURL reads a sink configuration written as a URL:
+//
+//	tcp://127.0.0.1:514
+//	udp://siem.internal:514?facility=local0
+//	unix:///dev/log?required=true
+//
+// Query parameters: facility (default authpriv), required (a boolean).
+func ParseSyslogURL(s string) (SyslogConfig, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return SyslogConfig{}, fmt.Errorf("invalid syslog URL %q: %w", s, err)
+	}
+	c := SyslogConfig{Network: u.Scheme, Addr: u.Host, Facility: u.Query().Get("facility")}
+	if u.Scheme == "unix" {
+		c.Addr = u.Path
+	}
+	if r := u.Query().Get("required"); r != "" {
+		if c.Required, err = strconv.ParseBool(r); err != nil {
+			return SyslogConfig{}, fmt.Errorf("invalid syslog URL %q: required=%q is not a boolean", s, r)
+		}
+	}
+	if _, err := NewSyslog(c); err != nil {
+		return SyslogConfig{}, fmt.Errorf("invalid syslog URL %q: %w", s, err)
+	}
+	return c, nil
 }

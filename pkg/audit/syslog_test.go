@@ -207,3 +207,32 @@ func TestSinkGetsTheRepairRecordToo(t *testing.T) {
 		t.Fatalf("sink got %v, want the repair and the decision exactly as in the file", sink.kinds)
 	}
 }
+
+func TestParseSyslogURL(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    SyslogConfig
+		wantErr string
+	}{
+		{"tcp://127.0.0.1:514", SyslogConfig{Network: "tcp", Addr: "127.0.0.1:514"}, ""},
+		{"udp://siem:514?facility=local0", SyslogConfig{Network: "udp", Addr: "siem:514", Facility: "local0"}, ""},
+		{"unix:///dev/log?required=true", SyslogConfig{Network: "unix", Addr: "/dev/log", Required: true}, ""},
+		{"http://siem:514", SyslogConfig{}, `syslog network "http"`},
+		{"tcp://siem:514?facility=nope", SyslogConfig{}, `unknown syslog facility "nope"`},
+		{"tcp://siem:514?required=maybe", SyslogConfig{}, `required="maybe" is not a boolean`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseSyslogURL(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want error %q, got %v", tc.wantErr, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
