@@ -77,7 +77,9 @@ func (s *state) rule() {
 		s.targets(args, "delete", effDelete)
 	case "drain":
 		s.typeArgs(prefixed("nodes", args), "drain", effDelete)
-		a.Raise(classify.Destructive, "drain evicts every pod on the node")
+		if s.dry == "" {
+			a.Raise(classify.Destructive, "drain evicts every pod on the node")
+		}
 	case "cordon", "uncordon":
 		s.typeArgs(prefixed("nodes", args), p.path, effWrite)
 	case "taint":

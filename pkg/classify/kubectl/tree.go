@@ -105,7 +105,15 @@ func (t *tree) parse(argv []string) (*parsed, error) {
 	if err := cmd.ValidateArgs(args); err != nil {
 		return nil, err
 	}
-	p := &parsed{cmd: cmd, args: args, dash: cmd.ArgsLenAtDash(), flags: map[string][]string{}}
+	// pflag does not reset its "--" position between parses.
+	dash := -1
+	for _, a := range rest {
+		if a == "--" {
+			dash = cmd.ArgsLenAtDash()
+			break
+		}
+	}
+	p := &parsed{cmd: cmd, args: args, dash: dash, flags: map[string][]string{}}
 	p.path = strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), t.root.Name()), " ")
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if !f.Changed {
