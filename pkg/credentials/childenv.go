@@ -110,11 +110,17 @@ func (c *Config) CheckTargetFlags(args []string, extra FlagAllow) error {
 		var ok func(string) bool
 		switch name {
 		case "context":
-			ok = func(v string) bool { return matchAny(allow.Contexts, v) || c.anyTarget(func(m Match) bool { return m.Context != "" && glob(m.Context, v) }) }
+			ok = func(v string) bool {
+				return matchAny(allow.Contexts, v) || c.anyTarget(func(m Match) bool { return m.Context != "" && glob(m.Context, v) })
+			}
 		case "cluster":
-			ok = func(v string) bool { return matchAny(allow.Clusters, v) || c.anyTarget(func(m Match) bool { return m.Cluster != "" && glob(m.Cluster, v) }) }
+			ok = func(v string) bool {
+				return matchAny(allow.Clusters, v) || c.anyTarget(func(m Match) bool { return m.Cluster != "" && glob(m.Cluster, v) })
+			}
 		case "server":
-			ok = func(v string) bool { return matchAny(allow.Servers, v) || c.anyTarget(func(m Match) bool { return m.Server != "" && glob(m.Server, v) }) }
+			ok = func(v string) bool {
+				return matchAny(allow.Servers, v) || c.anyTarget(func(m Match) bool { return m.Server != "" && glob(m.Server, v) })
+			}
 		case "kubeconfig":
 			ok = func(v string) bool { return matchAny(allow.Kubeconfigs, v) }
 		default:
