@@ -31,12 +31,27 @@ func ParseAction(s string) (Action, error) {
 	return "", fmt.Errorf("unknown decision %q", s)
 }
 
+// strictness orders actions from the most to the least permissive.
+func (a Action) strictness() int {
+	switch a {
+	case Allow:
+		return 0
+	case Sandbox:
+		return 1
+	case Approve:
+		return 2
+	}
+	return 3
+}
+
 // Decision is the policy's verdict on one assessment.
 type Decision struct {
 	Action Action `json:"decision"`
 	// Rule names the rule that decided, as file:line (or a built-in name).
-	Rule    string `json:"rule"`
-	Message string `json:"message,omitempty"`
+	Rule string `json:"rule"`
+	// RuleName is the rule's name: field, when it has one.
+	RuleName string `json:"ruleName,omitempty"`
+	Message  string `json:"message,omitempty"`
 	// Env is the environment name the target mapped to.
 	Env string `json:"env,omitempty"`
 	// SandboxRequired: the command must not run if the sandbox cannot be

@@ -1,0 +1,128 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"go.yaml.in/yaml/v3"
+)
+
+// celCostLimit bounds the work one condition may do at run time; a
+// condition that exceeds it fails, and a failed condition denies.
+const celCostLimit = 100_000
+
+// newCELEnv declares the variables a `when:` condition may use. The
+// schema is fixed: a condition that names anything else does not compile.
+func newCELEnv() (*cel.Env, error) {
+	str := cel.StringType
+	return cel.NewEnv(
+		cel.Variable("tool", str),
+		cel.Variable("class", str),
+		cel.Variable("subcommand", str),
+		cel.Variable("dryRun", cel.BoolType),
+		cel.Variable("resources", cel.ListType(cel.MapType(str, str))),
+		cel.Variable("target", cel.MapType(str, str)),
+		cel.Variable("env", str),
+		cel.Variable("agent", str),
+		cel.Variable("intent", str),
+		cel.Variable("cwd", str),
+		cel.Variable("nonInteractive", cel.BoolType),
+		cel.Variable("reasons", cel.ListType(str)),
+		ext.Strings(),
+	)
+}
+
+// compileWhen compiles a rule's condition. Errors are reported at the
+// position in the policy file, computed from the position of the YAML
+// scalar and the position inside the expression.
+func (d *decoder) compileWhen(n *yaml.Node) cel.Program {
+	ast, iss := d.cel.Compile(n.Value)
+	if iss != nil && iss.Err() != nil {
+		for _, e := range iss.Errors() {
+			line, col := n.Line, n.Column
+			el, ec := e.Location.Line(), e.Location.Column()
+			switch n.Style {
+			case yaml.LiteralStyle, yaml.FoldedStyle:
+				line += el // the expression starts on the line after | or >
+				col = 0
+			case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+				line += el - 1
+				if el == 1 {
+					col += 1 + ec
+				} else {
+					col = 0
+				}
+			default:
+				line += el - 1
+				if el == 1 {
+					col += ec
+				} else {
+					col = 0
+				}
+			}
+			d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: col, Msg: "when: " + e.Message})
+		}
+		return nil
+	}
+	if !ast.OutputType().IsExactType(cel.BoolType) {
+		d.errorf(n, "when: condition must be a bool, not %s", ast.OutputType())
+		return nil
+	}
+	prg, err := d.cel.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
+	if err != nil {
+		d.errorf(n, "when: %v", err)
+		return nil
+	}
+	return prg
+}
+
+// activation is the value of every CEL variable for one input. It is
+// built once per decision, on the first condition evaluated.
+func activation(in *Input, env string) map[string]any {
+	a := in.Assessment
+	res := make([]map[string]string, len(a.Resources))
+	for i, r := range a.Resources {
+		res[i] = map[string]string{
+			"group": r.Group, "version": r.Version, "kind": r.Kind, "resource": r.Resource,
+			"namespace": r.Namespace, "name": r.Name, "address": r.Address, "type": r.Type,
+			"action": r.Action, "source": r.Source, "class": r.Class.String(),
+		}
+	}
+	reasons := make([]string, len(a.Reasons))
+	for i, r := range a.Reasons {
+		reasons[i] = r.Message
+	}
+	t := a.Target
+	return map[string]any{
+		"tool":       a.Tool,
+		"class":      a.Class.String(),
+		"subcommand": a.Subcommand,
+		"dryRun":     a.DryRun,
+		"resources":  res,
+		"target": map[string]string{
+			"kubeconfig": t.Kubeconfig, "context": t.Context, "cluster": t.Cluster, "server": t.Server,
+			"user": t.User, "namespace": t.Namespace, "dir": t.Dir, "workspace": t.Workspace, "env": env,
+		},
+		"env":            env,
+		"agent":          in.Agent,
+		"intent":         in.Intent,
+		"cwd":            in.Cwd,
+		"nonInteractive": in.NonInteractive,
+		"reasons":        reasons,
+	}
+}
+
+// evalWhen runs a compiled condition. Any error, or a result that is not
+// a bool, is returned as an error: the caller denies.
+func evalWhen(prg cel.Program, vars map[string]any) (bool, error) {
+	out, _, err := prg.Eval(vars)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("condition returned %s, not a bool", out.Type().TypeName())
+	}
+	return b, nil
+}

@@ -1,0 +1,272 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/policies"
+)
+
+// LayerKind says where a policy layer comes from. Layers are listed from
+// the least to the most specific: default, user, project, flag.
+type LayerKind string
+
+// The layer kinds.
+const (
+	// LayerDefault is policies/default.yaml, embedded in the binary.
+	LayerDefault LayerKind = "default"
+	// LayerUser is $XDG_CONFIG_HOME/agentctl/policy.yaml.
+	LayerUser LayerKind = "user"
+	// LayerProject is .agentctl/policy.yaml in the working tree. The
+	// agent can write the working tree, so this layer may only tighten.
+	LayerProject LayerKind = "project"
+	// LayerFlag is a --policy file (or AGENTCTL_POLICY).
+	LayerFlag LayerKind = "flag"
+)
+
+// Layer is one policy file in the stack.
+type Layer struct {
+	Kind LayerKind
+	File *File
+}
+
+// Engine decides commands with a stack of policy layers. It is safe for
+// concurrent use; its lockout state is shared with other processes
+// through a locked file.
+type Engine struct {
+	layers  []Layer // least specific first
+	trusted []Layer // every layer but the project's, most specific first
+	project *File
+	envs    []*Environment
+	limits  Limits
+	state   *State
+	now     func() time.Time
+	warns   []string
+}
+
+// Options configure an [Engine] beyond its layers.
+type Options struct {
+	// StateDir holds the rate-limit and lockout state
+	// ($XDG_STATE_HOME/agentctl). Empty disables limits and lockout.
+	StateDir string
+	// Warn receives loud warnings (a rule with allowPrivilege: true).
+	Warn func(string)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// LoadOptions say where the layers come from.
+type LoadOptions struct {
+	Options
+	// Files are --policy files, in the order given: later ones win.
+	Files []string
+	// Cwd is where the project file is looked for: .agentctl/policy.yaml
+	// in Cwd or a parent, up to the repository root (the first directory
+	// holding .git). Empty skips the project layer.
+	Cwd string
+	// ConfigDir is agentctl's user configuration directory
+	// ($XDG_CONFIG_HOME/agentctl); policy.yaml there is the user layer.
+	// Empty skips it.
+	ConfigDir string
+}
+
+// Load reads every layer and builds the engine. A layer that cannot be
+// read or parsed is a *[LoadError] (exit 78): nothing runs with a broken
+// policy.
+func Load(opts LoadOptions) (*Engine, error) {
+	layers, err := LoadLayers(opts)
+	if err != nil {
+		return nil, err
+	}
+	return New(layers, opts.Options)
+}
+
+// LoadLayers reads the layers Load would use, least specific first.
+func LoadLayers(opts LoadOptions) ([]Layer, error) {
+	def, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	layers := []Layer{{Kind: LayerDefault, File: def}}
+	var issues []Issue
+	add := func(kind LayerKind, path string, optional bool) {
+		f, err := ParseFile(path)
+		if optional && errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		var le *LoadError
+		if errors.As(err, &le) {
+			issues = append(issues, le.Issues...)
+			return
+		}
+		if err != nil {
+			issues = append(issues, Issue{File: path, Msg: err.Error()})
+			return
+		}
+		layers = append(layers, Layer{Kind: kind, File: f})
+	}
+	if opts.ConfigDir != "" {
+		add(LayerUser, filepath.Join(opts.ConfigDir, "policy.yaml"), true)
+	}
+	if p := FindProject(opts.Cwd); p != "" {
+		add(LayerProject, p, false)
+	}
+	for _, p := range opts.Files {
+		add(LayerFlag, p, false)
+	}
+	if len(issues) > 0 {
+		return nil, &LoadError{Issues: issues}
+	}
+	return layers, nil
+}
+
+// FindProject returns the project policy for a working directory:
+// .agentctl/policy.yaml in dir or the nearest parent, not looking above
+// the repository root (the first directory with a .git entry). Outside a
+// repository only dir itself is looked at. It returns "" when there is
+// none.
+func FindProject(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	dir = filepath.Clean(dir)
+	inRepo := false
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			inRepo = true
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, ".agentctl", "policy.yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		_, err := os.Stat(filepath.Join(d, ".git"))
+		if !inRepo || err == nil || filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// ParseFile reads and parses one policy file.
+func ParseFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, &LoadError{Issues: []Issue{{File: path, Msg: fmt.Sprintf("cannot read the policy: %v", err)}}}
+	}
+	return Parse(path, b)
+}
+
+// New builds an engine from layers, least specific first. It checks what
+// a layer of its kind may hold: a project layer holds rules only and can
+// only tighten; allowPrivilege is refused in the default and project
+// layers and warned about everywhere else.
+func New(layers []Layer, opts Options) (*Engine, error) {
+	e := &Engine{layers: layers, now: opts.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	var issues []Issue
+	for _, l := range layers {
+		issues = append(issues, e.check(l)...)
+	}
+	if len(issues) > 0 {
+		return nil, &LoadError{Issues: issues}
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		l := layers[i]
+		if l.Kind == LayerProject {
+			e.project = l.File
+			continue
+		}
+		e.trusted = append(e.trusted, l)
+		e.envs = append(e.envs, l.File.Environments...)
+		if e.limits.Mutations == nil {
+			e.limits.Mutations = l.File.Limits.Mutations
+		}
+		if e.limits.Lockout == nil {
+			e.limits.Lockout = l.File.Limits.Lockout
+		}
+	}
+	if opts.StateDir != "" {
+		e.state = OpenState(opts.StateDir)
+	}
+	if opts.Warn != nil {
+		for _, w := range e.warns {
+			opts.Warn(w)
+		}
+	}
+	return e, nil
+}
+
+const privMask = 1<<uint(classify.Privilege) | 1<<uint(classify.Unknown)
+
+func (e *Engine) check(l Layer) []Issue {
+	f := l.File
+	var issues []Issue
+	bad := func(line int, format string, args ...any) {
+		issues = append(issues, Issue{File: f.Name, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	if l.Kind == LayerProject {
+		if len(f.Environments) > 0 {
+			bad(f.Environments[0].Line, "a project policy cannot map environments: the agent can write the working tree\nhint: put environments in $XDG_CONFIG_HOME/agentctl/policy.yaml or a --policy file")
+		}
+		if f.Limits.Mutations != nil || f.Limits.Lockout != nil {
+			bad(0, "a project policy cannot set limits: the agent can write the working tree")
+		}
+	}
+	for _, r := range f.Rules {
+		line := r.Line
+		loose := r.Action == Allow || r.Action == Sandbox
+		switch {
+		case r.AllowPrivilege && (l.Kind == LayerDefault || l.Kind == LayerProject):
+			bad(line, "allowPrivilege is not allowed in a %s policy", l.Kind)
+		case r.AllowPrivilege:
+			e.warns = append(e.warns, fmt.Sprintf("%s: allowPrivilege: true lets privilege and unknown commands run without a human", r.ID))
+		case loose && r.Classes&privMask != 0:
+			bad(line, "decision %s for class privilege or unknown needs allowPrivilege: true on the rule\nhint: privilege changes and commands agentctl cannot understand need a human by default", r.Action)
+		}
+	}
+	return issues
+}
+
+// Layers returns the engine's layers, least specific first.
+func (e *Engine) Layers() []Layer { return e.layers }
+
+// Limits returns the effective limits.
+func (e *Engine) Limits() Limits { return e.limits }
+
+// Env maps the input's target to an environment name: the first matching
+// entry of the most specific layer that has one, else "unknown".
+func (e *Engine) Env(in *Input) string {
+	a := in.Assessment
+	t := &a.Target
+	for _, env := range e.envs {
+		switch {
+		case env.Contexts != nil && !matchSet(env.Contexts, t.Context),
+			env.Clusters != nil && !matchSet(env.Clusters, t.Cluster),
+			env.Workspaces != nil && !matchSet(env.Workspaces, t.Workspace),
+			env.Dirs != nil && !matchSet(env.Dirs, dirOf(in)),
+			env.Namespaces != nil && !matchNamespaces(env.Namespaces, a):
+			continue
+		}
+		return env.Name
+	}
+	return "unknown"
+}
+
+// Default parses the embedded default policy.
+func Default() (*File, error) {
+	return Parse(policies.DefaultName, policies.Default())
+}

@@ -1,0 +1,202 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is every agent's rate-limit and lockout state: one JSON file in a
+// directory ($XDG_STATE_HOME/agentctl/policy-state.json), read and written
+// under an flock on policy-state.lock, so that any number of agentctl
+// processes may share it.
+type State struct {
+	dir string
+}
+
+// AgentState is what is remembered about one agent identity.
+type AgentState struct {
+	// Denials and Mutations are the times of recent denials and of
+	// recent commands other than reads that ran; entries older than
+	// their window are dropped on the next write.
+	Denials   []time.Time `json:"denials,omitempty"`
+	Mutations []time.Time `json:"mutations,omitempty"`
+	// Locked is set while the agent is locked out.
+	Locked *Lockout `json:"locked,omitempty"`
+}
+
+// Lockout says when and why an agent was locked.
+type Lockout struct {
+	At      time.Time `json:"at"`
+	Denials int       `json:"denials"`
+	Window  string    `json:"window"`
+	// LastRule is the rule of the denial that locked the agent.
+	LastRule string `json:"lastRule,omitempty"`
+}
+
+type stateDoc struct {
+	Version int                    `json:"version"`
+	Agents  map[string]*AgentState `json:"agents"`
+}
+
+// OpenState returns the state kept in dir. Nothing is created until the
+// first write.
+func OpenState(dir string) *State { return &State{dir: dir} }
+
+// Dir returns the state directory.
+func (s *State) Dir() string { return s.dir }
+
+// AgentName is the state key of an agent identity; agents that give no
+// identity share "anonymous".
+func AgentName(agent string) string {
+	if agent == "" {
+		return "anonymous"
+	}
+	return agent
+}
+
+// Agent returns one agent's state.
+func (s *State) Agent(agent string) (AgentState, error) {
+	var out AgentState
+	err := s.locked(false, func(doc *stateDoc) bool {
+		if a := doc.Agents[AgentName(agent)]; a != nil {
+			out = *a
+		}
+		return false
+	})
+	return out, err
+}
+
+// Locked lists the locked agents, sorted.
+func (s *State) Locked() ([]string, error) {
+	var out []string
+	err := s.locked(false, func(doc *stateDoc) bool {
+		for name, a := range doc.Agents {
+			if a.Locked != nil {
+				out = append(out, name)
+			}
+		}
+		return false
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// Unlock clears an agent's lockout and its recent denials. It reports
+// whether the agent was locked.
+func (s *State) Unlock(agent string) (bool, error) {
+	was := false
+	err := s.locked(true, func(doc *stateDoc) bool {
+		a := doc.Agents[AgentName(agent)]
+		if a == nil {
+			return false
+		}
+		was = a.Locked != nil
+		a.Locked = nil
+		a.Denials = nil
+		return true
+	})
+	return was, err
+}
+
+// update applies fn to one agent's state under the exclusive lock.
+func (s *State) update(agent string, fn func(a *AgentState)) error {
+	return s.locked(true, func(doc *stateDoc) bool {
+		name := AgentName(agent)
+		a := doc.Agents[name]
+		if a == nil {
+			a = &AgentState{}
+			doc.Agents[name] = a
+		}
+		fn(a)
+		return true
+	})
+}
+
+// locked runs fn on the state document under a shared or exclusive flock;
+// when fn returns true (exclusive only) the document is written back
+// atomically (temporary file, fsync, rename).
+func (s *State) locked(exclusive bool, fn func(doc *stateDoc) bool) error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("policy state: %w", err)
+	}
+	lf, err := os.OpenFile(filepath.Join(s.dir, "policy-state.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("policy state: %w", err)
+	}
+	defer lf.Close()
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	for {
+		err = unix.Flock(int(lf.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("policy state: lock: %w", err)
+	}
+	defer unix.Flock(int(lf.Fd()), unix.LOCK_UN)
+
+	path := filepath.Join(s.dir, "policy-state.json")
+	doc := &stateDoc{Version: 1, Agents: map[string]*AgentState{}}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("policy state: %w", err)
+	default:
+		if err := json.Unmarshal(b, doc); err != nil {
+			return fmt.Errorf("policy state %q is corrupt: %w\nhint: a human may remove it to reset every agent's lockout", path, err)
+		}
+		if doc.Agents == nil {
+			doc.Agents = map[string]*AgentState{}
+		}
+	}
+	if !fn(doc) || !exclusive {
+		return nil
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, ".policy-state-*")
+	if err != nil {
+		return fmt.Errorf("policy state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(out, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("policy state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("policy state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("policy state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("policy state: %w", err)
+	}
+	return nil
+}
+
+// since drops times before cutoff.
+func since(ts []time.Time, cutoff time.Time) []time.Time {
+	out := ts[:0]
+	for _, t := range ts {
+		if t.After(cutoff) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
