@@ -71,6 +71,7 @@ type parsed struct {
 	cmd  *cobra.Command
 	path string   // "rollout restart", "" for the root
 	args []string // positional arguments after flag parsing
+	rest []string // the arguments after the subcommand path, as Find left them
 	// dash is the index in args where "--" was seen, or -1.
 	dash int
 	// flags holds the string form of every flag that was set, by name;
@@ -113,7 +114,7 @@ func (t *tree) parse(argv []string) (*parsed, error) {
 			break
 		}
 	}
-	p := &parsed{cmd: cmd, args: args, dash: dash, flags: map[string][]string{}}
+	p := &parsed{cmd: cmd, args: args, rest: rest, dash: dash, flags: map[string][]string{}}
 	p.path = strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), t.root.Name()), " ")
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if !f.Changed {

@@ -16,9 +16,13 @@ func (s *state) applyLike() {
 		s.raw(method, p.str("raw"))
 		return
 	}
-	if p.path == "create" && len(p.args) > 0 {
+	if p.path == "create" && len(p.rest) > 0 && !strings.HasPrefix(p.rest[0], "-") {
 		// kubectl looks for a plugin kubectl-create-<arg>.
-		a.Raise(classify.Exec, "%q is not a create subcommand: kubectl would run a plugin (kubectl-create-%s)", p.args[0], p.args[0])
+		a.Raise(classify.Exec, "%q is not a create subcommand: kubectl would run a plugin (kubectl-create-%s)", p.rest[0], p.rest[0])
+		return
+	}
+	if p.path == "create" && len(p.args) > 0 {
+		a.Raise(classify.Unknown, "kubectl would reject this command: unexpected args %q", p.args)
 		return
 	}
 	if len(s.objects) == 0 && len(p.flags["filename"]) == 0 && !p.has("kustomize") {
