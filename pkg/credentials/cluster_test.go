@@ -268,3 +268,30 @@ func jwtLifetime(t *testing.T, token string) time.Duration {
 	}
 	return time.Duration(claims.Exp-claims.Iat) * time.Second
 }
+
+// TestRedactedSecretFromKubectl reads a Secret with the real kubectl (as
+// if a policy allowed it) and checks what reaches the agent.
+func TestRedactedSecretFromKubectl(t *testing.T) {
+	c := testenv.Start(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-very-secret\n")
+	kubectl := testenv.Bin(t, "kubectl")
+	env := append(ChildEnv(os.Environ(), nil), "KUBECONFIG="+c.Kubeconfig(t, testenv.UserAdmin))
+	encoded := base64.StdEncoding.EncodeToString([]byte("hunter2-very-secret"))
+	for _, format := range []string{"yaml", "json"} {
+		t.Run(format, func(t *testing.T) {
+			raw := runKubectl(t, kubectl, env, "", "-n", ns, "get", "secret", "db", "-o", format)
+			if !strings.Contains(raw.stdout, encoded) {
+				t.Fatalf("kubectl output lacks the secret to redact: %s%s", raw.stdout, raw.stderr)
+			}
+			r := redact.New(redact.Options{})
+			var out bytes.Buffer
+			w := r.Writer(&out)
+			_, _ = w.Write([]byte(raw.stdout))
+			_ = w.Close()
+			if strings.Contains(out.String(), encoded) || !strings.Contains(out.String(), "[REDACTED:secret]") || r.Counts()[redact.Secret] == 0 {
+				t.Fatalf("redacted output:\n%s", out.String())
+			}
+		})
+	}
+}
