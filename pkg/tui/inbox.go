@@ -27,7 +27,7 @@ func PendingItem(p *approve.Pending) InboxItem { return pendingItem{p} }
 
 type pendingItem struct{ p *approve.Pending }
 
-func (i pendingItem) Screen() *approve.Screen          { return i.p.Screen }
+func (i pendingItem) Screen() *approve.Screen        { return i.p.Screen }
 func (i pendingItem) Answer(v approve.Verdict) error { return i.p.Answer(v) }
 func (i pendingItem) Gone() <-chan struct{}          { return i.p.Gone() }
 
