@@ -59,6 +59,10 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		},
 		NonInteractive: f.NonInteractive(),
 	}
+	if err := wireApproval(f, p); err != nil {
+		log.Close()
+		return nil, nil, err
+	}
 	return p, func() { log.Close() }, nil
 }
 

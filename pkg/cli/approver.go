@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/run"
+	"github.com/agentctl/agentctl/pkg/tui"
+)
+
+// wireApproval sets the pipeline's approver and approval timeout:
+//
+//   - the approver is chosen by approve.Select: --approver /
+//     AGENTCTL_APPROVER, else none when non-interactive, else a running
+//     `agentctl inbox`, else the terminal (/dev/tty), else none;
+//   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m) bounds
+//     how long a human may take; the default is 5 minutes.
+func wireApproval(f *Factory, p *run.Pipeline) error {
+	ap, err := approve.Select(approve.SelectOptions{
+		Choice:         f.Global.Approver,
+		NonInteractive: f.NonInteractive(),
+		Getenv:         f.Getenv,
+		Status:         f.IO.ErrOut,
+		Prompt:         tui.Prompt(tuiOptions(f)),
+	})
+	if err != nil {
+		return &ConfigError{Err: err}
+	}
+	p.Approver = ap
+	if v := f.Getenv("AGENTCTL_APPROVAL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return &ConfigError{Err: &hintError{
+				msg:  fmt.Sprintf("invalid AGENTCTL_APPROVAL_TIMEOUT %q", v),
+				hint: "use a positive Go duration such as 90s or 10m",
+			}}
+		}
+		p.ApprovalTimeout = d
+	}
+	return nil
+}
+
+// tuiOptions are the screen options the environment asks for.
+func tuiOptions(f *Factory) tui.Options {
+	return tui.Options{NoColor: f.Getenv("NO_COLOR") != "", Term: f.Getenv("TERM")}
+}
