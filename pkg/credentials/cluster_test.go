@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { testenv.RunMain(m) }
 
 // bootstrap applies the bootstrap RBAC in a fresh namespace, binding the
 // test cluster's reader, deployer and broker users to the identities.
-func bootstrap(t *testing.T) (*testenv.Cluster, string, string) {
+func bootstrap(t testing.TB) (*testenv.Cluster, string, string) {
 	c := testenv.Start(t)
 	ns := c.NewNamespace(t)
 	prefix := "agentctl-" + ns
@@ -242,7 +242,7 @@ func TestVaultKubernetesIdentity(t *testing.T) {
 
 type kubectlOut struct{ stdout, stderr string }
 
-func runKubectl(t *testing.T, kubectl string, env []string, stdin string, args ...string) kubectlOut {
+func runKubectl(t testing.TB, kubectl string, env []string, stdin string, args ...string) kubectlOut {
 	t.Helper()
 	cmd := exec.Command(kubectl, args...)
 	cmd.Env = env
