@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -86,14 +87,14 @@ func parse(name string, src []byte, env *cel.Env) (*File, error) {
 		if errors.Is(err, io.EOF) {
 			return f, nil // an empty file is an empty layer
 		}
-		d.yamlError(err)
+		d.yamlError(err, src)
 		return nil, &LoadError{Issues: d.issues}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		d.errorf(&extra, "a policy file holds one YAML document")
 	} else if !errors.Is(err, io.EOF) {
-		d.yamlError(err)
+		d.yamlError(err, src)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -106,24 +107,50 @@ func parse(name string, src []byte, env *cel.Env) (*File, error) {
 	return f, nil
 }
 
-func (d *decoder) yamlError(err error) {
+func (d *decoder) yamlError(err error, src []byte) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, e := range te.Errors {
-			d.yamlMsg(e)
+			d.yamlMsg(e, 0)
 		}
 		return
 	}
-	d.yamlMsg(err.Error())
+	d.yamlMsg(err.Error(), syntaxLine(err.Error(), src))
 }
 
-func (d *decoder) yamlMsg(msg string) {
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: 1, Msg: "invalid YAML: " + m[2]})
-		return
+// syntaxLine finds the line of a YAML syntax error. The parser reports the
+// line where the enclosing construct started, or none; the first prefix of
+// the file, in whole lines, that fails with the same message ends on the
+// line at fault.
+func syntaxLine(msg string, src []byte) int {
+	_, want, _ := strings.Cut(strings.TrimPrefix(msg, "yaml: "), ": ")
+	if want == "" || !strings.HasPrefix(msg, "yaml: line ") {
+		want = strings.TrimPrefix(msg, "yaml: ")
 	}
-	d.issues = append(d.issues, Issue{File: d.file, Line: 1, Col: 1, Msg: "invalid YAML: " + msg})
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	for k := 1; k <= len(lines); k++ {
+		var n yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		if err != nil && strings.HasSuffix(err.Error(), want) {
+			return k
+		}
+	}
+	return 0
+}
+
+func (d *decoder) yamlMsg(msg string, line int) {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if line == 0 {
+			line, _ = strconv.Atoi(m[1])
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if line == 0 {
+		line = 1
+	}
+	d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: 1, Msg: "invalid YAML: " + msg})
 }
 
 // fields walks a mapping, calling fn for every key; a key fn does not know
