@@ -38,9 +38,21 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	if auditPath == "" {
 		return nil, nil, &ConfigError{Err: &hintError{msg: "cannot place the audit log: neither XDG_STATE_HOME nor HOME is set", hint: "set AGENTCTL_AUDIT_LOG to a file path"}}
 	}
-	log, err := audit.Open(auditPath, audit.Options{Warn: func(msg string) {
+	opts := audit.Options{Warn: func(msg string) {
 		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", msg)
-	}})
+	}}
+	if u := f.Getenv(audit.EnvSyslog); u != "" {
+		cfg, err := audit.ParseSyslogURL(u)
+		if err != nil {
+			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", audit.EnvSyslog, err)}
+		}
+		sink, err := audit.NewSyslog(cfg)
+		if err != nil {
+			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", audit.EnvSyslog, err)}
+		}
+		opts.Sinks = append(opts.Sinks, sink)
+	}
+	log, err := audit.Open(auditPath, opts)
 	if err != nil {
 		return nil, nil, &run.AuditError{Err: err}
 	}

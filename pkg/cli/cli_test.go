@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/run"
+)
+
+func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := Test()
+	home := t.TempDir()
+	f := &Factory{
+		IO: ios,
+		Environ: append([]string{
+			"HOME=" + home,
+			"XDG_STATE_HOME=" + filepath.Join(home, "state"),
+			"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+			"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+			"PATH=" + os.Getenv("PATH"),
+			"KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
+		}, env...),
+		Executable: os.Executable,
+		Getwd:      func() (string, error) { return home, nil },
+	}
+	code = Execute(context.Background(), f, args)
+	return code, out.String(), errOut.String()
+}
+
+func explainJSONOf(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatalf("explain --output json printed no JSON object: %v\n%s", err, stdout)
+	}
+	return m
+}
+
+func TestGlobalFlagsComeBeforeTheTool(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       []string
+		args      []string
+		wantJSON  bool
+		wantClass string
+	}{
+		{"--output json before explain", nil, []string{"--output", "json", "explain", "--", "kubectl", "get", "pods"}, true, "read"},
+		{"--output=json form", nil, []string{"--output=json", "explain", "--", "kubectl", "delete", "pod", "x"}, true, "destructive"},
+		{"AGENTCTL_OUTPUT=json from the environment", []string{"AGENTCTL_OUTPUT=json"}, []string{"explain", "--", "kubectl", "get", "pods"}, true, "read"},
+		{"a flag wins over the environment", []string{"AGENTCTL_OUTPUT=json"}, []string{"--output", "text", "explain", "--", "kubectl", "get", "pods"}, false, "read"},
+		{"-o json after the tool is kubectl's, not agentctl's", nil, []string{"explain", "--", "kubectl", "get", "pods", "-o", "json"}, false, "read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.env, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+			}
+			if tt.wantJSON {
+				if got := explainJSONOf(t, out)["class"]; got != tt.wantClass {
+					t.Errorf("class = %v, want %s", got, tt.wantClass)
+				}
+				return
+			}
+			if !strings.HasPrefix(out, "class:") || !strings.Contains(out, tt.wantClass) {
+				t.Errorf("want the text assessment with class %s, got:\n%s", tt.wantClass, out)
+			}
+		})
+	}
+}
+
+func TestExplainUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", []string{"explain"}, "no command to explain"},
+		{"command without --", []string{"explain", "kubectl", "get", "pods"}, "goes after --"},
+		{"a tool agentctl does not wrap", []string{"explain", "--", "helm", "install", "x"}, `cannot explain "helm"`},
+		{"bad --output", []string{"--output", "yaml", "explain", "--", "kubectl", "get", "pods"}, `unknown output format "yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, nil, tt.args...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d", code, ExitUsage)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr %q does not say %q", errOut, tt.want)
+			}
+		})
+	}
+}
+
+func TestExplainUnknownExitsZero(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "-o", "json", "explain", "--", "kubectl", "get", "pods", "|", "sh")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if c := explainJSONOf(t, out)["class"]; c != "unknown" {
+		t.Errorf("class = %v, want unknown", c)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, 0},
+		{"tool exit code passes through", &ExitError{Code: 3}, 3},
+		{"denied", &run.DeniedError{Assessment: &classify.Assessment{Class: classify.Destructive}}, ExitDenied},
+		{"wrapped denied", fmt.Errorf("x: %w", &run.DeniedError{}), ExitDenied},
+		{"usage", &UsageError{Err: errors.New("bad")}, ExitUsage},
+		{"config", &ConfigError{Err: errors.New("bad policy")}, ExitConfig},
+		{"audit", &run.AuditError{Err: errors.New("disk full")}, ExitAudit},
+		{"other", errors.New("boom"), ExitInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCode(tt.err); got != tt.want {
+				t.Errorf("exitCode = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeniedInJSONIsOneObjectOnStderr(t *testing.T) {
+	var b strings.Builder
+	err := &run.DeniedError{
+		Assessment: &classify.Assessment{Class: classify.Privilege, Subcommand: "apply", Reasons: []classify.Reason{{Class: classify.Privilege, Message: "applies a ClusterRoleBinding"}}},
+		Decision:   policy.Decision{Action: policy.Approve, Rule: "default.yaml:12"},
+		Message:    "no approver",
+	}
+	printError(&b, err, true)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one line, got %q", b.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["class"] != "privilege" || m["decision"] != "deny" || m["rule"] != "default.yaml:12" || m["exitCode"] != float64(77) {
+		t.Errorf("unexpected refusal object: %v", m)
+	}
+}
+
+func TestDeniedTextNamesClassAndReason(t *testing.T) {
+	var b strings.Builder
+	printError(&b, &run.DeniedError{
+		Assessment: &classify.Assessment{Class: classify.Destructive, Reasons: []classify.Reason{{Class: classify.Destructive, Message: "delete deletes pods/x"}}},
+		Decision:   policy.Decision{Action: policy.Approve, Rule: "interim:approve"},
+		Message:    "not approved",
+	}, false)
+	got := b.String()
+	if !strings.HasPrefix(got, "agentctl: denied: destructive (delete deletes pods/x)") || !strings.Contains(got, "\nhint: ") {
+		t.Errorf("refusal text:\n%s", got)
+	}
+}

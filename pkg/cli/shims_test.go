@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestShimsInstallStatusUninstall(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shims")
+	code, out, errOut := runCLI(t, nil, "shims", "install", dir)
+	if code != 0 {
+		t.Fatalf("install: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, dir) || !strings.HasPrefix(out, "export PATH=") {
+		t.Errorf("install should print the PATH line, got %q", out)
+	}
+	self, _ := os.Executable()
+	self, _ = filepath.EvalSymlinks(self)
+	for _, n := range shimNames {
+		real, err := filepath.EvalSymlinks(filepath.Join(dir, n))
+		if err != nil || real != self {
+			t.Errorf("shim %s resolves to %q (%v), want agentctl %q", n, real, err, self)
+		}
+	}
+	// Installing again is a no-op; a foreign file is never overwritten.
+	if code, _, errOut := runCLI(t, nil, "shims", "install", dir); code != 0 {
+		t.Fatalf("second install: exit %d: %s", code, errOut)
+	}
+	code, out, _ = runCLI(t, []string{"PATH=" + dir + ":/usr/bin:/bin"}, "shims", "status", dir)
+	if code != 0 || !strings.Contains(out, filepath.Join(dir, "kubectl")+" → agentctl") {
+		t.Errorf("status should show kubectl intercepted:\n%s", out)
+	}
+	foreign := filepath.Join(dir, "keep-me")
+	os.WriteFile(foreign, []byte("x"), 0o644)
+	if code, _, errOut := runCLI(t, nil, "shims", "uninstall", dir); code != 0 {
+		t.Fatalf("uninstall: exit %d: %s", code, errOut)
+	}
+	for _, n := range shimNames {
+		if _, err := os.Lstat(filepath.Join(dir, n)); !os.IsNotExist(err) {
+			t.Errorf("shim %s still there after uninstall", n)
+		}
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("uninstall removed a file it did not create: %v", err)
+	}
+}
+
+func TestShimsInstallRefusesForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kubectl"), []byte("#!/bin/sh\n"), 0o755)
+	code, _, errOut := runCLI(t, nil, "shims", "install", dir)
+	if code == 0 || !strings.Contains(errOut, "is not an agentctl shim") {
+		t.Errorf("exit %d, stderr %q: want a refusal naming the file", code, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "kubectl")); string(b) != "#!/bin/sh\n" {
+		t.Error("the foreign kubectl was changed")
+	}
+}
+
+func TestFindToolSkipsAgentctlItself(t *testing.T) {
+	shimDir := t.TempDir()
+	self, _ := os.Executable()
+	os.Symlink(self, filepath.Join(shimDir, "terraform"))
+	realDir := t.TempDir()
+	real := filepath.Join(realDir, "terraform")
+	os.WriteFile(real, []byte("#!/bin/sh\n"), 0o755)
+	f := &Factory{Environ: []string{"PATH=" + shimDir + ":" + realDir}, Executable: os.Executable}
+	got, err := findTool(f, "terraform")
+	if err != nil || got != real {
+		t.Errorf("findTool = %q, %v; want the real %q, never the shim", got, err, real)
+	}
+	f.Environ = []string{"PATH=" + shimDir}
+	if _, err := findTool(f, "terraform"); err == nil || !strings.Contains(err.Error(), `cannot find "terraform"`) {
+		t.Errorf("with only the shim on PATH: err = %v, want not found", err)
+	}
+}
+
+func TestShimNameDispatch(t *testing.T) {
+	for argv0, want := range map[string]string{"/x/shims/kubectl": "kubectl", "terraform": "terraform", "tofu": "tofu", "/usr/bin/agentctl": ""} {
+		got, ok := isShimName(argv0)
+		if got != want || ok != (want != "") {
+			t.Errorf("isShimName(%q) = %q, %v", argv0, got, ok)
+		}
+	}
+}
