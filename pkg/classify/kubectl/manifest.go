@@ -216,7 +216,7 @@ func decode(data []byte) ([]object, error) {
 }
 
 // flatten turns a List (any kind ending in "List" with items) into its
-// items, recursively, as kubectl's FlattenListVisitor does.
+// items, as kubectl's FlattenListVisitor does.
 func flatten(raw []byte) ([]object, error) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -240,9 +240,19 @@ func flatten(raw []byte) ([]object, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(objs) != 1 || objs[0].str("kind") != kindOf(it) {
+			// kubectl's builder fails on a List inside a List.
+			return nil, fmt.Errorf("a %s inside a %s is not supported", kindOf(it), k)
+		}
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+func kindOf(v any) string {
+	m, _ := v.(map[string]any)
+	k, _ := m["kind"].(string)
+	return k
 }
 
 // encodeStream builds the stream fed to "kubectl -f -": a YAML stream that
