@@ -10,8 +10,8 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // objectsOf decodes a stream with kubectl's own resource builder (the
