@@ -3,11 +3,13 @@ package kubectl
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/disk"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -41,14 +43,32 @@ func DiskDiscovery(ctx context.Context, cfg clientcmd.ClientConfig, cacheDir str
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < rc.Timeout {
 		rc.Timeout = time.Until(dl)
 	}
-	host := hostDir(rc.Host)
-	dc, err := disk.NewCachedDiscoveryClientForConfig(rc,
-		filepath.Join(cacheDir, "discovery", host), filepath.Join(cacheDir, "http"), 5*time.Minute)
+	discDir := filepath.Join(cacheDir, "discovery", hostDir(rc.Host))
+	if !cacheFresh(filepath.Join(discDir, "servergroups.json"), cacheTTL) {
+		// Probe first: client-go's discovery logs through klog when the
+		// server is down, and that would reach the agent's stderr.
+		probe, err := discovery.NewDiscoveryClientForConfig(rc)
+		if err != nil {
+			return Mapper{}, fmt.Errorf("discovery: %w", err)
+		}
+		if _, err := probe.ServerVersion(); err != nil {
+			return Mapper{}, fmt.Errorf("discovery: %w", err)
+		}
+	}
+	dc, err := disk.NewCachedDiscoveryClientForConfig(rc, discDir, filepath.Join(cacheDir, "http"), cacheTTL)
 	if err != nil {
 		return Mapper{}, fmt.Errorf("discovery: %w", err)
 	}
 	m := restmapper.NewDeferredDiscoveryRESTMapper(dc)
 	return Mapper{RESTMapper: restmapper.NewShortcutExpander(m, dc, func(string) {}), Fresh: dc.Fresh}, nil
+}
+
+// cacheTTL is how long discovery answers are reused without asking.
+const cacheTTL = 5 * time.Minute
+
+func cacheFresh(path string, ttl time.Duration) bool {
+	fi, err := os.Stat(path)
+	return err == nil && time.Since(fi.ModTime()) < ttl
 }
 
 var unsafeHostChars = regexp.MustCompile(`[^.a-zA-Z0-9]`)

@@ -29,6 +29,10 @@ func (s *state) applyLike() {
 		a.Raise(classify.Unknown, "kubectl would reject this command: must specify one of -f and -k")
 		return
 	}
+	if len(s.objects) == 0 && a.Class < classify.Unknown {
+		a.Raise(classify.Unknown, "kubectl would reject this command: no objects passed to %s", p.path)
+		return
+	}
 	eff := effWrite
 	if p.path == "replace" && p.str("force") == "true" {
 		eff = effDelete

@@ -1,0 +1,112 @@
+package kubectl
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/request"
+	"github.com/agentctl/agentctl/pkg/testenv"
+)
+
+const crds = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wdg]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: tenantnetworkpolicies.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: tenantnetworkpolicies, singular: tenantnetworkpolicy, kind: TenantNetworkPolicy, shortNames: [tnp]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+
+// TestDiscoveryResolvesCRDs runs a real kube-apiserver: CRD short names
+// resolve through discovery, the answers are cached on disk, and the
+// cache still answers once the cluster is gone.
+func TestDiscoveryResolvesCRDs(t *testing.T) {
+	cluster := testenv.NewCluster(t)
+	cluster.Apply(t, "", crds)
+	kubeconfig := cluster.Kubeconfig(t, testenv.UserReader)
+	c := New(Options{Discovery: DiskDiscovery, CacheDir: t.TempDir()})
+	offline := New(Options{})
+	classifyKC := func(c *Classifier, args ...string) *classify.Assessment {
+		t.Helper()
+		a, err := c.Classify(context.Background(), &request.Request{
+			Tool: "kubectl", Args: args, Cwd: testdata(t), Env: []string{"KUBECONFIG=" + kubeconfig},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+
+	t.Run("offline a CRD short name is unknown", func(t *testing.T) {
+		if a := classifyKC(offline, "delete", "wdg", "w1"); a.Class != classify.Unknown {
+			t.Fatalf("class = %s", a.Class)
+		}
+	})
+	t.Run("live discovery resolves a CRD short name", func(t *testing.T) {
+		a := classifyKC(c, "delete", "wdg", "w1")
+		if a.Class != classify.Destructive || a.Discovery != "live" || !hasKind(a, "Widget") {
+			t.Fatalf("got %s", dump(a))
+		}
+		if r := a.Resources[0]; r.Group != "example.com" || r.Resource != "widgets" || r.Namespace != "default" {
+			t.Errorf("resource = %+v", r)
+		}
+	})
+	t.Run("discovery resolves a manifest of a CRD kind", func(t *testing.T) {
+		a := classifyKC(c, "apply", "-f", "manifests/widget.yaml")
+		if a.Class != classify.Write || !hasKind(a, "Widget") {
+			t.Fatalf("got %s", dump(a))
+		}
+	})
+	t.Run("a network policy CRD is privilege", func(t *testing.T) {
+		if a := classifyKC(c, "delete", "tnp", "open"); a.Class != classify.Privilege {
+			t.Fatalf("got %s", dump(a))
+		}
+	})
+	t.Run("built-in types never ask discovery", func(t *testing.T) {
+		if a := classifyKC(c, "get", "pods"); a.Discovery != "offline" {
+			t.Fatalf("discovery = %q", a.Discovery)
+		}
+	})
+
+	cluster.Stop()
+	t.Run("after the cluster stops the disk cache answers", func(t *testing.T) {
+		a := classifyKC(New(Options{Discovery: DiskDiscovery, CacheDir: c.opts.CacheDir}), "delete", "wdg", "w1")
+		if a.Class != classify.Destructive || a.Discovery != "cache" || !hasKind(a, "Widget") {
+			t.Fatalf("got %s", dump(a))
+		}
+	})
+	t.Run("cluster down and no cache: built-in knowledge, unknown CRDs", func(t *testing.T) {
+		fresh := New(Options{Discovery: DiskDiscovery, CacheDir: t.TempDir()})
+		if a := classifyKC(fresh, "delete", "deploy", "web"); a.Class != classify.Destructive {
+			t.Fatalf("got %s", dump(a))
+		}
+		a := classifyKC(fresh, "delete", "wdg", "w1")
+		if a.Class != classify.Unknown {
+			t.Fatalf("got %s", dump(a))
+		}
+		if !strings.Contains(dump(a), "unknown resource type") {
+			t.Errorf("no reason names the unknown type: %s", dump(a))
+		}
+	})
+}
