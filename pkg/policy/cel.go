@@ -4,13 +4,12 @@ import (
 	"fmt"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
 	"go.yaml.in/yaml/v3"
 )
-
-// celCostLimit bounds the work one condition may do at run time; a
-// condition that exceeds it fails, and a failed condition denies.
-const celCostLimit = 100_000
 
 // newCELEnv declares the variables a `when:` condition may use. The
 // schema is fixed: a condition that names anything else does not compile.
@@ -69,7 +68,7 @@ func (d *decoder) compileWhen(n *yaml.Node) cel.Program {
 		d.errorf(n, "when: condition must be a bool, not %s", ast.OutputType())
 		return nil
 	}
-	prg, err := d.cel.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
+	prg, err := d.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		d.errorf(n, "when: %v", err)
 		return nil
@@ -77,45 +76,48 @@ func (d *decoder) compileWhen(n *yaml.Node) cel.Program {
 	return prg
 }
 
-// activation is the value of every CEL variable for one input. It is
-// built once per decision, on the first condition evaluated.
-func activation(in *Input, env string) map[string]any {
+// activation is the value of every CEL variable for one input, converted
+// to CEL values up front so that conditions do not convert on every
+// access. It is built once per decision, on the first condition evaluated.
+func activation(in *Input, env string) interpreter.Activation {
 	a := in.Assessment
-	res := make([]map[string]string, len(a.Resources))
+	ad := types.DefaultTypeAdapter
+	res := make([]ref.Val, len(a.Resources))
 	for i, r := range a.Resources {
-		res[i] = map[string]string{
+		res[i] = types.NewStringStringMap(ad, map[string]string{
 			"group": r.Group, "version": r.Version, "kind": r.Kind, "resource": r.Resource,
 			"namespace": r.Namespace, "name": r.Name, "address": r.Address, "type": r.Type,
 			"action": r.Action, "source": r.Source, "class": r.Class.String(),
-		}
+		})
 	}
-	reasons := make([]string, len(a.Reasons))
+	reasons := make([]ref.Val, len(a.Reasons))
 	for i, r := range a.Reasons {
-		reasons[i] = r.Message
+		reasons[i] = types.String(r.Message)
 	}
 	t := a.Target
-	return map[string]any{
-		"tool":       a.Tool,
-		"class":      a.Class.String(),
-		"subcommand": a.Subcommand,
-		"dryRun":     a.DryRun,
-		"resources":  res,
-		"target": map[string]string{
+	act, _ := interpreter.NewActivation(map[string]any{
+		"tool":       types.String(a.Tool),
+		"class":      types.String(a.Class.String()),
+		"subcommand": types.String(a.Subcommand),
+		"dryRun":     types.Bool(a.DryRun),
+		"resources":  types.NewRefValList(ad, res),
+		"target": types.NewStringStringMap(ad, map[string]string{
 			"kubeconfig": t.Kubeconfig, "context": t.Context, "cluster": t.Cluster, "server": t.Server,
 			"user": t.User, "namespace": t.Namespace, "dir": t.Dir, "workspace": t.Workspace, "env": env,
-		},
-		"env":            env,
-		"agent":          in.Agent,
-		"intent":         in.Intent,
-		"cwd":            in.Cwd,
-		"nonInteractive": in.NonInteractive,
-		"reasons":        reasons,
-	}
+		}),
+		"env":            types.String(env),
+		"agent":          types.String(in.Agent),
+		"intent":         types.String(in.Intent),
+		"cwd":            types.String(in.Cwd),
+		"nonInteractive": types.Bool(in.NonInteractive),
+		"reasons":        types.NewRefValList(ad, reasons),
+	})
+	return act
 }
 
 // evalWhen runs a compiled condition. Any error, or a result that is not
 // a bool, is returned as an error: the caller denies.
-func evalWhen(prg cel.Program, vars map[string]any) (bool, error) {
+func evalWhen(prg cel.Program, vars interpreter.Activation) (bool, error) {
 	out, _, err := prg.Eval(vars)
 	if err != nil {
 		return false, err

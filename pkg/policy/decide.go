@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/cel-go/interpreter"
+
 	"github.com/agentctl/agentctl/pkg/classify"
 )
 
@@ -60,7 +62,7 @@ func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 type evaluation struct {
 	in   *Input
 	env  string
-	vars map[string]any
+	vars interpreter.Activation
 }
 
 // first returns the decision of the first matching rule of f, or a nil
