@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -131,26 +132,39 @@ func runChild(entries map[string]func(args []string) int) int {
 
 // supervise runs Argv as the child's own child, forwarding signals and
 // passing its exit code through, while the forwarders keep running.
+//
+// Below Landlock ABI 8 each thread got its own Landlock domain, and a
+// domain may signal only itself and its descendants (ABI 6 scoping), so
+// the command is started and signalled from one locked thread.
 func supervise(spec childSpec, env []string) int {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = spec.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group, so that what it leaves running in the
+	// background is killed with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "agentctl sandbox: %v\n", err)
 		return 127
 	}
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	pgid := cmd.Process.Pid
+	for {
+		select {
+		case s := <-sigs:
+			unix.Kill(-pgid, s.(syscall.Signal))
+		case err := <-done:
+			unix.Kill(-pgid, unix.SIGKILL)
+			return exitCode(cmd.ProcessState, err)
 		}
-	}()
-	err := cmd.Wait()
-	signal.Stop(sigs)
-	return exitCode(cmd.ProcessState, err)
+	}
 }
 
 func exitCode(ps *os.ProcessState, err error) int {

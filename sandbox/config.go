@@ -94,7 +94,8 @@ func ParseDestination(s string) (Destination, error) {
 // resolvePaths makes every path of cfg absolute and resolves symlinks, so
 // that the planning step sees the inodes Landlock will grant: a ReadOnly
 // entry that is a symlink to ~/.aws/credentials is checked as the latter.
-// Deny paths that do not exist are kept as cleaned absolute paths.
+// Deny paths that do not exist are kept as cleaned absolute paths. A
+// symlink whose target lies inside a denied path is refused.
 func resolvePaths(cfg Config) (Config, error) {
 	var err error
 	res := func(p string, mustExist bool) string {
@@ -122,9 +123,27 @@ func resolvePaths(cfg Config) (Config, error) {
 		}
 		return out
 	}
-	cfg.ReadOnly = list(cfg.ReadOnly, true)
-	cfg.ReadWrite = list(cfg.ReadWrite, true)
 	cfg.Deny = list(cfg.Deny, false)
+	// A grant strictly inside a denied dir (the chosen kubeconfig in
+	// ~/.kube) is allowed only when named directly, not through a symlink.
+	grants := func(in []string) []string {
+		var out []string
+		for _, p := range in {
+			r := res(p, true)
+			abs, _ := filepath.Abs(p)
+			if err == nil && r != filepath.Clean(abs) {
+				for _, d := range cfg.Deny {
+					if covers(d, r) {
+						err = fmt.Errorf("sandbox: grant %q is a symlink to %q, inside denied path %q", p, r, d)
+					}
+				}
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	cfg.ReadOnly = grants(cfg.ReadOnly)
+	cfg.ReadWrite = grants(cfg.ReadWrite)
 	if cfg.Scratch != "" {
 		cfg.Scratch = res(cfg.Scratch, true)
 	}

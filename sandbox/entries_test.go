@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +24,18 @@ var testEntries = map[string]func(args []string) int{
 	"attempt": attemptEntry,
 	"true":    func([]string) int { return 0 },
 	"exit":    func(args []string) int { n, _ := strconv.Atoi(args[0]); return n },
+	"env": func([]string) int {
+		for _, kv := range os.Environ() {
+			fmt.Println(kv)
+		}
+		return 0
+	},
+	"cat": func([]string) int { // stdin to stdout
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			return 1
+		}
+		return 0
+	},
 }
 
 // attemptEntry does the allowed read first — GET /version from the

@@ -1,0 +1,122 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func run(t *testing.T, cfg Config, stdin string) (int, string, Enforcement, error) {
+	t.Helper()
+	var out strings.Builder
+	code, enf, err := Run(t.Context(), cfg, Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out})
+	return code, out.String(), enf, err
+}
+
+func TestRunPassesExitCodes(t *testing.T) {
+	requireKernel(t)
+	tests := []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{name: "entry exit 3", cfg: Config{Entry: "exit", Argv: []string{"3"}}, want: 3},
+		{name: "exec exit 7", cfg: Config{Argv: []string{"/bin/sh", "-c", "exit 7"}}, want: 7},
+		{name: "exec killed by a signal", cfg: Config{Argv: []string{"/bin/sh", "-c", "kill -9 $$"}}, want: 128 + 9},
+		{name: "exec of a missing program", cfg: Config{Argv: []string{"/bin/sh", "-c", "exec /nonexistent"}}, want: 127},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Required = true
+			code, out, _, err := run(t, tt.cfg, "")
+			if err != nil || code != tt.want {
+				t.Fatalf("Run() = %d, %v; want %d\n%s", code, err, tt.want, out)
+			}
+		})
+	}
+}
+
+func TestRunStdinAndEnv(t *testing.T) {
+	requireKernel(t)
+	code, out, enf, err := run(t, Config{Entry: "cat", Required: true}, "manifest bytes")
+	if err != nil || code != 0 || out != "manifest bytes" {
+		t.Fatalf("cat entry = %d, %v, %q", code, err, out)
+	}
+	if want := probeOnce(); enf.LandlockABI != want.LandlockABI || !enf.UserNS || !enf.NetNS || !enf.FS {
+		t.Errorf("enforcement = %v, want what Probe reports: ABI %d, namespaces", enf, want.LandlockABI)
+	}
+
+	_, out, _, err = run(t, Config{Entry: "env", Env: []string{"KEEP=1", "TMPDIR=/tmp", "NO_PROXY=*"},
+		Destinations: []string{"api.example.test:443"}, Required: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	scratch := env["TMPDIR"]
+	if env["KEEP"] != "1" || !strings.Contains(scratch, "agentctl-sandbox-") || env["HOME"] != scratch {
+		t.Errorf("env = %q, want KEEP kept, TMPDIR and HOME the scratch dir", env)
+	}
+	if !strings.HasPrefix(env["HTTPS_PROXY"], "http://127.0.0.1:") || env["NO_PROXY"] != "" {
+		t.Errorf("env = %q, want HTTPS_PROXY at the in-namespace proxy and NO_PROXY empty", env)
+	}
+	if _, err := os.Stat(scratch); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("scratch dir %s left behind: %v", scratch, err)
+	}
+	if strings.Contains(out, markerEnv) {
+		t.Errorf("the sandbox marker leaked into the command's environment:\n%s", out)
+	}
+}
+
+func TestRunRefusesGrantsOverDeniedPaths(t *testing.T) {
+	home := t.TempDir()
+	mkfile(t, filepath.Join(home, ".aws/credentials"), "SECRET")
+	link := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.Symlink(filepath.Join(home, ".aws/credentials"), link); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	for name, ro := range map[string]string{"home dir": home, "symlink to a credential": link} {
+		t.Run(name, func(t *testing.T) {
+			_, _, _, err := run(t, Config{Argv: []string{"/usr/bin/touch", marker}, ReadOnly: []string{ro},
+				Deny: []string{filepath.Join(home, ".aws")}}, "")
+			if err == nil || !strings.Contains(err.Error(), "denied path") {
+				t.Fatalf("Run() err = %v, want a refusal", err)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran")
+			}
+		})
+	}
+}
+
+func TestRunCancelTerminatesCommand(t *testing.T) {
+	requireKernel(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cfg := Config{Argv: []string{"/bin/sh", "-c", "echo started; exec sleep 600"}, Required: true}
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	go func() {
+		buf := make([]byte, 8)
+		pr.Read(buf) // "started": the command runs
+		cancel()
+	}()
+	code, _, err := Run(ctx, cfg, Stdio{Out: pw})
+	pw.Close()
+	if err != nil || code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("Run() = %d, %v; want %d", code, err, 128+int(syscall.SIGTERM))
+	}
+}
+
+func TestMaybeChildOutsideSandbox(t *testing.T) {
+	if isChild, _ := MaybeChild(nil); isChild {
+		t.Fatal("a normal process took itself for a sandbox child")
+	}
+}
