@@ -179,3 +179,19 @@ func TestViewShowsWhatIsDecided(t *testing.T) {
 		t.Errorf("NoColor view has escape sequences: %q", view)
 	}
 }
+
+func TestLongCommandIsWrappedNotCut(t *testing.T) {
+	s := deleteScreen()
+	long := "/tmp/" + strings.Repeat("very-long-directory-name/", 6) + "kubeconfig"
+	s.Command = []string{"kubectl", "--kubeconfig", long, "-n", "web", "delete", "cm", "app-config", "--grace-period=0"}
+	view := drive(newTestModel(s), tea.WindowSizeMsg{Width: 60, Height: 40}).View()
+	var joined strings.Builder
+	for _, l := range strings.Split(view, "\n") {
+		joined.WriteString(strings.TrimSpace(l))
+	}
+	for _, want := range []string{long, "delete cm app-config --grace-period=0"} {
+		if !strings.Contains(strings.ReplaceAll(joined.String(), " ", ""), strings.ReplaceAll(want, " ", "")) {
+			t.Errorf("the command is not shown whole: %q missing from\n%s", want, view)
+		}
+	}
+}

@@ -221,8 +221,8 @@ func (m InboxModel) View() string {
 		if agent == "" {
 			agent = "agent"
 		}
-		fmt.Fprintf(&b, "%s%s  pid %d  %s  %s  %s  env %s\n", cur, s.Time.In(m.loc()).Format("15:04:05"),
-			s.PID, agent, m.st.badge(s.Class), s.CommandLine(), s.EnvName())
+		fmt.Fprintf(&b, "%s%s  pid %d  %s  %s  env %s  %s\n", cur, s.Time.In(m.loc()).Format("15:04:05"),
+			s.PID, agent, m.st.badge(s.Class), s.EnvName(), s.CommandLine())
 	}
 	if m.notice != "" {
 		b.WriteString("\n" + m.notice + "\n")

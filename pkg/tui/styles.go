@@ -34,7 +34,7 @@ func newStyles(out io.Writer, noColor bool) styles {
 	s := styles{
 		noColor: noColor,
 		title:   r.NewStyle().Bold(true),
-		label:   r.NewStyle().Bold(true).Width(10),
+		label:   r.NewStyle().Bold(true).Width(labelWidth),
 		env:     r.NewStyle().Bold(true).Foreground(lipgloss.Color("11")),
 		dim:     r.NewStyle().Foreground(lipgloss.Color("8")),
 		add:     r.NewStyle().Foreground(lipgloss.Color("2")),

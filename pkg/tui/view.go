@@ -10,6 +10,9 @@ import (
 // maxRows is how many resources the table shows before summarising.
 const maxRows = 6
 
+// labelWidth is the width of the header's label column.
+const labelWidth = 10
+
 func (m Model) diffContent() string {
 	if strings.TrimSpace(m.s.Diff) == "" {
 		return m.st.dim.Render("(no diff available)")
@@ -35,8 +38,13 @@ func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
 func (m Model) headerView() string {
 	s, st := m.s, m.st
 	var b strings.Builder
+	// Rows wrap rather than cut: what is approved must be seen whole.
 	row := func(label, value string) {
-		fmt.Fprintf(&b, "%s%s\n", st.label.Render(label), value)
+		lines := strings.Split(ansi.Wrap(value, max(m.width-labelWidth, 10), " /,="), "\n")
+		fmt.Fprintf(&b, "%s%s\n", st.label.Render(label), lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "%s%s\n", strings.Repeat(" ", labelWidth), l)
+		}
 	}
 	agent := s.Agent
 	if agent == "" {
