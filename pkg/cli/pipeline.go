@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"github.com/agentctl/agentctl/pkg/audit"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
-	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -33,6 +31,10 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	home, _ := os.UserHomeDir()
 	if h := f.Getenv("HOME"); h != "" {
 		home = h
+	}
+	engine, err := loadPolicy(f)
+	if err != nil {
+		return nil, nil, err
 	}
 	auditPath := audit.DefaultPath(f.Getenv)
 	if auditPath == "" {
@@ -58,10 +60,15 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	}
 	p := &run.Pipeline{
 		Classifiers: newClassifiers(f, home),
-		Decider: run.DeciderFunc(func(_ context.Context, in *policy.Input) (policy.Decision, error) {
-			return policy.Interim(in), nil
-		}),
-		Auditor: &auditor{log: log, proc: audit.Self()},
+		Decider:     engine,
+		Auditor: &observingAuditor{
+			Auditor:        &auditor{log: log, proc: audit.Self()},
+			engine:         engine,
+			nonInteractive: f.NonInteractive(),
+			warn: func(err error) {
+				fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: cannot record the outcome for the lockout: %v\n", err)
+			},
+		},
 		Executor: &run.LocalExecutor{
 			Self:      self,
 			Env:       childEnv(f.Environ),

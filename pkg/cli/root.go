@@ -97,6 +97,8 @@ changes something, and written to a tamper-evident audit log.`,
 		newVersionCmd(f),
 		newShimsCmd(f),
 		newAuditCmd(f),
+		newPolicyCmd(f),
+		newUnlockCmd(f),
 	)
 	return root
 }

@@ -1,0 +1,128 @@
+package policy
+
+import (
+	"strconv"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+)
+
+// Effective is the merged policy as `agentctl policy show` prints it: the
+// layers in the order they are consulted, the environment mappings in the
+// order they are tried, the limits in force, and every rule.
+type Effective struct {
+	Order        string            `json:"order" yaml:"order"`
+	Layers       []EffectiveLayer  `json:"layers" yaml:"layers"`
+	Environments []EffectiveEnv    `json:"environments" yaml:"environments"`
+	Limits       map[string]string `json:"limits" yaml:"limits"`
+}
+
+// EffectiveLayer is one layer and its rules, in evaluation order.
+type EffectiveLayer struct {
+	Kind  LayerKind       `json:"kind" yaml:"kind"`
+	File  string          `json:"file" yaml:"file"`
+	Note  string          `json:"note,omitempty" yaml:"note,omitempty"`
+	Rules []EffectiveRule `json:"rules" yaml:"rules"`
+}
+
+// EffectiveEnv is one environment mapping.
+type EffectiveEnv struct {
+	Name      string   `json:"name" yaml:"name"`
+	From      string   `json:"from" yaml:"from"`
+	Context   []string `json:"context,omitempty" yaml:"context,omitempty"`
+	Cluster   []string `json:"cluster,omitempty" yaml:"cluster,omitempty"`
+	Namespace []string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Workspace []string `json:"workspace,omitempty" yaml:"workspace,omitempty"`
+	Dir       []string `json:"dir,omitempty" yaml:"dir,omitempty"`
+}
+
+// EffectiveRule is one rule.
+type EffectiveRule struct {
+	Rule           string   `json:"rule" yaml:"rule"`
+	Name           string   `json:"name,omitempty" yaml:"name,omitempty"`
+	Tool           []string `json:"tool,omitempty" yaml:"tool,omitempty"`
+	Class          []string `json:"class,omitempty" yaml:"class,omitempty"`
+	Subcommand     []string `json:"subcommand,omitempty" yaml:"subcommand,omitempty"`
+	Resource       []string `json:"resource,omitempty" yaml:"resource,omitempty"`
+	Namespace      []string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Context        []string `json:"context,omitempty" yaml:"context,omitempty"`
+	Cluster        []string `json:"cluster,omitempty" yaml:"cluster,omitempty"`
+	Workspace      []string `json:"workspace,omitempty" yaml:"workspace,omitempty"`
+	Dir            []string `json:"dir,omitempty" yaml:"dir,omitempty"`
+	Env            []string `json:"env,omitempty" yaml:"env,omitempty"`
+	Agent          []string `json:"agent,omitempty" yaml:"agent,omitempty"`
+	NonInteractive *bool    `json:"nonInteractive,omitempty" yaml:"nonInteractive,omitempty"`
+	When           string   `json:"when,omitempty" yaml:"when,omitempty"`
+	Decision       Action   `json:"decision" yaml:"decision"`
+	Sandbox        string   `json:"sandbox,omitempty" yaml:"sandbox,omitempty"`
+	Confirm        bool     `json:"confirm,omitempty" yaml:"confirm,omitempty"`
+	AllowPrivilege bool     `json:"allowPrivilege,omitempty" yaml:"allowPrivilege,omitempty"`
+	Message        string   `json:"message,omitempty" yaml:"message,omitempty"`
+}
+
+// Effective returns the merged policy.
+func (e *Engine) Effective() Effective {
+	out := Effective{
+		Order:  "layers are tried from the first listed to the last; the first matching rule decides; a project layer can only make that decision stricter",
+		Limits: map[string]string{},
+	}
+	add := func(l Layer, note string) {
+		el := EffectiveLayer{Kind: l.Kind, File: l.File.Name, Note: note, Rules: []EffectiveRule{}}
+		for _, r := range l.File.Rules {
+			el.Rules = append(el.Rules, r.effective())
+		}
+		out.Layers = append(out.Layers, el)
+	}
+	for _, l := range e.trusted {
+		add(l, "")
+	}
+	if e.project != nil {
+		add(Layer{Kind: LayerProject, File: e.project}, "tighten only: applies when stricter than the decision above")
+	}
+	out.Environments = []EffectiveEnv{}
+	for _, l := range e.trusted {
+		for _, env := range l.File.Environments {
+			out.Environments = append(out.Environments, EffectiveEnv{
+				Name: env.Name, From: l.File.Name + ":" + itoa(env.Line),
+				Context: env.Contexts.strings(), Cluster: env.Clusters.strings(), Namespace: env.Namespaces.strings(),
+				Workspace: env.Workspaces.strings(), Dir: env.Dirs.strings(),
+			})
+		}
+	}
+	limit := func(name, count string, w *Window) {
+		switch {
+		case w == nil:
+			out.Limits[name] = "off"
+		case w.Max == 0:
+			out.Limits[name] = "off (" + w.Where + ")"
+		default:
+			out.Limits[name] = itoa(w.Max) + " " + count + " per " + w.Window.String() + " (" + w.Where + ")"
+		}
+	}
+	limit("mutations", "changes", e.limits.Mutations)
+	limit("lockout", "denials", e.limits.Lockout)
+	return out
+}
+
+func (r *Rule) effective() EffectiveRule {
+	er := EffectiveRule{
+		Rule: r.ID, Name: r.Name, Tool: r.Tools.strings(), Subcommand: r.Subcommands.strings(),
+		Resource: r.Resources.strings(), Namespace: r.Namespaces.strings(), Context: r.Contexts.strings(),
+		Cluster: r.Clusters.strings(), Workspace: r.Workspaces.strings(), Dir: r.Dirs.strings(),
+		Env: r.Envs.strings(), Agent: r.Agents.strings(), NonInteractive: r.NonInteractive, When: r.When,
+		Decision: r.Action, Confirm: r.Confirm, AllowPrivilege: r.AllowPrivilege, Message: r.Message,
+	}
+	for _, c := range classify.Classes() {
+		if r.Classes&(1<<uint(c)) != 0 {
+			er.Class = append(er.Class, c.String())
+		}
+	}
+	if r.Action == Sandbox {
+		er.Sandbox = "best-effort"
+		if r.SandboxRequired {
+			er.Sandbox = "required"
+		}
+	}
+	return er
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
