@@ -1,13 +1,9 @@
 package e2e_test
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
-
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
@@ -101,15 +97,22 @@ func TestKubectlGetUsesRBACOfTheKubeconfig(t *testing.T) {
 	c := testenv.Start(t)
 	ns := c.NewNamespace(t)
 	c.Apply(t, ns, webFixtures)
-	ctx := context.Background()
-	_, err := c.AdminClient(t).RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "reader-view"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "view"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: testenv.UserReader}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Not ClusterRole view: without a controller-manager nothing
+	// aggregates its rules, so it allows nothing.
+	c.Apply(t, ns, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: configmap-reader}
+rules:
+- {apiGroups: [""], resources: [configmaps], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader-configmaps}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: reader}
+`)
 	e := newEnv(t)
 	args := []string{"kubectl", "--kubeconfig", c.Kubeconfig(t, testenv.UserReader), "-n", ns, "get", "cm", "-o", "name"}
 	got := e.agentctl(args...)

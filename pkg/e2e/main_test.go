@@ -2,13 +2,16 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
@@ -64,17 +67,19 @@ type result struct {
 }
 
 // env is the process environment of one test's commands: the test's own
-// HOME (so no user's kubeconfig, policy or audit log is read), CI=true
-// (nobody can approve), and nothing of the caller's KUBECONFIG or AGENTCTL_*.
+// HOME (so no user's kubeconfig, policy or audit log is read) and working
+// directory (beside HOME, as an agent's project would be), CI=true (nobody
+// can approve), and nothing of the caller's KUBECONFIG or AGENTCTL_*.
 type env struct {
 	t    *testing.T
-	dir  string
+	home string
+	dir  string // working directory
 	vars []string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir()}
+	e := &env{t: t, home: t.TempDir(), dir: t.TempDir()}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
@@ -84,7 +89,7 @@ func newEnv(t *testing.T) *env {
 		}
 		e.vars = append(e.vars, kv)
 	}
-	e.vars = append(e.vars, "HOME="+e.dir, "CI=true")
+	e.vars = append(e.vars, "HOME="+e.home, "CI=true")
 	return e
 }
 
@@ -100,14 +105,27 @@ func (e *env) kubectl(args ...string) result {
 	return e.run(testenv.Bin(e.t, "kubectl"), args...)
 }
 
+// hang is how long one command may run before the test calls it hung and
+// kills it (with SIGQUIT first, so a Go program prints its goroutines).
+// It guards against hangs only; no test asserts a duration.
+const hang = 2 * time.Minute
+
 func (e *env) run(bin string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = e.vars
 	cmd.Dir = e.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("%s %s hung for %v and was killed\nstdout: %s\nstderr: %s",
+			filepath.Base(bin), strings.Join(args, " "), hang, stdout.String(), stderr.String())
+	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		e.t.Fatalf("run %s: %v", filepath.Base(bin), err)
