@@ -70,7 +70,7 @@ func TestEscapeExecedTool(t *testing.T) {
 	in := t.TempDir()
 	mkfile(t, filepath.Join(in, "ca.crt"), string(c.CAData()))
 	script := fmt.Sprintf(`
-curl -sS --cacert %[1]s/ca.crt -H "Authorization: Bearer $TOKEN" %[2]s/version | grep -q gitVersion && echo "allowed: v1. via curl"
+curl -sS --cacert %[1]s/ca.crt -H "Authorization: Bearer $TOKEN" %[2]s/version | grep -q gitVersion && echo "allowed: /version via curl"
 for f in .aws/credentials .ssh/id_ed25519 .kube/config .vault-token; do
   if cat "$HOME/$f"; then echo "escaped: read $f"; else echo "blocked: $f"; fi
 done

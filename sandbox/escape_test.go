@@ -104,7 +104,7 @@ func TestEscapeUDP(t *testing.T) {
 	e := newEscapeEnv(t)
 	tr := udpTrap(t)
 	out, _ := runSandbox(t, e.config("udp", tr.addr))
-	if !strings.Contains(out, "allowed: v1.") {
+	if !strings.Contains(out, "allowed: ") || strings.Contains(out, "allowed: FAILED") {
 		t.Errorf("allowed read failed:\n%s", out)
 	}
 	tr.assertUntouched(t)
