@@ -23,6 +23,7 @@ import (
 //	cases:
 //	  - name: a delete in prod is refused
 //	    command: kubectl --context prod-eu -n web delete deploy api
+//	    kubeconfig: testdata/kubeconfig # optional: contexts to resolve, relative to this file
 //	    target: {context: prod-eu}      # optional: overrides what the classifier found
 //	    want: {decision: deny, rule: no-prod-deletes, env: prod}
 //
@@ -43,6 +44,7 @@ type testCase struct {
 	agent, intent  string
 	cwd            string
 	nonInteractive bool
+	environ        map[string]string
 	want           map[string]string
 }
 
@@ -120,7 +122,10 @@ func RunTests(ctx context.Context, files []string, opts TestOptions) (TestResult
 }
 
 func runCase(ctx context.Context, e *Engine, tf *testFile, c testCase, opts TestOptions) string {
-	dir := filepath.Dir(tf.path)
+	dir, err := filepath.Abs(filepath.Dir(tf.path))
+	if err != nil {
+		return err.Error()
+	}
 	cwd := c.cwd
 	if cwd == "" {
 		cwd = dir
@@ -132,6 +137,9 @@ func runCase(ctx context.Context, e *Engine, tf *testFile, c testCase, opts Test
 			kc = filepath.Join(dir, kc)
 		}
 		env = append(env, "KUBECONFIG="+kc)
+	}
+	for k, v := range c.environ {
+		env = append(env, k+"="+v)
 	}
 	req := &request.Request{ID: "policy-test", Tool: c.command[0], Args: c.command[1:], Stdin: strings.NewReader(c.stdin),
 		Cwd: cwd, Env: env, Agent: c.agent, Intent: c.intent}
@@ -270,6 +278,8 @@ func (d *decoder) testCase(n *yaml.Node) testCase {
 			c.cwd = d.str(v, key)
 		case "nonInteractive":
 			c.nonInteractive = d.boolean(v, key)
+		case "environ":
+			c.environ = d.anyStringMap(v, key)
 		case "want":
 			c.want = d.stringMap(v, key, "decision", "rule", "env", "class", "confirm")
 			if _, err := ParseAction(c.want["decision"]); err != nil {
@@ -296,6 +306,15 @@ func (d *decoder) stringMap(n *yaml.Node, what string, keys ...string) map[strin
 			}
 		}
 		return false
+	})
+	return out
+}
+
+func (d *decoder) anyStringMap(n *yaml.Node, what string) map[string]string {
+	out := map[string]string{}
+	d.fields(n, what, func(key string, k, v *yaml.Node) bool {
+		out[key] = d.str(v, what+"."+key)
+		return true
 	})
 	return out
 }

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// cliHome runs agentctl commands that share one HOME (and so one policy
+// state and audit log).
+type cliHome struct {
+	t    *testing.T
+	home string
+	env  []string
+}
+
+func newCLIHome(t *testing.T, env ...string) *cliHome {
+	home := t.TempDir()
+	return &cliHome{t: t, home: home, env: append([]string{
+		"HOME=" + home,
+		"PATH=" + os.Getenv("PATH"),
+		"KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
+	}, env...)}
+}
+
+func (h *cliHome) run(args ...string) (code int, stdout, stderr string) {
+	h.t.Helper()
+	ios, _, out, errOut := Test()
+	f := &Factory{IO: ios, Environ: h.env, Executable: os.Executable, Getwd: func() (string, error) { return h.home, nil }}
+	code = Execute(context.Background(), f, args)
+	return code, out.String(), errOut.String()
+}
+
+func (h *cliHome) write(name, src string) string {
+	h.t.Helper()
+	p := filepath.Join(h.home, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// TestPolicyExamples runs `agentctl policy test` over policies/examples:
+// the shipped example policies keep doing what their tests say.
+func TestPolicyExamples(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "policies", "examples"))
+	code, out, errOut := newCLIHome(t).run("policy", "test", dir)
+	if code != 0 {
+		t.Fatalf("policy test exit %d\n%s%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^(\d+) passed, 0 failed$`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Errorf("no passing cases reported:\n%s", out)
+	}
+	for _, name := range []string{"prod-locked", "staging-open", "ci"} {
+		if _, err := os.Stat(filepath.Join(dir, name+"_test.yaml")); err != nil {
+			t.Errorf("example %s has no tests: %v", name, err)
+		}
+	}
+}
+
+func TestPolicyTestReportsFailures(t *testing.T) {
+	h := newCLIHome(t)
+	h.write("p.yaml", "rules:\n  - {name: dev-open, namespace: dev, decision: allow}\n")
+	tf := h.write("p_test.yaml", `
+policy: p.yaml
+cases:
+  - name: delete in dev is allowed
+    command: kubectl -n dev delete pod x
+    want: {decision: allow, rule: dev-open}
+  - name: delete in prod is allowed too (wrong)
+    command: kubectl -n prod delete pod x
+    want: {decision: allow, rule: "p.yaml:2"}
+`)
+	code, out, _ := h.run("policy", "test", tf)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out, "FAIL "+tf+":7: delete in prod is allowed too (wrong)") || !strings.Contains(out, "got approve by changes-need-human") {
+		t.Errorf("the failure is not reported with its file:line and what was got:\n%s", out)
+	}
+	if !strings.Contains(out, "1 passed, 1 failed") {
+		t.Errorf("no summary:\n%s", out)
+	}
+}
+
+// TestBadPolicyRunsNothing checks that a broken policy stops every command
+// with exit 78 and the position of the problem.
+func TestBadPolicyRunsNothing(t *testing.T) {
+	h := newCLIHome(t, "CI=true")
+	bad := h.write("bad.yaml", "rules:\n  - decision: allow\n    namespaces: [dev]\n")
+	cel := h.write("cel.yaml", "rules:\n  - decision: allow\n    when: resources.size() > 'one'\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"policy check FILE", []string{"policy", "check", bad}, bad + `:3:5: unknown field "namespaces"`},
+		{"a read with a bad --policy", []string{"--policy", bad, "kubectl", "get", "pods"}, bad + ":3:5:"},
+		{"explain with a bad --policy", []string{"--policy", bad, "explain", "--", "kubectl", "get", "pods"}, bad + ":3:5:"},
+		{"a CEL type error", []string{"--policy", cel, "kubectl", "get", "pods"}, cel + ":3:"},
+		{"AGENTCTL_POLICY", []string{"policy", "show"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "AGENTCTL_POLICY" {
+				h := newCLIHome(t, "AGENTCTL_POLICY="+bad)
+				code, _, errOut := h.run(tc.args...)
+				if code != 78 || !strings.Contains(errOut, bad+":3:5:") {
+					t.Errorf("exit %d, want 78 naming %s:3:5\n%s", code, bad, errOut)
+				}
+				return
+			}
+			code, _, errOut := h.run(tc.args...)
+			if code != 78 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want 78 with %q\nstderr: %s", code, tc.want, errOut)
+			}
+		})
+	}
+}
+
+func TestExplainNamesDecisionAndRule(t *testing.T) {
+	h := newCLIHome(t)
+	p := h.write("dev.yaml", "environments:\n  - {name: dev, namespace: 'dev-*'}\nrules:\n  - {env: dev, class: destructive, decision: allow}\n")
+	code, out, errOut := h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "-n", "dev-a", "delete", "pod", "x")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	m := explainJSONOf(t, out)
+	if m["decision"] != "allow" || m["rule"] != p+":4" {
+		t.Errorf("decision %v rule %v, want allow by %s:4", m["decision"], m["rule"], p)
+	}
+	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "-n", "prod", "delete", "pod", "x")
+	m = explainJSONOf(t, out)
+	if m["decision"] != "approve" || !strings.HasPrefix(m["rule"].(string), "builtin:default.yaml:") {
+		t.Errorf("prod: decision %v rule %v, want approve by the default", m["decision"], m["rule"])
+	}
+}
+
+// TestLockoutThenUnlock: denied commands lock the agent out of everything
+// but reads; `agentctl unlock` lets it work again.
+func TestLockoutThenUnlock(t *testing.T) {
+	h := newCLIHome(t, "CI=true", "AGENTCTL_AGENT=bot")
+	p := h.write("lock.yaml", "limits:\n  lockout: {denials: 2, window: 10m}\n")
+	for i := 0; i < 2; i++ {
+		if code, _, errOut := h.run("--policy", p, "kubectl", "delete", "pod", "x"); code != 77 {
+			t.Fatalf("delete %d: exit %d, want 77: %s", i, code, errOut)
+		}
+	}
+	_, out, _ := h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
+	if m := explainJSONOf(t, out); m["decision"] != "deny" || m["rule"] != "lockout" {
+		t.Fatalf("after 2 denials: decision %v rule %v, want deny by lockout", m["decision"], m["rule"])
+	}
+	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "get", "pods")
+	if m := explainJSONOf(t, out); m["decision"] != "sandbox" {
+		t.Errorf("a locked agent's read: %v, want sandbox", m["decision"])
+	}
+	code, out, errOut := h.run("unlock")
+	if code != 0 || !strings.Contains(out, `agent "bot" unlocked`) {
+		t.Fatalf("unlock: exit %d\n%s%s", code, out, errOut)
+	}
+	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
+	if m := explainJSONOf(t, out); m["rule"] == "lockout" {
+		t.Error("still locked after unlock")
+	}
+}
