@@ -198,7 +198,7 @@ func (l *Log) write(recs []*Record) ([]*Record, [][]byte, error) {
 		l.cached = false
 		return nil, nil, werr(err)
 	}
-	if err := unix.Fdatasync(fd); err != nil {
+	if err := datasync(fd); err != nil {
 		l.f.Truncate(st.Size)
 		l.cached = false
 		return nil, nil, werr(fmt.Errorf("fsync: %w", err))
