@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // InboxServer is the listening side of `agentctl inbox`: it accepts
@@ -130,25 +128,6 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
 func validHash(h string) bool {
 	b, err := hex.DecodeString(h)
 	return err == nil && len(b) == 32
-}
-
-func peerCred(c *net.UnixConn) (pid, uid int, err error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return 0, 0, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	err = raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	return int(cred.Pid), int(cred.Uid), nil
 }
 
 // Pending is one request waiting in the inbox.
