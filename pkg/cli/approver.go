@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
@@ -14,6 +15,7 @@ import (
 //   - the approver is chosen by approve.Select: --approver /
 //     AGENTCTL_APPROVER, else none when non-interactive, else a running
 //     `agentctl inbox`, else the terminal (/dev/tty), else none;
+//   - the inbox key's directory joins the sandbox's deny list;
 //   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m) bounds
 //     how long a human may take; the default is 5 minutes.
 func wireApproval(f *Factory, p *run.Pipeline) error {
@@ -28,6 +30,13 @@ func wireApproval(f *Factory, p *run.Pipeline) error {
 		return &ConfigError{Err: err}
 	}
 	p.Approver = ap
+	// The inbox key signs approvals: no sandboxed command may read it.
+	// (The socket needs no entry: the sandbox refuses Unix sockets.)
+	if paths, err := approve.DefaultPaths(f.Getenv); err == nil {
+		if ex, ok := p.Executor.(*run.LocalExecutor); ok {
+			ex.Deny = append(ex.Deny, filepath.Dir(paths.Key))
+		}
+	}
 	if v := f.Getenv("AGENTCTL_APPROVAL_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
