@@ -16,7 +16,7 @@ LDFLAGS := -X github.com/agentctl/agentctl/pkg/cli.version=$(VERSION) \
 all: build
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agentctl
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agentctl
 
 # The real components the tests run against, built from the Go module
 # proxy into ~/.cache/agentctl/testbin (only the first run builds).

@@ -50,6 +50,10 @@ func agentctlBin(t *testing.T) string {
 		build.path = filepath.Join(build.dir, "agentctl")
 		cmd := exec.Command(gobin, "build", "-o", build.path, "./cmd/agentctl")
 		cmd.Dir = filepath.Join("..", "..")
+		// As released (Makefile, goreleaser): without cgo, go-landlock
+		// restricts every thread with Go's own AllThreadsSyscall; with cgo
+		// it goes through libpsx, which hangs in the sandbox child.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			build.err = errors.New(string(out) + err.Error())
 		}

@@ -100,16 +100,14 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		Entry:    KubectlEntry,
 		Argv:     a.Exec.Args,
 		Env:      env,
-		Dir:      a.Exec.Dir,
+		// No working directory: manifests arrive on stdin, so the
+		// sandboxed kubectl needs nothing from the agent's tree.
 		ReadOnly: kubeconfigFiles(a.Target.Kubeconfig),
 		Deny:     append(CredentialStores(e.Home), e.Deny...),
 		Required: d.SandboxRequired,
 	}
 	if dest := serverDestination(a.Target.Server); dest != "" {
 		cfg.Destinations = []string{dest}
-	}
-	if cfg.Dir != "" {
-		cfg.ReadOnly = append(cfg.ReadOnly, cfg.Dir)
 	}
 	code, enf, err := sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdin, Out: stdout, Err: stderr})
 	rep.Sandbox = enf.String()
