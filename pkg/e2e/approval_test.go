@@ -254,3 +254,46 @@ func TestInboxApproval(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalApprovalTypedConfirmation checks that a privilege change is
+// approved only after the context's name is typed: a wrong name is refused
+// on the screen, the right one runs the command.
+func TestTerminalApprovalTypedConfirmation(t *testing.T) {
+	c := testenv.Start(t)
+	bin := agentctlBin(t)
+	ns := c.NewNamespace(t)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	dir, env := approvalEnv(t)
+	tm := newTerm(t, dir, env)
+	tm.start("agent", fmt.Sprintf("%s </dev/null >/dev/null 2>%s", shellQuote([]string{bin, "kubectl", "--kubeconfig", admin,
+		"-n", ns, "create", "rolebinding", "agent-view", "--clusterrole=view", "--user=agent"}), filepath.Join(dir, "stderr")))
+	tm.waitFor("agent", "approval needed", "PRIVILEGE", "a approve")
+	tm.keys("agent", "a")
+	screen := tm.waitFor("agent", "type the target's name")
+	word := between(screen, `type the target's name "`, `"`)
+	if word == "" {
+		t.Fatalf("no name to type on the screen:\n%s", screen)
+	}
+	tm.keys("agent", "not-"+word, "Enter")
+	tm.waitFor("agent", "does not match")
+	if _, err := c.AdminClient(t).RbacV1().RoleBindings(ns).Get(context.Background(), "agent-view", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("rolebinding after a wrong name: %v", err)
+	}
+	tm.keys("agent", word, "Enter")
+	if s := tm.waitFor("agent", "EXIT="); !strings.Contains(s, "EXIT=0") {
+		stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+		t.Fatalf("screen:\n%s\nstderr: %s", s, stderr)
+	}
+	if _, err := c.AdminClient(t).RbacV1().RoleBindings(ns).Get(context.Background(), "agent-view", metav1.GetOptions{}); err != nil {
+		t.Errorf("rolebinding after the right name: %v", err)
+	}
+}
+
+func between(s, start, end string) string {
+	_, after, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, end)
+	return v
+}
