@@ -73,7 +73,9 @@ func TerraformEnv(t testing.TB, cloudDir string) []string {
 	if err := os.MkdirAll(pkg, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(provider, filepath.Join(pkg, "terraform-provider-testcloud")); err != nil {
+	// A link or a copy, not a symlink: a sandboxed terraform may read the
+	// mirror but not the cache the symlink would point into.
+	if err := linkOrCopy(provider, filepath.Join(pkg, "terraform-provider-testcloud")); err != nil {
 		t.Fatal(err)
 	}
 	config := fmt.Sprintf(`provider_installation {
@@ -151,6 +153,17 @@ func repoPath(rel string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+func linkOrCopy(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
 }
 
 func executable(path string) error {

@@ -12,9 +12,12 @@ import (
 // TerraformDir is a terraform working directory for one test, with its own
 // testcloud "cloud".
 type TerraformDir struct {
-	Bin   string   // the terraform binary
-	Dir   string   // the working directory, initialised
-	Cloud string   // testcloud's state directory (TESTCLOUD_DIR)
+	Bin string // the terraform binary
+	Dir string // the working directory, initialised
+	// Cloud is testcloud's state directory (TESTCLOUD_DIR), inside Dir:
+	// a sandboxed plan may read the working directory, as a real one may
+	// reach its cloud's API.
+	Cloud string
 	Env   []string // see [TerraformEnv]
 }
 
@@ -28,11 +31,12 @@ func NewTerraformDir(t testing.TB, config string) *TerraformDir {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	d := &TerraformDir{Bin: bin, Dir: filepath.Join(root, "work"), Cloud: filepath.Join(root, "cloud")}
-	if err := os.MkdirAll(d.Cloud, 0o755); err != nil {
+	d := &TerraformDir{Bin: bin, Dir: filepath.Join(root, "work")}
+	d.Cloud = filepath.Join(d.Dir, ".testcloud")
+	if err := os.CopyFS(d.Dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.CopyFS(d.Dir, os.DirFS(src)); err != nil {
+	if err := os.MkdirAll(d.Cloud, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	d.Env = TerraformEnv(t, d.Cloud)
