@@ -1,0 +1,56 @@
+// Package policy decides what agentctl does with a classified command:
+// allow, sandbox, approve or deny, naming the rule that decided.
+//
+// # Policy files
+//
+// A policy is YAML (docs/policy.md has the full reference):
+//
+//	version: 1
+//	environments:
+//	  - {name: prod, context: ["*prod*"]}
+//	  - {name: dev, namespace: "dev-*"}
+//	limits:
+//	  mutations: {max: 60, window: 1h}
+//	  lockout: {denials: 5, window: 10m}
+//	rules:
+//	  - name: dev-is-open
+//	    env: dev
+//	    class: [write, destructive]
+//	    when: resources.all(r, r.kind != "Namespace")
+//	    decision: allow
+//	    message: dev namespaces are open to agents
+//
+// [Parse] reads one file strictly: unknown fields, bad values and CEL
+// conditions that do not compile are a *[LoadError] listing every problem
+// as file:line:col, and agentctl exits 78 ([ExitConfig]) without running
+// anything.
+//
+// # Layers
+//
+// [Load] stacks, least specific first: the default policy embedded from
+// policies/default.yaml, the user's $XDG_CONFIG_HOME/agentctl/policy.yaml,
+// the project's .agentctl/policy.yaml ([FindProject]), and --policy files
+// in the order given. [Engine.Decide] tries the layers from the most
+// specific down and the first matching rule decides; within a layer the
+// first matching rule wins. The project layer is the exception: the agent
+// can write the working tree, so a project rule only counts when it is
+// stricter than what the other layers decided, and a project file may not
+// map environments, set limits or say allowPrivilege.
+//
+// # Guarantees
+//
+// Whatever the layers say, a privilege or unknown command is never allowed
+// or sandboxed unless the deciding rule carries allowPrivilege: true (a
+// loud flag: every load prints a warning), and approving one needs a typed
+// confirmation. A condition that fails at run time denies in its rule's
+// name. A locked-out agent gets deny for everything but reads.
+//
+// # Lockout and rate limit
+//
+// [Engine.Observe] is told how each command ended. Denials within the
+// lockout window lock the agent (by --agent identity) until `agentctl
+// unlock` ([State.Unlock]); commands other than reads that ran count
+// against the mutation limit. The state is one JSON file under
+// $XDG_STATE_HOME/agentctl, read and written under flock by every
+// agentctl process ([State]).
+package policy
