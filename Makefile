@@ -7,7 +7,9 @@ BIN   := bin/agentctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+KUBECTL_VERSION := $(shell $(GO) list -m -f "{{.Version}}" k8s.io/kubectl 2>/dev/null | sed "s/^v0/v1/")
 LDFLAGS := -X github.com/agentctl/agentctl/pkg/cli.version=$(VERSION) \
+           -X k8s.io/component-base/version.gitVersion=$(KUBECTL_VERSION) \
            -X github.com/agentctl/agentctl/pkg/cli.commit=$(COMMIT) \
            -X github.com/agentctl/agentctl/pkg/cli.date=$(DATE)
 

@@ -72,6 +72,8 @@ type Record struct {
 	Approval string `json:"approval,omitempty"` // approved | denied | timeout, when asked
 	Approver string `json:"approver,omitempty"`
 	Channel  string `json:"channel,omitempty"` // tty | inbox | none
+	// DecideMS is how long the human took to answer, in milliseconds.
+	DecideMS float64 `json:"decideMs,omitempty"`
 	// ApprovalHash is the hash the approval was bound to.
 	ApprovalHash string `json:"approvalHash,omitempty"`
 

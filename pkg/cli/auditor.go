@@ -25,6 +25,7 @@ func (a *auditor) Decision(ev *run.Event) error {
 	rec.ApprovalHash = ev.ApprovalHash
 	if ev.Answer != nil {
 		rec.Channel = ev.Answer.Channel
+		rec.DecideMS = float64(ev.Answer.Latency.Microseconds()) / 1000
 		rec.Approver = ev.Answer.Approver
 		rec.Approval = "denied"
 		if ev.Answer.Approved {

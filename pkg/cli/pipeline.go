@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -58,8 +58,29 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	if err != nil {
 		return nil, nil, &run.AuditError{Err: err}
 	}
+	creds, err := loadCredentials(f)
+	if err != nil {
+		log.Close()
+		return nil, nil, err
+	}
+	classifiers := newClassifiers(f, home)
+	allowEnv := append([]string(nil), terraformEnv...)
+	var broker run.CredentialSource
+	if creds != nil {
+		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
+		broker = credentials.NewBroker(creds)
+		allowEnv = append(allowEnv, creds.Env.Allow...)
+	}
+	executor := &run.LocalExecutor{
+		Self:        self,
+		Env:         credentials.ChildEnv(f.Environ, allowEnv),
+		Home:        home,
+		Deny:        []string{filepath.Dir(auditPath)},
+		Terraform:   func(tool string) (string, error) { return findTool(f, tool) },
+		Credentials: broker,
+	}
 	p := &run.Pipeline{
-		Classifiers: newClassifiers(f, home),
+		Classifiers: classifiers,
 		Decider:     engine,
 		Auditor: &observingAuditor{
 			Auditor:        &auditor{log: log, proc: audit.Self()},
@@ -69,13 +90,8 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 				fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: cannot record the outcome for the lockout: %v\n", err)
 			},
 		},
-		Executor: &run.LocalExecutor{
-			Self:      self,
-			Env:       childEnv(f.Environ),
-			Home:      home,
-			Deny:      []string{filepath.Dir(auditPath)},
-			Terraform: func(tool string) (string, error) { return findTool(f, tool) },
-		},
+		Executor:       executor,
+		Diff:           executor.Diff,
 		NonInteractive: f.NonInteractive(),
 	}
 	if err := wireApproval(f, p); err != nil {
@@ -99,44 +115,11 @@ func cacheHome(f *Factory, home string) string {
 	return filepath.Join(home, ".cache")
 }
 
-// childEnv builds a child's base environment from the agent's through an
-// allowlist: nothing that carries credentials or changes what the tool
-// does (KUBECONFIG, KUBECTL_*, TF_*, cloud credentials) passes.
-func childEnv(env []string) []string {
-	allowed := map[string]bool{"PATH": true, "HOME": true, "LANG": true, "TERM": true, "TZ": true, "NO_COLOR": true, "USER": true, "LOGNAME": true, "TMPDIR": true}
-	var out []string
-	for _, kv := range env {
-		k := kv
-		if i := indexByte(kv, '='); i >= 0 {
-			k = kv[:i]
-		}
-		if allowed[k] || strings.HasPrefix(k, "LC_") || terraformEnv(k) {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-// terraformEnv says whether a TF_* variable configures terraform itself
+// terraformEnv are the TF_* variables that configure terraform itself
 // (where providers come from, which workspace, input variables) rather
 // than its arguments: TF_CLI_ARGS* are applied by the classifier and never
 // reach the child.
-func terraformEnv(k string) bool {
-	switch k {
-	case "TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_INPUT":
-		return true
-	}
-	return strings.HasPrefix(k, "TF_VAR_")
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
+var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_INPUT", "TF_VAR_*"}
 
 // newClassifiers returns the classifiers of every tool agentctl wraps.
 func newClassifiers(f *Factory, home string) map[string]run.Classifier {

@@ -99,6 +99,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newAuditCmd(f),
 		newPolicyCmd(f),
 		newUnlockCmd(f),
+		newBootstrapCmd(f),
 	)
 	return root
 }

@@ -9,11 +9,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/redact"
 	"github.com/agentctl/agentctl/sandbox"
 )
 
@@ -35,9 +38,18 @@ type LocalExecutor struct {
 	Deny []string
 	// Terraform returns the path of the real terraform or tofu binary.
 	Terraform func(tool string) (string, error)
-	// Wrap, when set, wraps the command's stdout and stderr (redaction);
-	// the returned func flushes and reports counts.
-	Wrap func(stdout, stderr io.Writer) (io.Writer, io.Writer, func() map[string]int)
+	// Credentials, when set, issues the identity a command runs with:
+	// the read identity for sandboxed reads, the deploy identity for
+	// everything else that was allowed or approved. When nil, the command
+	// runs with the kubeconfig the agent chose (no broker configured).
+	Credentials CredentialSource
+	// NoRedact turns output redaction off (it is on by default).
+	NoRedact bool
+}
+
+// CredentialSource issues short-lived credentials (see pkg/credentials).
+type CredentialSource interface {
+	Acquire(ctx context.Context, t classify.Target, role credentials.Role) (*credentials.Credential, error)
 }
 
 var _ Executor = (*LocalExecutor)(nil)
@@ -56,12 +68,48 @@ func CredentialStores(home string) []string {
 // Execute implements [Executor].
 func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio Stdio) (*ExecReport, error) {
 	rep := &ExecReport{}
+	env := append([]string(nil), e.Env...)
+	var cred *credentials.Credential
+	if e.Credentials != nil {
+		role := credentials.Deploy
+		if d.Action == policy.Sandbox {
+			role = credentials.Read
+		}
+		var err error
+		if cred, err = e.Credentials.Acquire(ctx, a.Target, role); err != nil {
+			return rep, err
+		}
+		// Revoke when the command ends, fails or is interrupted: the
+		// context may be cancelled by then, Release revokes anyway.
+		defer cred.Release(context.WithoutCancel(ctx))
+		rep.Identity = string(cred.Role) + " " + cred.Identity
+		rep.LeaseID = strings.Join(cred.Leases, ",")
+		env = cred.Environ(env)
+	}
 	out := &countingWriter{w: stdio.Stdout}
 	errw := &countingWriter{w: stdio.Stderr}
 	var stdout, stderr io.Writer = out, errw
 	flush := func() map[string]int { return nil }
-	if e.Wrap != nil {
-		stdout, stderr, flush = e.Wrap(out, errw)
+	if !e.NoRedact {
+		var exact []string
+		if cred != nil {
+			exact = cred.Secrets()
+		}
+		r := redact.New(redact.Options{Exact: exact})
+		wo, we := r.Writer(out), r.Writer(errw)
+		stdout, stderr = wo, we
+		flush = func() map[string]int {
+			wo.Close()
+			we.Close()
+			counts := map[string]int{}
+			for k, n := range r.Counts() {
+				counts[string(k)] = n
+			}
+			if len(counts) == 0 {
+				return nil
+			}
+			return counts
+		}
 	}
 	stdin := io.Reader(bytes.NewReader(nil))
 	switch {
@@ -74,9 +122,13 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 	var err error
 	switch a.Tool {
 	case "kubectl":
-		code, err = e.kubectl(ctx, a, d, stdin, stdout, stderr, rep)
+		kubeconfig := a.Target.Kubeconfig
+		if cred != nil {
+			kubeconfig = cred.Kubeconfig
+		}
+		code, err = e.kubectl(ctx, a, d, kubeconfig, env, stdin, stdout, stderr, rep)
 	case "terraform", "tofu":
-		code, err = e.terraform(ctx, a, d, Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}, rep)
+		code, err = e.terraform(ctx, a, d, env, Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}, rep)
 	default:
 		err = fmt.Errorf("running %s is not supported yet", a.Tool)
 	}
@@ -86,10 +138,9 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 	return rep, err
 }
 
-func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d policy.Decision, stdin io.Reader, stdout, stderr io.Writer, rep *ExecReport) (int, error) {
-	env := append([]string(nil), e.Env...)
-	if a.Target.Kubeconfig != "" {
-		env = append(env, "KUBECONFIG="+a.Target.Kubeconfig)
+func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d policy.Decision, kubeconfig string, env []string, stdin io.Reader, stdout, stderr io.Writer, rep *ExecReport) (int, error) {
+	if kubeconfig != "" {
+		env = append(withoutKey(env, "KUBECONFIG"), "KUBECONFIG="+kubeconfig)
 	}
 	env = append(env, "KUBECTL_KUBERC=false")
 	if d.Action != policy.Sandbox {
@@ -97,12 +148,12 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		return startEntry(ctx, e.Self, KubectlEntry, a.Exec.Args, env, a.Exec.Dir, stdin, stdout, stderr)
 	}
 	cfg := sandbox.Config{
-		Entry:    KubectlEntry,
-		Argv:     a.Exec.Args,
-		Env:      env,
+		Entry: KubectlEntry,
+		Argv:  a.Exec.Args,
+		Env:   env,
 		// No working directory: manifests arrive on stdin, so the
 		// sandboxed kubectl needs nothing from the agent's tree.
-		ReadOnly: kubeconfigFiles(a.Target.Kubeconfig),
+		ReadOnly: kubeconfigFiles(kubeconfig),
 		Deny:     append(CredentialStores(e.Home), e.Deny...),
 		Required: d.SandboxRequired,
 	}

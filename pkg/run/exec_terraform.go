@@ -17,7 +17,7 @@ import (
 // terraform runs an assessed terraform or tofu command: an apply of the
 // exact assessed plan file, or the command itself, sandboxed when the
 // decision says so.
-func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio Stdio, rep *ExecReport) (int, error) {
+func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d policy.Decision, env []string, stdio Stdio, rep *ExecReport) (int, error) {
 	if e.Terraform == nil {
 		return 0, fmt.Errorf("no %s binary configured", a.Tool)
 	}
@@ -25,7 +25,6 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 	if err != nil {
 		return 0, err
 	}
-	env := append([]string(nil), e.Env...)
 	if a.Plan != nil && len(a.Exec.Args) > 0 && a.Exec.Args[0] == "apply" {
 		rep.Sandbox = "none (approved apply of plan " + a.Plan.SHA256[:12] + ")"
 		return ApplyPlan(ctx, bin, a.Exec, a.Plan, env, stdio)
