@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,5 +168,32 @@ func TestLockoutThenUnlock(t *testing.T) {
 	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
 	if m := explainJSONOf(t, out); m["rule"] == "lockout" {
 		t.Error("still locked after unlock")
+	}
+}
+
+func TestPolicyShowListsLayersMostSpecificFirst(t *testing.T) {
+	h := newCLIHome(t)
+	h.write(filepath.Join(".config", "agentctl", "policy.yaml"), "rules:\n  - {class: exec, decision: deny}\n")
+	flag := h.write("ci.yaml", "limits:\n  lockout: {denials: 2, window: 5m}\nrules:\n  - {class: write, decision: deny}\n")
+	code, out, errOut := h.run("--output", "json", "--policy", flag, "policy", "show")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var eff struct {
+		Layers []struct{ Kind, File string }
+		Limits map[string]string
+	}
+	if err := json.Unmarshal([]byte(out), &eff); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	var kinds []string
+	for _, l := range eff.Layers {
+		kinds = append(kinds, l.Kind)
+	}
+	if strings.Join(kinds, ",") != "flag,user,default" {
+		t.Errorf("layers in evaluation order %v, want flag,user,default", kinds)
+	}
+	if !strings.Contains(eff.Limits["lockout"], "2 denials per 5m0s ("+flag+":2)") || !strings.HasPrefix(eff.Limits["mutations"], "60 changes per 1h0m0s (builtin:default.yaml") {
+		t.Errorf("limits %v: want the flag's lockout and the default's mutations", eff.Limits)
 	}
 }
