@@ -4,7 +4,7 @@
 # binaries first.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-agentctl="$root/bin/agentctl"
+agentctl() { "$root/bin/agentctl" "$@"; }
 work=$(mktemp -d)
 cluster_pid=
 cleanup() {
@@ -15,7 +15,10 @@ trap cleanup EXIT
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 show() { # show CMD...: print the command as an agent would type it, then run it
-	printf '\n$ %s\n' "$*"
+	printf '\n$'
+	printf ' %q' "$@"
+	printf '\n'
+
 	set +e
 	"$@"
 	local code=$?
@@ -46,19 +49,19 @@ testbin=${AGENTCTL_TESTBIN:-$HOME/.cache/agentctl/testbin}
 "$(ls -d "$testbin"/k8s-*/kubectl | head -1)" apply -f "$root/testdata/demo/fixtures.yaml" >/dev/null
 
 bold "1. An allowed read: runs inside the sandbox, output exactly as kubectl's"
-show "$agentctl" --intent "check the app config" kubectl -n demo get configmaps
+show agentctl --intent "check the app config" kubectl -n demo get configmaps
 
 bold "2. What would a delete do? explain classifies without running"
-show "$agentctl" explain -- kubectl -n demo delete configmap app-config
+show agentctl explain -- kubectl -n demo delete configmap app-config
 
 bold "3. The delete itself: needs a human; there is none (CI mode), so it is refused"
-show "$agentctl" --intent "clean up old config" kubectl -n demo delete configmap app-config
-show "$agentctl" kubectl -n demo get configmap app-config -o name
+show agentctl --intent "clean up old config" kubectl -n demo delete configmap app-config
+show agentctl kubectl -n demo get configmap app-config -o name
 
 bold "4. An 'app rollout' that hides a ClusterRoleBinding in its third document"
-show "$agentctl" --output json explain -- kubectl apply -f "$root/testdata/demo/rbac.yaml"
-show "$agentctl" --output json --intent "roll out the app" kubectl apply -f "$root/testdata/demo/rbac.yaml"
+show agentctl explain -- kubectl apply -f "$root/testdata/demo/rbac.yaml"
+show agentctl --output json --intent "roll out the app" kubectl apply -f "$root/testdata/demo/rbac.yaml"
 
 bold "5. Every decision is in a tamper-evident audit log"
-show "$agentctl" audit log
-show "$agentctl" audit verify
+show agentctl audit log
+show agentctl audit verify
