@@ -86,6 +86,9 @@ func runChild(entries map[string]func(args []string) int) int {
 		}
 	}
 
+	if err := os.Chdir(spec.Dir); err != nil {
+		return fail(fmt.Errorf("sandbox child: %w", err))
+	}
 	fw := &forwarder{}
 	if r.Namespaces {
 		if err := loopbackUp(); err != nil {

@@ -134,7 +134,7 @@ func resolvePaths(cfg Config) (Config, error) {
 			if err == nil && r != filepath.Clean(abs) {
 				for _, d := range cfg.Deny {
 					if covers(d, r) {
-						err = fmt.Errorf("sandbox: grant %q is a symlink to %q, inside denied path %q", p, r, d)
+						err = &DeniedPathError{Grant: p, Denied: d, Symlink: true}
 					}
 				}
 			}

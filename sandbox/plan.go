@@ -97,8 +97,28 @@ var ErrNotEnforceable = errors.New("sandbox cannot be enforced")
 type NotEnforceableError struct{ Missing []string }
 
 func (e *NotEnforceableError) Error() string {
-	return fmt.Sprintf("sandbox required but not enforceable here: %s\nhint: %s",
-		strings.Join(e.Missing, "; "), requiredHint)
+	return "sandbox required but not enforceable here: " + strings.Join(e.Missing, "; ")
+}
+
+// Hint says how to proceed.
+func (e *NotEnforceableError) Hint() string { return requiredHint }
+
+// DeniedPathError is a config whose grant would expose a denied path.
+type DeniedPathError struct {
+	Grant, Denied string
+	Symlink       bool // Grant is a symlink into Denied
+}
+
+func (e *DeniedPathError) Error() string {
+	if e.Symlink {
+		return fmt.Sprintf("sandbox: grant %q is a symlink into denied path %q", e.Grant, e.Denied)
+	}
+	return fmt.Sprintf("sandbox: grant %q would expose denied path %q", e.Grant, e.Denied)
+}
+
+// Hint says how to proceed.
+func (e *DeniedPathError) Hint() string {
+	return "grant the exact files the command needs instead of a parent dir, and no symlinks into credential stores"
 }
 
 func (e *NotEnforceableError) Unwrap() error { return ErrNotEnforceable }
@@ -134,7 +154,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 		for _, set := range [][]string{r.SystemReadOnly, r.SystemReadWrite, r.ReadOnly, r.ReadWrite} {
 			for _, p := range set {
 				if covers(p, d) {
-					return Rules{}, fmt.Errorf("sandbox: grant %q would expose denied path %q\nhint: grant the exact files the command needs instead of a parent dir", p, d)
+					return Rules{}, &DeniedPathError{Grant: p, Denied: d}
 				}
 			}
 		}

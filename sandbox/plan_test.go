@@ -46,8 +46,8 @@ func TestPlanABIMatrix(t *testing.T) {
 				if !errors.As(err, &ne) || !errors.Is(err, ErrNotEnforceable) {
 					t.Fatalf("Plan() err = %v, want NotEnforceableError", err)
 				}
-				if !strings.Contains(err.Error(), "hint:") {
-					t.Errorf("error %q does not say how to proceed", err)
+				if !strings.Contains(ne.Hint(), "best-effort") {
+					t.Errorf("hint %q does not say how to proceed", ne.Hint())
 				}
 				return
 			}

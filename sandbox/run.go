@@ -24,6 +24,118 @@ const killGrace = 5 * time.Second
 // (bad config, required feature missing, setup error): then the command
 // did not run. A *NotEnforceableError says what was missing.
 func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error) {
+	c, err := Prestart(stdio)
+	if err != nil {
+		return 0, Enforcement{}, err
+	}
+	defer c.Close()
+	return c.Run(ctx, cfg)
+}
+
+// Child is a sandbox child started before its config is known, so that
+// starting the binary overlaps with agentctl's own work (parsing,
+// classification, policy). It waits, unconfined but in its namespaces
+// and doing nothing, until [Child.Run] hands it a config, or dies with
+// [Child.Close].
+type Child struct {
+	cmd                          *exec.Cmd
+	nsErr                        error // why the namespaces could not be created
+	specW, statusR, brokerParent *os.File
+	used                         bool
+}
+
+// Prestart starts a sandbox child with stdio as the command's streams. It
+// creates the user and network namespaces, or, when they cannot be
+// created, starts the child without them and lets [Child.Run] decide
+// (fail when required).
+func Prestart(stdio Stdio) (*Child, error) {
+	c, err := prestart(stdio, true)
+	var nsErr *namespaceError
+	if errors.As(err, &nsErr) {
+		c, err = prestart(stdio, false)
+		if c != nil {
+			c.nsErr = nsErr
+		}
+	}
+	return c, err
+}
+
+// namespaceError is a failure to create the namespaces.
+type namespaceError struct{ err error }
+
+func (e *namespaceError) Error() string { return "cannot create user namespace: " + e.err.Error() }
+func (e *namespaceError) Unwrap() error { return e.err }
+
+func prestart(stdio Stdio, namespaces bool) (*Child, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		for _, f := range []*os.File{specR, specW, statusR, statusW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("sandbox broker socket: %w", err)
+	}
+	brokerParent, brokerChild := os.NewFile(uintptr(fds[0]), "broker"), os.NewFile(uintptr(fds[1]), "broker-child")
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{os.Args[0]}
+	cmd.Env = []string{markerEnv + "=" + markerChild}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
+	cmd.ExtraFiles = []*os.File{specR, brokerChild, statusW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if namespaces {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+		cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN}
+	}
+	err = cmd.Start()
+	specR.Close()
+	brokerChild.Close()
+	statusW.Close()
+	if err != nil {
+		specW.Close()
+		statusR.Close()
+		brokerParent.Close()
+		if namespaces {
+			return nil, &namespaceError{err}
+		}
+		return nil, fmt.Errorf("sandbox: start child: %w", err)
+	}
+	return &Child{cmd: cmd, specW: specW, statusR: statusR, brokerParent: brokerParent}, nil
+}
+
+// Close kills the child if it has not run a config, and releases it. It
+// may be called more than once.
+func (c *Child) Close() {
+	if !c.used {
+		c.used = true
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	}
+	c.specW.Close()
+	c.statusR.Close()
+	c.brokerParent.Close()
+}
+
+// Run plans cfg for what the child's namespaces and the kernel's Landlock
+// allow, hands it to the child and waits for the command; see [Run]. A
+// Child runs one config only.
+func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
+	if c.used {
+		return 0, Enforcement{}, errors.New("sandbox: child already used")
+	}
+	defer c.Close()
 	if cfg.Scratch == "" {
 		dir, err := os.MkdirTemp("", "agentctl-sandbox-")
 		if err != nil {
@@ -40,85 +152,21 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error)
 		rcfg.Dir = rcfg.Scratch
 	}
 	st := probeLandlock()
-	st.UserNS, st.NetNS = true, true // found out by starting the child
-	rules, err := Plan(rcfg, st)
+	st.UserNS, st.NetNS = c.nsErr == nil, c.nsErr == nil
+	r, err := Plan(rcfg, st)
 	if err != nil {
-		return 0, Enforcement{}, err
-	}
-	code, enf, err := start(ctx, rcfg, rules, stdio)
-	var nsErr *namespaceError
-	if errors.As(err, &nsErr) {
-		st.UserNS, st.NetNS = false, false
-		st.NamespaceError = nsErr.Error()
-		rules, perr := Plan(rcfg, st)
-		if perr != nil {
-			var ne *NotEnforceableError
-			if errors.As(perr, &ne) {
-				ne.Missing[0] += " (" + nsErr.Error() + ")"
-			}
-			return 0, rules.Enforcement, perr
+		var ne *NotEnforceableError
+		if errors.As(err, &ne) && c.nsErr != nil {
+			ne.Missing = append(ne.Missing, c.nsErr.Error())
 		}
-		return start(ctx, rcfg, rules, stdio)
+		return 0, r.Enforcement, err
 	}
-	return code, enf, err
-}
-
-// namespaceError is a failure to create the namespaces.
-type namespaceError struct{ err error }
-
-func (e *namespaceError) Error() string { return "cannot create user namespace: " + e.err.Error() }
-func (e *namespaceError) Unwrap() error { return e.err }
-
-func start(ctx context.Context, cfg Config, r Rules, stdio Stdio) (int, Enforcement, error) {
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return 0, Enforcement{}, err
-	}
-	defer specW.Close()
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		return 0, Enforcement{}, err
-	}
-	defer statusR.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		specR.Close()
-		statusW.Close()
-		return 0, Enforcement{}, fmt.Errorf("sandbox broker socket: %w", err)
-	}
-	brokerParent, brokerChild := os.NewFile(uintptr(fds[0]), "broker"), os.NewFile(uintptr(fds[1]), "broker-child")
-
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{os.Args[0]}
-	cmd.Env = []string{markerEnv + "=" + markerChild}
-	cmd.Dir = cfg.Dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	cmd.ExtraFiles = []*os.File{specR, brokerChild, statusW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if r.Namespaces {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
-		cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN}
-	}
-	err = cmd.Start()
-	specR.Close()
-	brokerChild.Close()
-	statusW.Close()
-	if err != nil {
-		brokerParent.Close()
-		if r.Namespaces {
-			return 0, Enforcement{}, &namespaceError{err}
-		}
-		return 0, Enforcement{}, fmt.Errorf("sandbox: start child: %w", err)
-	}
+	c.used = true
+	cmd := c.cmd
 
 	bctx, stopBroker := context.WithCancel(ctx)
 	defer stopBroker()
-	b, err := newBroker(brokerParent, r.Destinations)
-	brokerParent.Close()
+	b, err := newBroker(c.brokerParent, r.Destinations)
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -126,9 +174,9 @@ func start(ctx context.Context, cfg Config, r Rules, stdio Stdio) (int, Enforcem
 	}
 	go b.serve(bctx)
 
-	spec := childSpec{Entry: cfg.Entry, Argv: cfg.Argv, Env: childEnv(cfg.Env, cfg.Scratch), Dir: cfg.Dir, Rules: r}
-	json.NewEncoder(specW).Encode(spec)
-	specW.Close()
+	spec := childSpec{Entry: rcfg.Entry, Argv: rcfg.Argv, Env: childEnv(rcfg.Env, rcfg.Scratch), Dir: rcfg.Dir, Rules: r}
+	json.NewEncoder(c.specW).Encode(spec)
+	c.specW.Close()
 
 	done := make(chan struct{})
 	defer close(done)
@@ -145,9 +193,9 @@ func start(ctx context.Context, cfg Config, r Rules, stdio Stdio) (int, Enforcem
 		}
 	}()
 
-	var st childStatus
-	derr := json.NewDecoder(statusR).Decode(&st)
-	if derr != nil || st.Error != "" {
+	var st2 childStatus
+	derr := json.NewDecoder(c.statusR).Decode(&st2)
+	if derr != nil || st2.Error != "" {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if derr == io.EOF {
@@ -156,10 +204,10 @@ func start(ctx context.Context, cfg Config, r Rules, stdio Stdio) (int, Enforcem
 		if derr != nil {
 			return 0, Enforcement{}, fmt.Errorf("sandbox: child status: %w", derr)
 		}
-		return 0, r.Enforcement, errors.New(st.Error)
+		return 0, r.Enforcement, errors.New(st2.Error)
 	}
 	werr := cmd.Wait()
-	return exitCode(cmd.ProcessState, werr), st.Enforcement, nil
+	return exitCode(cmd.ProcessState, werr), st2.Enforcement, nil
 }
 
 // probeNamespaces starts the re-executed binary in new user and network

@@ -157,3 +157,25 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error)
 	}
 	return cmd.ProcessState.ExitCode(), enf, nil
 }
+
+// Child stands for a prestarted sandbox child; outside Linux nothing is
+// started ahead and [Child.Run] is [Run].
+type Child struct {
+	stdio Stdio
+	used  bool
+}
+
+// Prestart returns a Child that runs with stdio.
+func Prestart(stdio Stdio) (*Child, error) { return &Child{stdio: stdio}, nil }
+
+// Close releases the child.
+func (c *Child) Close() { c.used = true }
+
+// Run runs cfg as [Run] does. A Child runs one config only.
+func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
+	if c.used {
+		return 0, Enforcement{}, errors.New("sandbox: child already used")
+	}
+	c.used = true
+	return Run(ctx, cfg, c.stdio)
+}
