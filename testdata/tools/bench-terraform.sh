@@ -21,8 +21,9 @@ trap 'rm -rf "$work"' EXIT
 (cd "$root" && go build -o "$work/agentctl" ./cmd/agentctl)
 
 mirror="$work/mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
-mkdir -p "$mirror" "$work/cloud"
-ln -s "$provider" "$mirror/terraform-provider-testcloud"
+# A copy: the sandboxed plan may read the mirror, not the cache.
+mkdir -p "$mirror"
+cp "$provider" "$mirror/terraform-provider-testcloud"
 cat > "$work/terraform.rc" <<RC
 provider_installation {
   filesystem_mirror {
@@ -32,7 +33,9 @@ provider_installation {
 }
 RC
 cp -r "$root/testdata/terraform/fleet" "$work/config"
-export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_VAR_cloud_dir="$work/cloud" \
+# The cloud lives in the working directory, which a sandboxed plan may read.
+mkdir -p "$work/config/.testcloud"
+export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_VAR_cloud_dir="$work/config/.testcloud" \
 	TF_VAR_instances=20 CHECKPOINT_DISABLE=1 \
 	AGENTCTL_TERRAFORM="$tf" AGENTCTL_AUDIT_LOG="$work/audit.jsonl" AGENTCTL_NON_INTERACTIVE=1
 cd "$work/config"
