@@ -38,6 +38,11 @@ func (s *state) run() error {
 	if p.cmd == nil {
 		s.metachars(s.req.Args)
 		a.Subcommand = firstWord(s.req.Args)
+		if len(s.req.Args) > 0 && strings.HasPrefix(s.req.Args[0], "-") {
+			// kubectl's HandlePluginCommand refuses this before any lookup.
+			a.Raise(classify.Unknown, "kubectl would reject this command: flags cannot be placed before plugin name: %s", s.req.Args[0])
+			return nil
+		}
 		a.Raise(classify.Exec, "%q is not a kubectl command: kubectl would run a plugin (kubectl-%s) from PATH", a.Subcommand, a.Subcommand)
 		return nil
 	}

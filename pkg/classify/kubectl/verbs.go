@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"sigs.k8s.io/yaml"
 )
 
 // applyLike covers apply, create -f, replace and auth reconcile.
@@ -80,6 +81,14 @@ func (s *state) patch() {
 	if s.dry != "" {
 		return
 	}
+	// Compare field names after decoding: "kubernetes\u002eio" in JSON or
+	// "\x2e" in YAML spell the same key.
+	canon, err := yaml.YAMLToJSON([]byte(body))
+	if err != nil {
+		a.Raise(classify.Unknown, "kubectl would reject the patch: %v", err)
+		return
+	}
+	body = string(canon)
 	for _, r := range a.Resources {
 		if r.Kind == "Namespace" && strings.Contains(body, "pod-security.kubernetes.io") {
 			a.Raise(classify.Privilege, "patch changes pod-security labels of Namespace %s", r.Name)
