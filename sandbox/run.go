@@ -87,7 +87,7 @@ func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 	brokerParent, brokerChild := os.NewFile(uintptr(fds[0]), "broker"), os.NewFile(uintptr(fds[1]), "broker-child")
 
 	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{os.Args[0]}
+	cmd.Args = childArgs()
 	cmd.Env = []string{markerEnv + "=" + markerChild}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	cmd.ExtraFiles = []*os.File{specR, brokerChild, statusW}
@@ -210,12 +210,23 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 	return exitCode(cmd.ProcessState, werr), st2.Enforcement, nil
 }
 
+// childArgs is the re-executed binary's argv. MaybeChild never looks at
+// it; "-test.run=^$" makes a test binary whose TestMain forgot to call
+// MaybeChild run no test instead of recursing into its own tests.
+func childArgs() []string { return []string{os.Args[0], "-test.run=^$"} }
+
 // probeNamespaces starts the re-executed binary in new user and network
-// namespaces and waits for it to exit.
+// namespaces and waits for it to report on fd 3 that it ran.
 func probeNamespaces() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{os.Args[0]}
+	cmd.Args = childArgs()
 	cmd.Env = []string{markerEnv + "=" + markerProbe}
+	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
@@ -223,8 +234,17 @@ func probeNamespaces() error {
 		AmbientCaps: []uintptr{unix.CAP_NET_ADMIN},
 		Pdeathsig:   syscall.SIGKILL,
 	}
-	if err := cmd.Run(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return fmt.Errorf("cannot create user and network namespaces: %w", err)
+	}
+	got, _ := io.ReadAll(r)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("sandbox probe child: %w", err)
+	}
+	if string(got) != "ok" {
+		return errors.New("sandbox probe child did not answer: main must call sandbox.MaybeChild first")
 	}
 	return nil
 }

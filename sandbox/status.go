@@ -70,12 +70,34 @@ func namespaceHints() []string {
 
 // Features is what a Landlock ABI version lets the sandbox enforce.
 type Features struct {
-	FS          bool // ABI 1: filesystem access rules
-	Truncate    bool // ABI 3: truncation is a controlled right
-	TCP         bool // ABI 4: TCP connect/bind port rules
-	Scoped      bool // ABI 6: abstract Unix sockets and signals scoped to the sandbox
-	UnixSockets bool // ABI 9: connecting to pathname Unix sockets outside is controlled
-	UDP         bool // ABI 10: UDP bind/send port rules
+	FS          bool `json:"fs"`          // ABI 1: filesystem access rules
+	Truncate    bool `json:"truncate"`    // ABI 3: truncation is a controlled right
+	TCP         bool `json:"tcp"`         // ABI 4: TCP connect/bind port rules
+	Scoped      bool `json:"scoped"`      // ABI 6: abstract Unix sockets and signals scoped to the sandbox
+	UnixSockets bool `json:"unixSockets"` // ABI 9: connecting to pathname Unix sockets outside is controlled
+	UDP         bool `json:"udp"`         // ABI 10: UDP bind/send port rules
+}
+
+// Summary is Status with what follows from it, for `sandbox status
+// --output json`.
+type Summary struct {
+	Status
+	Features Features `json:"features"`
+	// RequiredOK says whether `sandbox: required` can be met here;
+	// Missing says what it lacks and Hint how to proceed.
+	RequiredOK bool     `json:"requiredOK"`
+	Missing    []string `json:"missing,omitempty"`
+	Hint       string   `json:"hint,omitempty"`
+}
+
+// Summary derives the features and whether `sandbox: required` can be met.
+func (st Status) Summary() Summary {
+	s := Summary{Status: st, Features: FeaturesOf(st.LandlockABI), Missing: essentialMissing(st)}
+	s.RequiredOK = len(s.Missing) == 0
+	if !s.RequiredOK {
+		s.Hint = requiredHint
+	}
+	return s
 }
 
 // FeaturesOf maps an ABI version to its features.
