@@ -29,6 +29,11 @@ type Options struct {
 	// PlanOutput, when set, receives terraform's human output while
 	// agentctl plans an apply or destroy (typically the agent's stderr).
 	PlanOutput io.Writer
+	// Run runs the terraform plan and show commands that classifying an
+	// apply or destroy needs; the CLI passes one that runs them in the
+	// read sandbox, since a plan runs the configuration's providers and
+	// data sources. Nil means [Exec], unsandboxed.
+	Run RunFunc
 }
 
 // Classifier classifies terraform and tofu command lines.

@@ -35,7 +35,7 @@
 // in the target directory (the agent's -var, -var-file, -target, -replace,
 // -refresh, -refresh-only, -parallelism, -lock, -lock-timeout and -state
 // are carried in order), reads it with terraform show -json
-// ([ParsePlanJSON]) and renders it with terraform-exec. With a plan file
+// ([ParsePlanJSON]) and renders it with terraform show -no-color. With a plan file
 // from the agent, that file is read instead. The assessment's Plan holds
 // the file's path, its SHA-256, terraform's summary line and the rendered
 // plan; its Exec is
@@ -60,4 +60,12 @@
 // again: [ChildEnv] removes them, and every Exec carries the merged
 // arguments instead. The plan agentctl makes runs with the request's
 // environment minus TF_CLI_ARGS*, plus TF_IN_AUTOMATION=1 and TF_INPUT=0.
+//
+// The plan and show commands run through Options.Run, so that the CLI can
+// run them in the read sandbox: a plan runs the configuration's providers
+// and data sources. terraform-exec is not used for them because it
+// cannot: it drops TF_WORKSPACE (the plan would be of another workspace),
+// refuses TF_VAR_* and TF_CLI_ARGS* in the environment it is given, and
+// starts its own child processes, outside any sandbox. Plans are read
+// with terraform-json's types ([tfjson.Plan], [tfjson.Actions]).
 package terraform

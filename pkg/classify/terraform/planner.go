@@ -3,14 +3,15 @@ package terraform
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/agentctl/agentctl/pkg/classify"
@@ -82,7 +83,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 			return err
 		}
 	}
-	pj, err := readPlan(ctx, bin, dir, env, plan)
+	pj, err := c.readPlan(ctx, bin, dir, env, plan)
 	if err != nil {
 		if plan.Owned {
 			os.Remove(plan.Path)
@@ -107,50 +108,73 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	return nil
 }
 
-// runPlan runs terraform plan in dir, its output to PlanOutput.
-func (c *Classifier) runPlan(ctx context.Context, bin, dir string, args, env []string) error {
-	var out bytes.Buffer
+// RunFunc runs bin with args in dir, with exactly env, its output to
+// stdout and stderr, and returns its exit code. err is for failures to
+// run at all.
+type RunFunc func(ctx context.Context, bin string, args []string, dir string, env []string, stdout, stderr io.Writer) (code int, err error)
+
+// Exec is the [RunFunc] used when Options.Run is nil: a plain child
+// process, interrupted (as by Ctrl-C) when ctx ends so that terraform can
+// release its state lock.
+func Exec(ctx context.Context, bin string, args []string, dir string, env []string, stdout, stderr io.Writer) (int, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Env = dir, env
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if c.opts.PlanOutput != nil {
-		cmd.Stdout = &teeWriter{&out, c.opts.PlanOutput}
-		cmd.Stderr = cmd.Stdout
-	}
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, stdout, stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second
 	err := cmd.Run()
-	if err == nil {
-		return nil
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return ee.ExitCode(), nil
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return &PlanError{ExitCode: ee.ExitCode(), Output: out.String()}
+	if err != nil {
+		return 0, fmt.Errorf("run %s: %w", bin, err)
 	}
-	return fmt.Errorf("run %s plan: %w", bin, err)
+	return 0, nil
+}
+
+func (c *Classifier) run(ctx context.Context, bin string, args []string, dir string, env []string, stdout, stderr io.Writer) (int, error) {
+	if c.opts.Run != nil {
+		return c.opts.Run(ctx, bin, args, dir, env, stdout, stderr)
+	}
+	return Exec(ctx, bin, args, dir, env, stdout, stderr)
+}
+
+// runPlan runs terraform plan in dir, its output to PlanOutput.
+func (c *Classifier) runPlan(ctx context.Context, bin, dir string, args, env []string) error {
+	var out bytes.Buffer
+	var w io.Writer = &out
+	if c.opts.PlanOutput != nil {
+		w = io.MultiWriter(&out, c.opts.PlanOutput)
+	}
+	code, err := c.run(ctx, bin, args, dir, env, w, w)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &PlanError{ExitCode: code, Output: out.String()}
+	}
+	return nil
 }
 
 // readPlan hashes the plan file, reads its JSON (terraform show -json,
-// parsed by [ParsePlanJSON]) and its rendering (terraform-exec's
-// ShowPlanFileRaw), and checks that the file did not change meanwhile.
-func readPlan(ctx context.Context, bin, dir string, env []string, plan *classify.Plan) (*tfjson.Plan, error) {
+// parsed by [ParsePlanJSON]) and its rendering (terraform show
+// -no-color), and checks that the file did not change meanwhile.
+func (c *Classifier) readPlan(ctx context.Context, bin, dir string, env []string, plan *classify.Plan) (*tfjson.Plan, error) {
 	before, err := fileSHA256(plan.Path)
 	if err != nil {
 		return nil, err
 	}
-	tf, err := tfexec.NewTerraform(dir, bin)
+	js, err := c.show(ctx, bin, dir, env, "show", "-json", "-no-color", plan.Path)
 	if err != nil {
 		return nil, err
 	}
-	if err := tf.SetEnv(showEnv(env)); err != nil {
-		return nil, err
-	}
-	pj, err := showJSON(ctx, bin, dir, env, plan.Path)
+	pj, err := ParsePlanJSON(js)
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := tf.ShowPlanFileRaw(ctx, plan.Path)
+	rendered, err := c.show(ctx, bin, dir, env, "show", "-no-color", plan.Path)
 	if err != nil {
-		return nil, fmt.Errorf("render plan %q: %w", plan.Path, err)
+		return nil, err
 	}
 	after, err := fileSHA256(plan.Path)
 	if err != nil {
@@ -159,36 +183,21 @@ func readPlan(ctx context.Context, bin, dir string, env []string, plan *classify
 	if after != before {
 		return nil, fmt.Errorf("plan file %q changed while it was read", plan.Path)
 	}
-	plan.SHA256, plan.Rendered = before, rendered
+	plan.SHA256, plan.Rendered = before, string(rendered)
 	return pj, nil
 }
 
-// showJSON runs terraform show -json on a plan file and parses it.
-func showJSON(ctx context.Context, bin, dir string, env []string, path string) (*tfjson.Plan, error) {
+// show runs a terraform show command and returns its standard output.
+func (c *Classifier) show(ctx context.Context, bin, dir string, env []string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "show", "-json", "-no-color", path)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("read plan %q: %w\n%s", path, err, stderr.String())
+	code, err := c.run(ctx, bin, args, dir, env, &stdout, &stderr)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exit code %d\n%s", code, strings.TrimSpace(stderr.String()))
 	}
-	return ParsePlanJSON(stdout.Bytes())
-}
-
-// showEnv is env as terraform-exec accepts it: without the variables it
-// manages itself (TF_LOG, TF_INPUT, ...) and TF_VAR_*, which reading a
-// plan does not need.
-func showEnv(env []string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
-		}
-		if len(tfexec.ProhibitedEnv(map[string]string{k: v})) == 0 {
-			m[k] = v
-		}
+	if err != nil {
+		return nil, fmt.Errorf("terraform %s: %w", strings.Join(args, " "), err)
 	}
-	return m
+	return stdout.Bytes(), nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -197,13 +206,4 @@ func fileSHA256(path string) (string, error) {
 		return "", fmt.Errorf("read plan file: %w", err)
 	}
 	return classify.SHA256(b), nil
-}
-
-type teeWriter struct {
-	a, b interface{ Write([]byte) (int, error) }
-}
-
-func (t *teeWriter) Write(p []byte) (int, error) {
-	t.b.Write(p) // best effort: the captured copy is what matters
-	return t.a.Write(p)
 }
