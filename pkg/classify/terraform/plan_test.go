@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -273,5 +274,26 @@ func TestParsePlanJSONRefusesOtherFormats(t *testing.T) {
 		if _, err := terraform.ParsePlanJSON([]byte(in)); err == nil {
 			t.Errorf("ParsePlanJSON(%s) accepted", in)
 		}
+	}
+}
+
+func TestEveryClassifyingCommandGoesThroughOptionsRun(t *testing.T) {
+	d := testenv.NewTerraformDir(t, "creates")
+	var ran [][]string
+	run := func(ctx context.Context, bin string, args []string, dir string, env []string, stdout, stderr io.Writer) (int, error) {
+		ran = append(ran, args)
+		if dir != d.Dir {
+			t.Errorf("terraform %q ran in %q, want %q", args, dir, d.Dir)
+		}
+		return terraform.Exec(ctx, bin, args, dir, env, stdout, stderr)
+	}
+	a := assess(t, d, terraform.Options{Run: run}, "", []string{"TF_CLI_ARGS_plan=-frobnicate"}, "apply", "-var=cloud_dir="+d.Cloud)
+	want := [][]string{
+		{"plan", "-input=false", "-out=" + a.Plan.Path, "-var=cloud_dir=" + d.Cloud},
+		{"show", "-json", "-no-color", a.Plan.Path},
+		{"show", "-no-color", a.Plan.Path},
+	}
+	if !reflect.DeepEqual(ran, want) {
+		t.Errorf("ran %q\nwant %q", ran, want)
 	}
 }
