@@ -26,10 +26,10 @@ type Options struct {
 }
 
 // Classifier classifies kubectl commands. Build it once per process with
-// [New]; it is safe for concurrent use.
+// [New]; it is safe for concurrent use (calls are serialized).
 type Classifier struct {
 	opts    Options
-	mu      sync.Mutex // guards tree: flag values are reset between parses
+	mu      sync.Mutex // serializes Classify: the tree's flag values are shared
 	tree    *tree
 	catalog *catalog
 	targets targetResolver
@@ -68,9 +68,11 @@ func (c *Classifier) Classify(ctx context.Context, req *request.Request) (*class
 		// what the assessed argv means.
 		Env: []string{"KUBECTL_KUBERC=false"},
 	}
+	// One classification at a time: the command tree's flag sets are
+	// shared, and later steps still read the found command's flags.
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	p, err := c.tree.parse(req.Args)
-	c.mu.Unlock()
 	if err != nil {
 		a.Subcommand = firstWord(req.Args)
 		a.Raise(classify.Unknown, "%s", subcommandError(err))

@@ -2,6 +2,8 @@ package kubectl
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -107,5 +109,42 @@ func TestFlagsResetBetweenCalls(t *testing.T) {
 	fourth := classifyArgs(t, []string{"create", "job", "x", "--image=b"}, "")
 	if fourth.Class != classify.Write {
 		t.Fatalf("dash position leaked: %s", dump(fourth))
+	}
+}
+
+// TestConcurrentClassify runs classifications in parallel: each must see
+// only its own flags.
+func TestConcurrentClassify(t *testing.T) {
+	cases := []struct {
+		args []string
+		want classify.Class
+	}{
+		{[]string{"delete", "pod", "a", "--dry-run=server"}, classify.Read},
+		{[]string{"delete", "pod", "a"}, classify.Destructive},
+		{[]string{"--as=x", "get", "pods"}, classify.Privilege},
+		{[]string{"get", "secret", "s", "-o", "yaml"}, classify.Secret},
+		{[]string{"get", "secret", "s"}, classify.Read},
+	}
+	done := make(chan error)
+	for w := 0; w < 4; w++ {
+		go func() {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				c := cases[(i+w)%len(cases)]
+				a, cerr := classifier().Classify(context.Background(), req(t, c.args, ""))
+				switch {
+				case cerr != nil:
+					err = fmt.Errorf("%q: %v", c.args, cerr)
+				case a.Class != c.want:
+					err = fmt.Errorf("%q: class %v, want %v", c.args, a.Class, c.want)
+				}
+			}
+			done <- err
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
