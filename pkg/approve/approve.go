@@ -81,6 +81,11 @@ func HashOf(id string, a *classify.Assessment) string {
 	} else {
 		field("")
 	}
+	if a.Exec.Kubeconfig != nil {
+		field(classify.SHA256(a.Exec.Kubeconfig))
+	} else {
+		field("")
+	}
 	if a.Plan != nil {
 		field(a.Plan.SHA256)
 	} else {

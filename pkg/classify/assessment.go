@@ -68,6 +68,9 @@ type Invocation struct {
 	PassStdin bool `json:"passStdin,omitempty"`
 	// Env holds extra environment entries the tool needs (never credentials).
 	Env []string `json:"-"`
+	// Kubeconfig, when set, is the snapshot of the kubeconfig the command
+	// was assessed against; kubectl runs with exactly these bytes.
+	Kubeconfig []byte `json:"-"`
 	// Dir is the working directory the tool runs in.
 	Dir string `json:"dir,omitempty"`
 }

@@ -66,9 +66,13 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	classifiers := newClassifiers(f, home)
 	allowEnv := append([]string(nil), terraformEnv...)
 	var broker run.CredentialSource
+	// Without a broker, kubectl runs with the agent's kubeconfig: pin the
+	// exact bytes that were assessed.
+	pin := run.PinKubeconfig
 	if creds != nil {
 		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
 		broker = credentials.NewBroker(creds)
+		pin = nil
 		allowEnv = append(allowEnv, creds.Env.Allow...)
 	}
 	executor := &run.LocalExecutor{
@@ -90,6 +94,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 				fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: cannot record the outcome for the lockout: %v\n", err)
 			},
 		},
+		Pin:            pin,
 		Executor:       executor,
 		Diff:           executor.Diff,
 		NonInteractive: f.NonInteractive(),

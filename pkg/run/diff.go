@@ -52,7 +52,7 @@ func (e *LocalExecutor) Diff(ctx context.Context, a *classify.Assessment) (strin
 	args = append(args, "-f", "-")
 	diff := &classify.Assessment{
 		Tool: "kubectl", Class: classify.Read, Subcommand: "diff", Target: a.Target,
-		Exec: classify.Invocation{Args: args, Stdin: a.Exec.Stdin},
+		Exec: classify.Invocation{Args: args, Stdin: a.Exec.Stdin, Kubeconfig: a.Exec.Kubeconfig},
 	}
 	var out, errOut bytes.Buffer
 	rep, err := e.Execute(ctx, diff, policy.Decision{Action: policy.Sandbox, SandboxRequired: true}, Stdio{Stdout: &out, Stderr: &errOut})

@@ -123,8 +123,19 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 	switch a.Tool {
 	case "kubectl":
 		kubeconfig := a.Target.Kubeconfig
-		if cred != nil {
+		switch {
+		case cred != nil:
 			kubeconfig = cred.Kubeconfig
+		case a.Exec.Kubeconfig != nil:
+			dir, werr := os.MkdirTemp("", "agentctl-kubeconfig-")
+			if werr != nil {
+				return rep, werr
+			}
+			defer os.RemoveAll(dir)
+			kubeconfig = filepath.Join(dir, "config")
+			if werr := os.WriteFile(kubeconfig, a.Exec.Kubeconfig, 0o600); werr != nil {
+				return rep, werr
+			}
 		}
 		code, err = e.kubectl(ctx, a, d, kubeconfig, env, stdin, stdout, stderr, rep)
 	case "terraform", "tofu":

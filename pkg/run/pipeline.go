@@ -97,6 +97,9 @@ type Pipeline struct {
 	// approver (a server-side dry run, a rendered plan). Errors are shown,
 	// not fatal.
 	Diff func(ctx context.Context, a *classify.Assessment) (string, error)
+	// Pin, when set, fixes the assessment's inputs before anything is
+	// decided (see PinKubeconfig).
+	Pin func(a *classify.Assessment) error
 	// ApprovalTimeout bounds how long a human may take (0: 5 minutes).
 	ApprovalTimeout time.Duration
 }
@@ -111,6 +114,11 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 	a, err := c.Classify(ctx, req)
 	if err != nil {
 		return nil, policy.Decision{}, err
+	}
+	if p.Pin != nil {
+		if err := p.Pin(a); err != nil {
+			return nil, policy.Decision{}, err
+		}
 	}
 	d, err := p.Decider.Decide(ctx, &policy.Input{
 		Assessment:     a,
