@@ -169,3 +169,13 @@ func TestDeniedTextNamesClassAndReason(t *testing.T) {
 		t.Errorf("refusal text:\n%s", got)
 	}
 }
+
+func TestMissingManifestIsAUsageError(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "kubectl", "apply", "-f", "/nonexistent/app.yaml")
+	if code != ExitUsage {
+		t.Errorf("exit %d, want %d", code, ExitUsage)
+	}
+	if want := "agentctl: cannot read manifest \"/nonexistent/app.yaml\": the path does not exist\n"; errOut != want {
+		t.Errorf("stderr = %q, want %q", errOut, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -67,6 +68,8 @@ func exitCode(err error) int {
 		return ExitConfig
 	case errors.As(err, &coder):
 		return coder.ExitCode()
+	case errors.Is(err, kubectlclass.ErrManifest):
+		return ExitUsage
 	}
 	return ExitInternal
 }

@@ -46,9 +46,19 @@ func New(opts Options) *Classifier {
 	return &Classifier{opts: opts, tree: newTree(), catalog: newCatalog()}
 }
 
-// ErrManifest is wrapped by errors about manifest inputs the user must
-// fix (an unreadable -f file, stdin over the size cap).
+// ErrManifest matches (errors.Is) every error about manifest inputs the
+// user must fix: an unreadable -f file, stdin over the size cap.
 var ErrManifest = errors.New("manifest")
+
+// ManifestError is a manifest input the user must fix.
+type ManifestError struct {
+	Msg  string
+	hint string
+}
+
+func (e *ManifestError) Error() string        { return e.Msg }
+func (e *ManifestError) Hint() string         { return e.hint }
+func (e *ManifestError) Is(target error) bool { return target == ErrManifest }
 
 // Classify assesses one kubectl command. It returns an error only for I/O
 // problems the user must fix; anything it cannot understand is an

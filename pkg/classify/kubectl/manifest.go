@@ -129,7 +129,7 @@ func (s *state) stdin() ([]byte, error) {
 		return nil, fmt.Errorf("cannot read manifest \"-\" from stdin: %w", err)
 	}
 	if int64(len(b)) > s.c.opts.MaxStdin {
-		return nil, fmt.Errorf("cannot read manifest \"-\": stdin is larger than %d bytes: %w\nhint: pass the manifests as files with -f", s.c.opts.MaxStdin, ErrManifest)
+		return nil, &ManifestError{Msg: fmt.Sprintf("cannot read manifest \"-\": stdin is larger than %d bytes", s.c.opts.MaxStdin), hint: "pass the manifests as files with -f"}
 	}
 	return b, nil
 }
@@ -147,7 +147,7 @@ func (s *state) readPath(f string, recursive bool) ([]stream, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		m, gerr := filepath.Glob(path)
 		if gerr != nil || len(m) == 0 {
-			return nil, fmt.Errorf("cannot read manifest %q: the path does not exist: %w", f, ErrManifest)
+			return nil, &ManifestError{Msg: fmt.Sprintf("cannot read manifest %q: the path does not exist", f)}
 		}
 		matches = m
 	}
