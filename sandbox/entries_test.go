@@ -134,15 +134,19 @@ var attempts = map[string]func(args []string) (string, error){
 		}
 		defer c.Close()
 		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", a[0], a[0])
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			return "", err
 		}
 		if resp.StatusCode != 200 {
-			return "", fmt.Errorf("proxy answered %s", resp.Status)
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return "", fmt.Errorf("proxy answered %s: %s", resp.Status, body)
 		}
 		fmt.Fprintln(c, "EXFIL")
-		return "tunnel open", nil
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		reply, err := br.ReadString('\n')
+		return "tunnel open, reply " + reply, err
 	},
 	"ptrace": func([]string) (string, error) {
 		ppid := os.Getppid()

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func run(t *testing.T, cfg Config, stdin string) (int, string, Enforcement, error) {
@@ -119,4 +121,44 @@ func TestMaybeChildOutsideSandbox(t *testing.T) {
 	if isChild, _ := MaybeChild(nil); isChild {
 		t.Fatal("a normal process took itself for a sandbox child")
 	}
+}
+
+func TestProxyReachesAllowedDestination(t *testing.T) {
+	requireKernel(t)
+	tr := streamTrap(t, "tcp", "127.0.0.1:0")
+	_, port, _ := strings.Cut(tr.addr, ":")
+	// A name other than localhost goes through the in-namespace CONNECT
+	// proxy and is resolved by the broker outside.
+	name := loopbackAlias(t)
+	dest := name + ":" + port
+	code, out, _, err := run(t, Config{Entry: "attempt", Argv: []string{"/nonexistent-kubeconfig", "proxy", dest},
+		Destinations: []string{dest}, Required: true}, "")
+	if err != nil || code != 0 || !strings.Contains(out, "escaped: tunnel open") {
+		t.Fatalf("Run() = %d, %v\n%s", code, err, out)
+	}
+	time.Sleep(50 * time.Millisecond) // let the trap record the line; not a timing assertion
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if !slices.Contains(tr.got, "EXFIL\n") {
+		t.Errorf("the allowed destination got %q, want the tunnelled line", tr.got)
+	}
+}
+
+// loopbackAlias finds a name in /etc/hosts, other than localhost, for
+// 127.0.0.1, or skips t.
+func loopbackAlias(t *testing.T) string {
+	b, _ := os.ReadFile("/etc/hosts")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "127.0.0.1" {
+			continue
+		}
+		for _, n := range f[1:] {
+			if n != "localhost" && !strings.HasPrefix(n, "#") {
+				return n
+			}
+		}
+	}
+	t.Skip("no name for 127.0.0.1 in /etc/hosts besides localhost")
+	return ""
 }
