@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -52,6 +53,7 @@ func exitCode(err error) int {
 		denied  *run.DeniedError
 		auditer *run.AuditError
 		coder   interface{ ExitCode() int }
+		planErr *tfclass.PlanError
 	)
 	switch {
 	case err == nil:
@@ -70,6 +72,8 @@ func exitCode(err error) int {
 		return coder.ExitCode()
 	case errors.Is(err, kubectlclass.ErrManifest):
 		return ExitUsage
+	case errors.As(err, &planErr):
+		return planErr.ExitCode
 	}
 	return ExitInternal
 }
@@ -78,8 +82,9 @@ func exitCode(err error) int {
 // when the error has one), or, with --output json, as one JSON object.
 func printError(w io.Writer, err error, asJSON bool) {
 	var exit *ExitError
-	if errors.As(err, &exit) {
-		return
+	var planErr *tfclass.PlanError
+	if errors.As(err, &exit) || errors.As(err, &planErr) && !asJSON {
+		return // the tool said it already
 	}
 	code := exitCode(err)
 	hint := ""

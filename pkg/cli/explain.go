@@ -65,6 +65,9 @@ an assessment was made, including an "unknown" class.`,
 			}
 			defer cleanup()
 			a, d, err := p.Assess(cmd.Context(), req)
+			if a != nil && p.Cleanup != nil {
+				defer p.Cleanup(a)
+			}
 			if err != nil {
 				return err
 			}

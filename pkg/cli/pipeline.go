@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
@@ -63,14 +64,12 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		log.Close()
 		return nil, nil, err
 	}
-	classifiers := newClassifiers(f, home)
 	allowEnv := append([]string(nil), terraformEnv...)
 	var broker run.CredentialSource
 	// Without a broker, kubectl runs with the agent's kubeconfig: pin the
 	// exact bytes that were assessed.
 	pin := run.PinKubeconfig
 	if creds != nil {
-		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
 		broker = credentials.NewBroker(creds)
 		pin = nil
 		allowEnv = append(allowEnv, creds.Env.Allow...)
@@ -83,8 +82,13 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Terraform:   func(tool string) (string, error) { return findTool(f, tool) },
 		Credentials: broker,
 	}
+	classifiers := newClassifiers(f, home, executor.SandboxedTerraform)
+	if creds != nil {
+		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
+	}
 	p := &run.Pipeline{
 		Classifiers: classifiers,
+		Cleanup:     func(a *classify.Assessment) { tfclass.Cleanup(a) },
 		Decider:     engine,
 		Auditor: &observingAuditor{
 			Auditor:        &auditor{log: log, proc: audit.Self()},
@@ -127,7 +131,9 @@ func cacheHome(f *Factory, home string) string {
 var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_INPUT", "TF_VAR_*"}
 
 // newClassifiers returns the classifiers of every tool agentctl wraps.
-func newClassifiers(f *Factory, home string) map[string]run.Classifier {
+// tfRun runs the plans the terraform classifier makes (nil: unsandboxed,
+// for tests of pure classification).
+func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc) map[string]run.Classifier {
 	cacheDir := filepath.Join(cacheHome(f, home), "agentctl", "discovery")
 	tf, _ := findTool(f, "terraform")
 	tofu, _ := findTool(f, "tofu")
@@ -136,6 +142,7 @@ func newClassifiers(f *Factory, home string) map[string]run.Classifier {
 		Tofu:       tofu,
 		ScratchDir: filepath.Join(stateHome(f, home), "agentctl", "plans"),
 		PlanOutput: f.IO.ErrOut,
+		Run:        tfRun,
 	})
 	return map[string]run.Classifier{
 		"kubectl":   kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: kubectlclass.DiskDiscovery}),

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,33 +34,75 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
 		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, env, stdio)
 	}
-	dir := a.Exec.Dir
+	cfg := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	code, enf, err := sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdio.Stdin, Out: stdio.Stdout, Err: stdio.Stderr})
+	rep.Sandbox = enf.String()
+	return code, err
+}
+
+// terraformSandbox is the read sandbox of a terraform command: the
+// working directory is writable (terraform init creates the data dir, plan
+// locks local state next to the configuration), as is a plan file named by
+// -out; provider plugins are readable; the rest of the machine, the
+// credential stores and agentctl's own files are not.
+func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) sandbox.Config {
 	dataDir := request.Getenv(env, "TF_DATA_DIR")
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, ".terraform")
 	} else if !filepath.IsAbs(dataDir) {
 		dataDir = filepath.Join(dir, dataDir)
 	}
-	// terraform init creates the data dir; plan locks local state next
-	// to the configuration: the working dir is writable, the rest of the
-	// machine is not.
 	cfg := sandbox.Config{
-		Argv:             append([]string{bin}, a.Exec.Args...),
+		Argv:             append([]string{bin}, args...),
 		Env:              env,
 		Dir:              dir,
 		ReadOnly:         append([]string{filepath.Dir(bin)}, terraformPluginPaths(env, e.Home)...),
 		ReadWrite:        []string{dir},
 		Deny:             append(CredentialStores(e.Home), e.Deny...),
 		AllowUnixSockets: true, // provider plugins talk over Unix sockets
-		Required:         d.SandboxRequired,
+		Required:         required,
 	}
 	if rel, err := filepath.Rel(dir, dataDir); err != nil || strings.HasPrefix(rel, "..") {
 		if _, err := os.Stat(dataDir); err == nil {
 			cfg.ReadWrite = append(cfg.ReadWrite, dataDir)
 		}
 	}
-	code, enf, err := sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdio.Stdin, Out: stdio.Stdout, Err: stdio.Stderr})
-	rep.Sandbox = enf.String()
+	for i, arg := range args {
+		var file string
+		switch {
+		case strings.HasPrefix(arg, "-out="):
+			file = strings.TrimPrefix(arg, "-out=")
+		case i > 0 && args[0] == "show" && !strings.HasPrefix(arg, "-"):
+			file = arg // show -json PLANFILE
+		}
+		if file == "" {
+			continue
+		}
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		if strings.HasPrefix(arg, "-out=") {
+			// The sandbox grants only what exists: create the output.
+			if f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+				f.Close()
+			}
+			cfg.ReadWrite = append(cfg.ReadWrite, file)
+		} else {
+			cfg.ReadOnly = append(cfg.ReadOnly, file)
+		}
+	}
+	return cfg
+}
+
+// SandboxedTerraform runs terraform in the read sandbox, for the plans the
+// terraform classifier makes to assess an apply: an agent's configuration
+// (an external data source, a provider) runs no code outside the sandbox
+// before anything is decided. env is replaced by the executor's filtered
+// environment: the agent's own variables other than terraform's
+// configuration never reach the plan.
+func (e *LocalExecutor) SandboxedTerraform(ctx context.Context, bin string, args []string, dir string, _ []string, stdout, stderr io.Writer) (int, error) {
+	cfg := e.terraformSandbox(bin, args, dir, append([]string(nil), e.Env...), true)
+	code, _, err := sandbox.Run(ctx, cfg, sandbox.Stdio{Out: stdout, Err: stderr})
 	return code, err
 }
 

@@ -97,6 +97,10 @@ type Pipeline struct {
 	// approver (a server-side dry run, a rendered plan). Errors are shown,
 	// not fatal.
 	Diff func(ctx context.Context, a *classify.Assessment) (string, error)
+	// Cleanup, when set, is called with every assessment once the request
+	// is over (ran, denied or failed): it removes what classifying made,
+	// such as terraform plan files.
+	Cleanup func(a *classify.Assessment)
 	// Pin, when set, fixes the assessment's inputs before anything is
 	// decided (see PinKubeconfig).
 	Pin func(a *classify.Assessment) error
@@ -139,6 +143,9 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 // policy or the approver refused, another error when a stage failed.
 func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (int, error) {
 	a, d, err := p.Assess(ctx, req)
+	if a != nil && p.Cleanup != nil {
+		defer p.Cleanup(a)
+	}
 	if err != nil {
 		return 0, err
 	}
