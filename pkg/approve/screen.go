@@ -125,22 +125,10 @@ func ConfirmWord(t classify.Target) string {
 
 // TargetLine is the one-line description of the target.
 func (s *Screen) TargetLine() string {
-	t := s.Target
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
+	if line := s.Target.String(); line != "" {
+		return line
 	}
-	add("context", t.Context)
-	add("cluster", t.Cluster)
-	add("namespace", t.Namespace)
-	add("workspace", t.Workspace)
-	add("dir", t.Dir)
-	if len(parts) == 0 {
-		return "(default)"
-	}
-	return strings.Join(parts, " ")
+	return "(default)"
 }
 
 // EnvName is the target's environment name, "unknown" when none mapped.

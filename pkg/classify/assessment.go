@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // Source says where a resource was found.
@@ -54,6 +55,19 @@ type Target struct {
 	// Env is the environment name (prod, staging, dev, unknown) the policy
 	// engine mapped the target to; classifiers leave it empty.
 	Env string `json:"env,omitempty"`
+}
+
+// String describes the target on one line: "context=x cluster=y
+// namespace=z" for Kubernetes, "workspace=w dir=d" for terraform; "" when
+// nothing is known.
+func (t Target) String() string {
+	var parts []string
+	for _, kv := range [][2]string{{"context", t.Context}, {"cluster", t.Cluster}, {"namespace", t.Namespace}, {"workspace", t.Workspace}, {"dir", t.Dir}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // Invocation is exactly what runs if the command is allowed: the argv handed

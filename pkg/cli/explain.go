@@ -126,23 +126,17 @@ func writeExplainText(w io.Writer, a *classify.Assessment, d policy.Decision) {
 }
 
 func targetString(t classify.Target) string {
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
+	parts := []string{t.String()}
+	if t.Server != "" {
+		parts = append(parts, "server="+t.Server)
 	}
-	add("context", t.Context)
-	add("cluster", t.Cluster)
-	add("namespace", t.Namespace)
-	add("server", t.Server)
-	add("dir", t.Dir)
-	add("workspace", t.Workspace)
-	add("env", t.Env)
-	if len(parts) == 0 {
-		return "(none)"
+	if t.Env != "" {
+		parts = append(parts, "env="+t.Env)
 	}
-	return strings.Join(parts, " ")
+	if s := strings.TrimSpace(strings.Join(parts, " ")); s != "" {
+		return s
+	}
+	return "(none)"
 }
 
 func resourceString(r classify.Resource) string {

@@ -56,8 +56,7 @@ that resolves to agentctl itself, so a shim never calls itself.`,
 		Short: "Create the shims in DIR (default ~/.local/share/agentctl/shims)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			dir := shimDirArg(f, args)
-			self, err := selfPath(f)
+			dir, self, err := shimTarget(f, args)
 			if err != nil {
 				return err
 			}
@@ -86,8 +85,7 @@ that resolves to agentctl itself, so a shim never calls itself.`,
 		Short: "Remove the shims agentctl created in DIR, and nothing else",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			dir := shimDirArg(f, args)
-			self, err := selfPath(f)
+			dir, self, err := shimTarget(f, args)
 			if err != nil {
 				return err
 			}
@@ -109,8 +107,7 @@ that resolves to agentctl itself, so a shim never calls itself.`,
 		Short: "Show what kubectl, terraform and tofu resolve to on PATH",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			dir := shimDirArg(f, args)
-			self, err := selfPath(f)
+			dir, self, err := shimTarget(f, args)
 			if err != nil {
 				return err
 			}
@@ -142,6 +139,13 @@ that resolves to agentctl itself, so a shim never calls itself.`,
 		},
 	})
 	return cmd
+}
+
+// shimTarget returns the shim dir an invocation names and the agentctl
+// binary shims point at.
+func shimTarget(f *Factory, args []string) (dir, self string, err error) {
+	self, err = selfPath(f)
+	return shimDirArg(f, args), self, err
 }
 
 func shimDirArg(f *Factory, args []string) string {
