@@ -9,7 +9,9 @@
 // calls first thing, reads its configuration from an inherited pipe,
 // brings up loopback, starts the egress forwarders, applies a Landlock
 // ruleset and then runs an in-process entry (kubectl) or execs Argv
-// (terraform) as its own child, staying behind as supervisor.
+// (terraform) as its own child, staying behind as supervisor. [Prestart]
+// starts the child before its config is known, so that starting the binary
+// overlaps with agentctl's own work; [Child.Run] then hands it the config.
 //
 // # Filesystem
 //
@@ -30,7 +32,9 @@
 // unchanged; others by a CONNECT proxy on 127.0.0.1 advertised in
 // HTTPS_PROXY/HTTP_PROXY. No resolver is reachable: names are resolved by
 // the broker. With Landlock ABI 4 the command may connect and bind only
-// to the forwarders' ports.
+// to the forwarders' ports. Below Landlock ABI 9, which controls pathname
+// Unix sockets, a seccomp filter refuses creating Unix sockets unless
+// [Config.AllowUnixSockets] (terraform's provider plugins need them).
 //
 // # Degradation
 //
@@ -46,4 +50,10 @@
 // [Config.Env] is the command's complete environment, with TMPDIR set to
 // the scratch dir, HOME too unless Env sets it, and the proxy variables
 // when a proxy runs.
+//
+// # Tests
+//
+// A binary that uses the sandbox calls [MaybeChild] first thing in main;
+// a test binary does so in TestMain. The design, the escape suite and the
+// figures are in docs/sandbox.md.
 package sandbox
