@@ -162,3 +162,49 @@ func loopbackAlias(t *testing.T) string {
 	t.Skip("no name for 127.0.0.1 in /etc/hosts besides localhost")
 	return ""
 }
+
+// TestRunWithoutNamespaces plays a kernel that refuses user namespaces
+// (AppArmor on Ubuntu 24.04, a container's seccomp profile): required
+// configs are refused and say why; best-effort ones run under Landlock
+// alone and report what was missing.
+func TestRunWithoutNamespaces(t *testing.T) {
+	if probeOnce().LandlockABI < 1 {
+		t.Skip("needs Landlock")
+	}
+	blocked := &namespaceError{syscall.EPERM}
+	start := func() *Child {
+		c, err := prestart(Stdio{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nsErr = blocked
+		return c
+	}
+	home := t.TempDir()
+	mkfile(t, filepath.Join(home, ".aws/credentials"), "SECRET")
+	marker := filepath.Join(t.TempDir(), "ran")
+
+	c := start()
+	_, _, err := c.Run(t.Context(), Config{Argv: []string{"/usr/bin/touch", marker}, Required: true})
+	var ne *NotEnforceableError
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "user namespace") || !strings.Contains(err.Error(), "operation not permitted") || ne.Hint() == "" {
+		t.Fatalf("required: err = %v, want a NotEnforceableError naming the user namespace and why", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the command ran although the sandbox was required")
+	}
+
+	c = start()
+	script := "if cat " + filepath.Join(home, ".aws/credentials") + "; then exit 9; fi; touch " + marker
+	code, enf, err := c.Run(t.Context(), Config{Argv: []string{"/bin/sh", "-c", script},
+		ReadWrite: []string{filepath.Dir(marker)}})
+	if err != nil || code != 0 {
+		t.Fatalf("best effort: Run() = %d, %v; want 0 (credentials unreadable, marker written)", code, err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("best effort: the command did not run: %v", err)
+	}
+	if enf.NetNS || enf.UserNS || !enf.FS || !slices.Contains(enf.Missing, "user namespace") {
+		t.Errorf("best effort: enforcement = %v, want Landlock without namespaces, missing listed", enf)
+	}
+}
