@@ -79,6 +79,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Env:         credentials.ChildEnv(f.Environ, allowEnv),
 		Home:        home,
 		Deny:        []string{filepath.Dir(auditPath)},
+		CacheDir:    filepath.Join(cacheHome(f, home), "agentctl"),
 		Terraform:   func(tool string) (string, error) { return findTool(f, tool) },
 		Credentials: broker,
 	}

@@ -100,6 +100,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newPolicyCmd(f),
 		newUnlockCmd(f),
 		newBootstrapCmd(f),
+		newSandboxCmd(f),
 	)
 	return root
 }

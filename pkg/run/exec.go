@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -36,6 +37,8 @@ type LocalExecutor struct {
 	// Deny lists agentctl's own files a sandboxed command must not reach
 	// (audit log, keys, state).
 	Deny []string
+	// CacheDir is agentctl's cache directory ($XDG_CACHE_HOME/agentctl).
+	CacheDir string
 	// Terraform returns the path of the real terraform or tofu binary.
 	Terraform func(tool string) (string, error)
 	// Credentials, when set, issues the identity a command runs with:
@@ -168,6 +171,16 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		Deny:     append(CredentialStores(e.Home), e.Deny...),
 		Required: d.SandboxRequired,
 	}
+	// kubectl's discovery cache lives outside the sandbox's throwaway
+	// HOME, so that a read does not rediscover the API every time. Only
+	// sandboxed reads write it.
+	if e.CacheDir != "" {
+		cache := filepath.Join(e.CacheDir, "kube")
+		if err := os.MkdirAll(cache, 0o700); err == nil {
+			cfg.Env = append(cfg.Env, "KUBECACHEDIR="+cache)
+			cfg.ReadWrite = append(cfg.ReadWrite, cache)
+		}
+	}
 	if dest := serverDestination(a.Target.Server); dest != "" {
 		cfg.Destinations = []string{dest}
 	}
@@ -214,6 +227,16 @@ func kubeconfigFiles(list string) []string {
 			add(u.ClientCertificate)
 			add(u.ClientKey)
 			add(u.TokenFile)
+			if u.Exec != nil && u.Exec.Command != "" {
+				// A credential plugin must be runnable; it runs sandboxed.
+				cmd := u.Exec.Command
+				if strings.ContainsRune(cmd, filepath.Separator) {
+					cmd = abs(cmd)
+				}
+				if p, err := exec.LookPath(cmd); err == nil {
+					out = append(out, filepath.Dir(p))
+				}
+			}
 		}
 	}
 	return out
