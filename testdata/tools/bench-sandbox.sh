@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 out=${1:-$tmp/figures.md}
 
 cd "$root"
-go build -o "$tmp/agentctl" ./cmd/agentctl
+CGO_ENABLED=0 go build -o "$tmp/agentctl" ./cmd/agentctl
 AGENTCTL_BENCH_AGENTCTL="$tmp/agentctl" AGENTCTL_BENCH_OUT="$out" \
 	go test -count=1 -run '^TestFigures$' -v ./sandbox/ | grep -v '^=== RUN' >&2
 cat "$out"

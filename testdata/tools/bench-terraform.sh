@@ -18,7 +18,7 @@ provider=$(ls "$cache"/testcloud-*/terraform-provider-testcloud | head -n 1)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$root" && go build -o "$work/agentctl" ./cmd/agentctl)
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/agentctl" ./cmd/agentctl)
 
 mirror="$work/mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
 # A copy: the sandboxed plan may read the mirror, not the cache.
