@@ -88,7 +88,10 @@ func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = childArgs()
-	cmd.Env = []string{markerEnv + "=" + markerChild}
+	// The locale is set from the start: an entry's messages (kubectl's
+	// translations) are chosen while the binary initialises, before the
+	// child reads its environment from the spec.
+	cmd.Env = append([]string{markerEnv + "=" + markerChild}, localeEnv()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	cmd.ExtraFiles = []*os.File{specR, brokerChild, statusW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -247,4 +250,15 @@ func probeNamespaces() error {
 		return errors.New("sandbox probe child did not answer: main must call sandbox.MaybeChild first")
 	}
 	return nil
+}
+
+// localeEnv returns this process's locale variables.
+func localeEnv() []string {
+	var out []string
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/component-base/cli"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+
+	_ "github.com/agentctl/agentctl/pkg/run/internal/translations" // before kubectl's inits
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 )
 
