@@ -40,8 +40,8 @@ lint:
 test: testbin lint
 	AGENTCTL_E2E=1 $(GO) test -count=1 -timeout 40m ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./sandbox/...
+bench: testbin
+	bash testdata/tools/bench.sh
 
 clean:
 	rm -rf bin
