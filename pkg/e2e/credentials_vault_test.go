@@ -188,19 +188,39 @@ func TestCredentialsVaultLeaseRevoked(t *testing.T) {
 		}
 		check(t, before)
 	})
-	t.Run("interrupted: SIGINT during get configmaps --watch", func(t *testing.T) {
+	for _, group := range []bool{false, true} {
+		name := "interrupted: kill -INT agentctl during get configmaps --watch"
+		if group {
+			name = "interrupted: Ctrl-C to the process group during get configmaps --watch"
+		}
+		t.Run(name, func(t *testing.T) {
+			before := len(l.vault.Revoked())
+			code, stderr := interruptWhen(t, l.e, group, "app-config", "kubectl", "get", "configmaps", "--watch")
+			if code == 0 {
+				t.Errorf("exit 0 after an interrupt\nstderr: %s", stderr)
+			}
+			check(t, before)
+		})
+	}
+	t.Run("interrupted, unsandboxed: SIGINT during an allowed watch with the deploy identity", func(t *testing.T) {
+		pol := l.policy(t, "  - {name: reads-unsandboxed-for-this-test, env: dev, class: read, decision: allow}\n")
 		before := len(l.vault.Revoked())
-		code, stderr := interruptWhen(t, l.e, "app-config", "kubectl", "get", "configmaps", "--watch")
+		code, stderr := interruptWhen(t, l.e, false, "app-config", "--policy", pol, "kubectl", "get", "configmaps", "--watch")
 		if code == 0 {
 			t.Errorf("exit 0 after an interrupt\nstderr: %s", stderr)
 		}
 		check(t, before)
+		if id := fmt.Sprint(l.e.lastResult()["identity"]); !strings.HasPrefix(id, "deploy ") {
+			t.Errorf("audit identity %q, want the deploy identity", id)
+		}
 	})
 }
 
 // interruptWhen starts agentctl, sends it SIGINT once its stdout shows
-// want, and returns its exit code and stderr.
-func interruptWhen(t *testing.T, e *env, want string, args ...string) (int, string) {
+// want, and returns its exit code and stderr. With group, agentctl runs in
+// its own process group and the whole group gets SIGINT, as Ctrl-C in a
+// terminal does; otherwise only agentctl does, as from kill -INT.
+func interruptWhen(t *testing.T, e *env, group bool, want string, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
@@ -208,6 +228,7 @@ func interruptWhen(t *testing.T, e *env, want string, args ...string) (int, stri
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Env, cmd.Dir = e.vars, e.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: group}
 	var mu sync.Mutex
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = lockedWriter{&mu, &stdout}
@@ -229,7 +250,11 @@ func interruptWhen(t *testing.T, e *env, want string, args ...string) (int, stri
 		shown = strings.Contains(stdout.String(), want)
 		mu.Unlock()
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	pid := cmd.Process.Pid
+	if group {
+		pid = -pid
+	}
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	<-done
