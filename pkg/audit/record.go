@@ -81,6 +81,7 @@ type Record struct {
 	Executed    bool           `json:"executed,omitempty"`
 	Sandbox     string         `json:"sandbox,omitempty"`  // enforcement summary
 	Identity    string         `json:"identity,omitempty"` // credential identity used, never the credential
+	Leases      string         `json:"leases,omitempty"`   // Vault lease ids of that credential, comma-separated
 	Exit        *int           `json:"exit,omitempty"`
 	DurationMS  float64        `json:"durationMs,omitempty"`
 	OutputBytes int64          `json:"outputBytes,omitempty"`

@@ -55,6 +55,7 @@ func (a *auditor) Result(ev *run.Event) error {
 		rec.SetExit(ev.Exec.ExitCode)
 		rec.Sandbox = ev.Exec.Sandbox
 		rec.Identity = ev.Exec.Identity
+		rec.Leases = ev.Exec.LeaseID
 		rec.OutputBytes = ev.Exec.OutputBytes
 		rec.Redactions = ev.Exec.Redactions
 		rec.Redacted = len(ev.Exec.Redactions) > 0

@@ -85,6 +85,8 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	}
 	classifiers := newClassifiers(f, home, executor.SandboxedTerraform)
 	if creds != nil {
+		// The configuration may hold agentctl's own Vault secrets.
+		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
 		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
 	}
 	p := &run.Pipeline{

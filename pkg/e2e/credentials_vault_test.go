@@ -167,8 +167,8 @@ func TestCredentialsVaultLeaseRevoked(t *testing.T) {
 			t.Fatalf("%d lease(s) revoked by this command, want 1", n)
 		}
 		lease := revoked[len(revoked)-1]
-		if id := fmt.Sprint(l.e.lastResult()["identity"]); !strings.Contains(id, lease) {
-			t.Errorf("audit identity %q does not name the lease %q", id, lease)
+		if got := fmt.Sprint(l.e.lastResult()["leases"]); !strings.Contains(got, lease) {
+			t.Errorf("audit leases %q do not name the revoked lease %q", got, lease)
 		}
 		assertNoCredentialDirs(t, l.tmp)
 	}

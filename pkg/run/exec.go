@@ -87,12 +87,6 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 		defer cred.Release(context.WithoutCancel(ctx))
 		rep.Identity = string(cred.Role) + " " + cred.Identity
 		rep.LeaseID = strings.Join(cred.Leases, ",")
-		if rep.LeaseID != "" {
-			// The audit record keeps the identity only: name the
-			// leases there (ids, not secrets) so a revocation can be
-			// traced to its command.
-			rep.Identity += " lease " + rep.LeaseID
-		}
 		env = cred.Environ(env)
 	}
 	out := &countingWriter{w: stdio.Stdout}

@@ -147,6 +147,10 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (
 		defer p.Cleanup(a)
 	}
 	if err != nil {
+		// Nothing runs; the refusal is a decision too and is audited.
+		// When even that record cannot be written, the original error
+		// is still the one the user must act on.
+		p.Auditor.Decision(&Event{Req: req, Assessment: a, Decision: policy.Decision{Action: policy.Deny, Rule: "agentctl", Message: err.Error()}})
 		return 0, err
 	}
 	ev := &Event{Req: req, Assessment: a, Decision: d}
