@@ -39,6 +39,7 @@ lint:
 # a skip.
 test: testbin lint
 	AGENTCTL_E2E=1 $(GO) test -count=1 -timeout 40m ./...
+	bash testdata/tools/release-check.sh
 
 bench: testbin
 	bash testdata/tools/bench.sh
