@@ -113,6 +113,10 @@ type Assessment struct {
 	ManifestSHA256 string     `json:"manifestSha256,omitempty"`
 	Plan           *Plan      `json:"plan,omitempty"`
 	Exec           Invocation `json:"exec"`
+	// Refused, when set, says why the command cannot run whatever any
+	// policy or approver says: what would run was not (and cannot be)
+	// assessed, such as a manifest kubectl would fetch from a URL.
+	Refused string `json:"refused,omitempty"`
 	// Discovery says whether the cluster's discovery was used ("live",
 	// "cache") or not ("offline").
 	Discovery string `json:"discovery,omitempty"`
@@ -123,6 +127,14 @@ type Assessment struct {
 func (a *Assessment) Raise(c Class, format string, args ...any) {
 	a.Class = Max(a.Class, c)
 	a.Reasons = append(a.Reasons, Reason{Class: c, Message: fmt.Sprintf(format, args...)})
+}
+
+// Refuse marks the command as one that must not run, and records why.
+func (a *Assessment) Refuse(c Class, format string, args ...any) {
+	a.Raise(c, format, args...)
+	if a.Refused == "" {
+		a.Refused = a.Reasons[len(a.Reasons)-1].Message
+	}
 }
 
 // SetManifest records the exact manifest bytes that will be fed to the tool.

@@ -179,3 +179,17 @@ func TestMissingManifestIsAUsageError(t *testing.T) {
 		t.Errorf("stderr = %q, want %q", errOut, want)
 	}
 }
+
+func TestRemoteManifestIsRefusedWhateverThePolicy(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "allow-all.yaml")
+	os.WriteFile(pol, []byte("rules:\n- name: everything\n  decision: approve\n"), 0o644)
+	code, out, errOut := runCLI(t, nil, "-o", "json", "--policy", pol, "explain", "--", "kubectl", "apply", "-f", "https://example.com/app.yaml")
+	if code != 0 {
+		t.Fatalf("explain: exit %d: %s", code, errOut)
+	}
+	m := explainJSONOf(t, out)
+	if m["decision"] != "deny" || m["rule"] != "agentctl:unassessable" {
+		t.Errorf("decision %v by %v, want deny by agentctl:unassessable", m["decision"], m["rule"])
+	}
+}

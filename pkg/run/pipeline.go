@@ -135,6 +135,10 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 		return a, policy.Decision{}, err
 	}
 	a.Target.Env = d.Env
+	if a.Refused != "" {
+		// No policy can run what was not assessed.
+		d = policy.Decision{Action: policy.Deny, Rule: "agentctl:unassessable", Message: a.Refused, Env: d.Env}
+	}
 	return a, d, nil
 }
 

@@ -68,7 +68,7 @@ func (s *state) readManifests() error {
 			}
 			streams = append(streams, stream{name: "-", data: b})
 		case strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://"):
-			s.a.Raise(classify.Unknown, "remote manifest %q refused: only local files and stdin are assessed", f)
+			s.a.Refuse(classify.Unknown, "remote manifest %q refused: only local files and stdin are assessed", f)
 			return nil
 		default:
 			got, err := s.readPath(f, recursive)
