@@ -13,7 +13,7 @@ LDFLAGS := -X github.com/agentctl/agentctl/pkg/cli.version=$(VERSION) \
            -X github.com/agentctl/agentctl/pkg/cli.commit=$(COMMIT) \
            -X github.com/agentctl/agentctl/pkg/cli.date=$(DATE)
 
-.PHONY: all build demo test testbin lint bench clean
+.PHONY: all build demo test testbin lint bench clean release-check
 
 all: build
 
@@ -37,8 +37,11 @@ lint:
 # Every test: unit, fuzz seeds, end-to-end against the real cluster and
 # terraform. AGENTCTL_E2E=1 makes a missing real component a failure, not
 # a skip.
-test: testbin lint
+test: testbin lint release-check
 	AGENTCTL_E2E=1 $(GO) test -count=1 -timeout 40m ./...
+
+# goreleaser check and a snapshot build of every release archive.
+release-check:
 	bash testdata/tools/release-check.sh
 
 bench: testbin
