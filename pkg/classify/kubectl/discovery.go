@@ -39,6 +39,12 @@ func DiskDiscovery(ctx context.Context, cfg clientcmd.ClientConfig, cacheDir str
 	if err != nil {
 		return Mapper{}, fmt.Errorf("discovery: %w", err)
 	}
+	// Discovery runs before anything is decided and outside the sandbox:
+	// it must not run code. A kubeconfig credential plugin (exec) or auth
+	// provider is dropped; without it the server may refuse discovery, and
+	// classification falls back to built-in knowledge (unknown types stay
+	// unknown).
+	rc.ExecProvider, rc.AuthProvider, rc.AuthConfigPersister = nil, nil, nil
 	rc.Timeout = timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < rc.Timeout {
 		rc.Timeout = time.Until(dl)

@@ -2,8 +2,12 @@ package kubectl
 
 import (
 	"context"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/request"
@@ -109,4 +113,45 @@ func TestDiscoveryResolvesCRDs(t *testing.T) {
 			t.Errorf("no reason names the unknown type: %s", dump(a))
 		}
 	})
+}
+
+func TestDiscoveryNeverRunsACredentialPlugin(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "plugin-ran")
+	plugin := filepath.Join(dir, "plugin.sh")
+	os.WriteFile(plugin, []byte("#!/bin/sh\ntouch "+marker+"\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n"), 0o755)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close() // accepts and hangs up: discovery fails, offline knowledge answers
+	kubeconfig := filepath.Join(dir, "config")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://`+l.Addr().String()+`", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: `+plugin+`, interactiveMode: Never}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+`), 0o600)
+	c := New(Options{Discovery: DiskDiscovery, CacheDir: t.TempDir(), Timeout: time.Second})
+	a, err := c.Classify(context.Background(), &request.Request{
+		Tool: "kubectl", Args: []string{"--kubeconfig", kubeconfig, "delete", "gizmos", "x"},
+		Env: []string{"HOME=" + dir}, Cwd: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("classifying ran the kubeconfig's credential plugin outside the sandbox")
+	}
+	if a.Class != classify.Unknown {
+		t.Errorf("class = %s, want unknown for a type discovery could not resolve", a.Class)
+	}
 }
