@@ -20,7 +20,7 @@ func (s *state) kustomize(dir string) ([]byte, bool) {
 		dir = filepath.Join(s.req.Cwd, dir)
 	}
 	if why := localOnly(dir, map[string]bool{}); why != "" {
-		s.a.Raise(classify.Unknown, "kustomization %q refused: %s", dir, why)
+		s.a.Refuse(classify.Unknown, "kustomization %q refused: %s", dir, why)
 		return nil, false
 	}
 	opts := krusty.MakeDefaultOptions()
