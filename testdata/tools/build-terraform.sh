@@ -31,6 +31,23 @@ build_terraform() {
 }
 
 # testcloud_hash prints a short hash of the provider's sources.
+# OpenTofu has a replace directive (its hcl fork), so `go install` refuses
+# it: testdata/tofu is a module that pins it with the same replace.
+build_tofu() {
+	version=$(cd "$root/testdata/tofu" && GOWORK=off go list -m -f '{{.Version}}' github.com/opentofu/opentofu)
+	dir="$cache/tofu-$version"
+	if [ -x "$dir/tofu" ]; then
+		echo "tofu $version: $dir/tofu (cached)"
+		return
+	fi
+	mkdir -p "$dir"
+	echo "tofu $version: building (this takes a few minutes)"
+	(cd "$root/testdata/tofu" && GOWORK=off CGO_ENABLED=0 \
+		go build -trimpath -ldflags='-s -w' -o "$dir/tofu.tmp" github.com/opentofu/opentofu/cmd/tofu)
+	mv -f "$dir/tofu.tmp" "$dir/tofu"
+	echo "tofu $version: $dir/tofu"
+}
+
 testcloud_hash() {
 	(cd "$root/testdata/testcloud" &&
 		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) |
@@ -50,11 +67,12 @@ build_testcloud() {
 	echo "testcloud: $dir/terraform-provider-testcloud"
 }
 
-[ $# -gt 0 ] || set -- terraform testcloud
+[ $# -gt 0 ] || set -- terraform testcloud tofu
 for what in "$@"; do
 	case $what in
 	terraform) build_terraform ;;
 	testcloud) build_testcloud ;;
+	tofu) build_tofu ;;
 	*) echo "build-terraform.sh: unknown target \"$what\"" >&2; exit 2 ;;
 	esac
 done
