@@ -61,6 +61,12 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 		return err
 	}
 	defer cleanup()
+	if ex, ok := p.Executor.(*run.LocalExecutor); ok && req.Tool == "kubectl" {
+		// Most kubectl commands are sandboxed reads: start the sandbox
+		// child now, while the command is classified and decided.
+		ex.Prestart()
+		defer ex.ReleasePrestart()
+	}
 	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
 	if err != nil {
 		return err

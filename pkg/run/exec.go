@@ -48,6 +48,8 @@ type LocalExecutor struct {
 	Credentials CredentialSource
 	// NoRedact turns output redaction off (it is on by default).
 	NoRedact bool
+
+	pre *prestarted // see Prestart
 }
 
 // CredentialSource issues short-lived credentials (see pkg/credentials).
@@ -184,7 +186,17 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 	if dest := serverDestination(a.Target.Server); dest != "" {
 		cfg.Destinations = []string{dest}
 	}
-	code, enf, err := sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdin, Out: stdout, Err: stderr})
+	var (
+		code int
+		enf  sandbox.Enforcement
+		err  error
+	)
+	if pre := e.pre; pre != nil {
+		e.pre = nil
+		code, enf, err = pre.run(ctx, cfg, stdin, stdout, stderr)
+	} else {
+		code, enf, err = sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdin, Out: stdout, Err: stderr})
+	}
 	rep.Sandbox = enf.String()
 	return code, err
 }
