@@ -77,6 +77,9 @@ func (s *state) patch() {
 			return
 		}
 		body = string(b)
+		// kubectl would read the file again when it runs: hand it the
+		// bytes that were assessed instead.
+		a.Exec.Args = inlinePatchFile(a.Exec.Args, body)
 	}
 	if s.dry != "" {
 		return
@@ -246,4 +249,24 @@ func (s *state) kustomizeCmd() {
 		return
 	}
 	a.Raise(classify.Read, "kustomize renders local files")
+}
+
+// inlinePatchFile replaces --patch-file (either form) in kubectl arguments
+// before a "--" with --patch=BODY.
+func inlinePatchFile(args []string, body string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		switch arg := args[i]; {
+		case arg == "--":
+			return append(out, args[i:]...)
+		case arg == "--patch-file" && i+1 < len(args):
+			i++
+			out = append(out, "--patch="+body)
+		case strings.HasPrefix(arg, "--patch-file="):
+			out = append(out, "--patch="+body)
+		default:
+			out = append(out, arg)
+		}
+	}
+	return out
 }
