@@ -180,3 +180,27 @@ func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
+
+// prepare makes cfg ready to plan: a scratch dir when it has none (removed
+// by cleanup), every path resolved, and the scratch dir as the working
+// directory when none is set.
+func prepare(cfg Config) (rcfg Config, cleanup func(), err error) {
+	cleanup = func() {}
+	if cfg.Scratch == "" {
+		dir, err := os.MkdirTemp("", "agentctl-sandbox-")
+		if err != nil {
+			return cfg, cleanup, fmt.Errorf("sandbox scratch: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		cfg.Scratch = dir
+	}
+	rcfg, err = resolvePaths(cfg)
+	if err != nil {
+		cleanup()
+		return cfg, func() {}, err
+	}
+	if rcfg.Dir == "" {
+		rcfg.Dir = rcfg.Scratch
+	}
+	return rcfg, cleanup, nil
+}

@@ -139,21 +139,11 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 		return 0, Enforcement{}, errors.New("sandbox: child already used")
 	}
 	defer c.Close()
-	if cfg.Scratch == "" {
-		dir, err := os.MkdirTemp("", "agentctl-sandbox-")
-		if err != nil {
-			return 0, Enforcement{}, fmt.Errorf("sandbox scratch: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		cfg.Scratch = dir
-	}
-	rcfg, err := resolvePaths(cfg)
+	rcfg, cleanup, err := prepare(cfg)
 	if err != nil {
 		return 0, Enforcement{}, err
 	}
-	if rcfg.Dir == "" {
-		rcfg.Dir = rcfg.Scratch
-	}
+	defer cleanup()
 	st := probeLandlock()
 	st.UserNS, st.NetNS = c.nsErr == nil, c.nsErr == nil
 	r, err := Plan(rcfg, st)

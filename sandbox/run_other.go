@@ -73,21 +73,11 @@ func probeNamespaces() error {
 
 // Run runs cfg unconfined, or refuses it when cfg.Required.
 func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error) {
-	if cfg.Scratch == "" {
-		dir, err := os.MkdirTemp("", "agentctl-sandbox-")
-		if err != nil {
-			return 0, Enforcement{}, fmt.Errorf("sandbox scratch: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		cfg.Scratch = dir
-	}
-	rcfg, err := resolvePaths(cfg)
+	rcfg, cleanup, err := prepare(cfg)
 	if err != nil {
 		return 0, Enforcement{}, err
 	}
-	if rcfg.Dir == "" {
-		rcfg.Dir = rcfg.Scratch
-	}
+	defer cleanup()
 	required := rcfg.Required
 	rcfg.Required = false
 	rules, err := Plan(rcfg, Status{})
