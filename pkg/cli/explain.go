@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/redact"
 )
 
 // ExplainSchemaVersion versions the JSON that `agentctl explain --output
@@ -71,10 +72,13 @@ an assessment was made, including an "unknown" class.`,
 			if err != nil {
 				return err
 			}
+			// What reaches the agent is redacted, explain included.
+			out := redact.New(redact.Options{}).Writer(f.IO.Out)
+			defer out.Close()
 			if f.Global.JSON() {
-				return writeExplainJSON(f.IO.Out, a, d)
+				return writeExplainJSON(out, a, d)
 			}
-			writeExplainText(f.IO.Out, a, d)
+			writeExplainText(out, a, d)
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +12,7 @@ import (
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/redact"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -83,7 +85,10 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Terraform:   func(tool string) (string, error) { return findTool(f, tool) },
 		Credentials: broker,
 	}
-	classifiers := newClassifiers(f, home, executor.SandboxedTerraform)
+	// terraform's own output while agentctl plans an apply reaches the
+	// agent: redacted like everything else.
+	planOut := redact.New(redact.Options{}).Writer(f.IO.ErrOut)
+	classifiers := newClassifiers(f, home, executor.SandboxedTerraform, planOut)
 	if creds != nil {
 		// The configuration may hold agentctl's own Vault secrets.
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
@@ -110,7 +115,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		log.Close()
 		return nil, nil, err
 	}
-	return p, func() { log.Close() }, nil
+	return p, func() { planOut.Close(); log.Close() }, nil
 }
 
 func stateHome(f *Factory, home string) string {
@@ -136,7 +141,8 @@ var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DAT
 // newClassifiers returns the classifiers of every tool agentctl wraps.
 // tfRun runs the plans the terraform classifier makes (nil: unsandboxed,
 // for tests of pure classification).
-func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc) map[string]run.Classifier {
+// planOut receives terraform's output while it plans (nil: discarded).
+func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer) map[string]run.Classifier {
 	cacheDir := filepath.Join(cacheHome(f, home), "agentctl", "discovery")
 	tf, _ := findTool(f, "terraform")
 	tofu, _ := findTool(f, "tofu")
@@ -144,7 +150,7 @@ func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc) map[string]r
 		Terraform:  tf,
 		Tofu:       tofu,
 		ScratchDir: filepath.Join(stateHome(f, home), "agentctl", "plans"),
-		PlanOutput: f.IO.ErrOut,
+		PlanOutput: planOut,
 		Run:        tfRun,
 	})
 	return map[string]run.Classifier{
