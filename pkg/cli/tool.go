@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,9 +62,9 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 		return err
 	}
 	defer cleanup()
-	if ex, ok := p.Executor.(*run.LocalExecutor); ok && req.Tool == "kubectl" {
-		// Most kubectl commands are sandboxed reads: start the sandbox
-		// child now, while the command is classified and decided.
+	if ex, ok := p.Executor.(*run.LocalExecutor); ok && prestartable(req) {
+		// Most commands are sandboxed reads: start the sandbox child now,
+		// while the command is classified and decided.
 		ex.Prestart()
 		defer ex.ReleasePrestart()
 	}
@@ -75,4 +76,24 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// prestartable says whether a command is likely a sandboxed read, worth
+// starting the sandbox child for before the decision: every kubectl
+// command, and terraform's reads (an apply plans in its own sandbox first).
+func prestartable(req *request.Request) bool {
+	if req.Tool == "kubectl" {
+		return true
+	}
+	for _, a := range req.Args {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch a {
+		case "plan", "validate", "show", "init", "graph", "providers", "version", "fmt":
+			return true
+		}
+		return false
+	}
+	return false
 }

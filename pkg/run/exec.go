@@ -186,17 +186,7 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 	if dest := serverDestination(a.Target.Server); dest != "" {
 		cfg.Destinations = []string{dest}
 	}
-	var (
-		code int
-		enf  sandbox.Enforcement
-		err  error
-	)
-	if pre := e.pre; pre != nil {
-		e.pre = nil
-		code, enf, err = pre.run(ctx, cfg, stdin, stdout, stderr)
-	} else {
-		code, enf, err = sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdin, Out: stdout, Err: stderr})
-	}
+	code, enf, err := e.runSandbox(ctx, cfg, stdin, stdout, stderr)
 	rep.Sandbox = enf.String()
 	return code, err
 }

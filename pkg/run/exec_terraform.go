@@ -35,7 +35,7 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, env, stdio)
 	}
 	cfg := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
-	code, enf, err := sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdio.Stdin, Out: stdio.Stdout, Err: stdio.Stderr})
+	code, enf, err := e.runSandbox(ctx, cfg, stdio.Stdin, stdio.Stdout, stdio.Stderr)
 	rep.Sandbox = enf.String()
 	return code, err
 }

@@ -56,6 +56,16 @@ func (e *LocalExecutor) ReleasePrestart() {
 	}
 }
 
+// runSandbox runs cfg in the prestarted sandbox child when there is one,
+// else in a new one.
+func (e *LocalExecutor) runSandbox(ctx context.Context, cfg sandbox.Config, stdin io.Reader, stdout, stderr io.Writer) (int, sandbox.Enforcement, error) {
+	if pre := e.pre; pre != nil {
+		e.pre = nil
+		return pre.run(ctx, cfg, stdin, stdout, stderr)
+	}
+	return sandbox.Run(ctx, cfg, sandbox.Stdio{In: stdin, Out: stdout, Err: stderr})
+}
+
 // run runs cfg in the prestarted child, copying its streams.
 func (p *prestarted) run(ctx context.Context, cfg sandbox.Config, stdin io.Reader, stdout, stderr io.Writer) (int, sandbox.Enforcement, error) {
 	var wg sync.WaitGroup
