@@ -6,13 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	authv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/agentctl/agentctl/pkg/classify"
-	"github.com/agentctl/agentctl/pkg/credentials/vaulttest"
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
@@ -24,20 +19,7 @@ import (
 // gives the ratio.
 func BenchmarkIssueToUse(b *testing.B) {
 	c, ns, prefix := bootstrap(b)
-	admin := c.AdminClient(b)
-	mint := func(namespace string, ttl time.Duration) (string, string, error) {
-		secs := int64(ttl / time.Second)
-		tr, err := admin.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), prefix+"-deploy",
-			&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
-		if err != nil {
-			return "", "", err
-		}
-		return tr.Status.Token, prefix + "-deploy", nil
-	}
-	s := vaulttest.Start(b, vaulttest.Config{
-		AppRoles:        map[string]string{"agentctl": "approle-secret-id-1234"},
-		KubernetesRoles: map[string]vaulttest.KubernetesRole{"deploy": {AllowedNamespaces: []string{ns}, Mint: mint}},
-	})
+	s := deployVault(b, c, ns, prefix)
 	y := "vault:\n  address: " + s.URL + "\n  auth:\n    approle: {roleID: agentctl, secretID: approle-secret-id-1234}\n" +
 		"targets:\n- name: test\n  deploy:\n    vault-kubernetes: {role: deploy, namespace: " + ns + ", ttl: 10m, cluster: {path: " + c.Kubeconfig(b, testenv.UserReader) + "}}\n"
 	cfg, err := Parse(filepath.Join(b.TempDir(), "config.yaml"), []byte(y))

@@ -177,20 +177,7 @@ func TestKubernetesTokenIdentity(t *testing.T) {
 
 func TestVaultKubernetesIdentity(t *testing.T) {
 	c, ns, prefix := bootstrap(t)
-	admin := c.AdminClient(t)
-	mint := func(namespace string, ttl time.Duration) (string, string, error) {
-		secs := int64(ttl / time.Second)
-		tr, err := admin.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), prefix+"-deploy",
-			&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
-		if err != nil {
-			return "", "", err
-		}
-		return tr.Status.Token, prefix + "-deploy", nil
-	}
-	s := vaulttest.Start(t, vaulttest.Config{
-		AppRoles:        map[string]string{"agentctl": "approle-secret-id-1234"},
-		KubernetesRoles: map[string]vaulttest.KubernetesRole{"deploy": {AllowedNamespaces: []string{ns}, Mint: mint}},
-	})
+	s := deployVault(t, c, ns, prefix)
 	dir := t.TempDir()
 	y := "vault:\n  address: " + s.URL + "\n  auth:\n    approle: {roleID: agentctl, secretID: approle-secret-id-1234}\n" +
 		"targets:\n- name: test\n  match: {context: lab}\n  deploy:\n    vault-kubernetes: {role: deploy, namespace: " + ns + ", ttl: 10m, cluster: {path: " + c.Kubeconfig(t, testenv.UserReader) + "}}\n" +
@@ -294,4 +281,24 @@ func TestRedactedSecretFromKubectl(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deployVault starts a Vault test server whose Kubernetes secrets engine
+// role "deploy" mints real tokens for the prefix-deploy ServiceAccount of
+// ns, and whose AppRole "agentctl" logs agentctl in.
+func deployVault(tb testing.TB, c *testenv.Cluster, ns, prefix string) *vaulttest.Server {
+	admin := c.AdminClient(tb)
+	mint := func(namespace string, ttl time.Duration) (string, string, error) {
+		secs := int64(ttl / time.Second)
+		tr, err := admin.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), prefix+"-deploy",
+			&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
+		if err != nil {
+			return "", "", err
+		}
+		return tr.Status.Token, prefix + "-deploy", nil
+	}
+	return vaulttest.Start(tb, vaulttest.Config{
+		AppRoles:        map[string]string{"agentctl": "approle-secret-id-1234"},
+		KubernetesRoles: map[string]vaulttest.KubernetesRole{"deploy": {AllowedNamespaces: []string{ns}, Mint: mint}},
+	})
 }
