@@ -69,18 +69,3 @@ type Input struct {
 	Cwd            string
 	NonInteractive bool
 }
-
-// Interim is the gate used before a policy file is configured: reads run
-// sandboxed, every other class needs a human.
-func Interim(in *Input) Decision {
-	a := in.Assessment
-	if a.Class == classify.Read {
-		return Decision{Action: Sandbox, Rule: "interim:read", Message: "reads run sandboxed", SandboxRequired: true}
-	}
-	return Decision{
-		Action:  Approve,
-		Rule:    "interim:approve",
-		Message: fmt.Sprintf("%s commands need a human approval", a.Class),
-		Confirm: a.Class == classify.Privilege || a.Class == classify.Unknown,
-	}
-}
