@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/run"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
@@ -13,14 +14,21 @@ import (
 // wireApproval sets the pipeline's approver and approval timeout:
 //
 //   - the approver is chosen by approve.Select: --approver /
-//     AGENTCTL_APPROVER, else none when non-interactive, else a running
-//     `agentctl inbox`, else the terminal (/dev/tty), else none;
+//     AGENTCTL_APPROVER, else approval.approver in config.yaml, else none
+//     when non-interactive, else a running `agentctl inbox`, else the
+//     terminal (/dev/tty), else none;
 //   - the inbox key's directory joins the sandbox's deny list;
-//   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m) bounds
-//     how long a human may take; the default is 5 minutes.
-func wireApproval(f *Factory, p *run.Pipeline) error {
+//   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m), else
+//     approval.timeout in config.yaml, bounds how long a human may take;
+//     the default is 5 minutes.
+func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) error {
+	choice := f.Global.Approver
+	if choice == "" {
+		choice = cfg.Approver
+	}
+	p.ApprovalTimeout = cfg.TimeoutDuration()
 	ap, err := approve.Select(approve.SelectOptions{
-		Choice:         f.Global.Approver,
+		Choice:         choice,
 		NonInteractive: f.NonInteractive(),
 		Getenv:         f.Getenv,
 		Status:         f.IO.ErrOut,

@@ -193,3 +193,36 @@ func TestRemoteManifestIsRefusedWhateverThePolicy(t *testing.T) {
 		t.Errorf("decision %v by %v, want deny by agentctl:unassessable", m["decision"], m["rule"])
 	}
 }
+
+func TestApprovalSettingsFromConfig(t *testing.T) {
+	write := func(t *testing.T, body string) string {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "agentctl"), 0o700)
+		os.WriteFile(filepath.Join(dir, "agentctl", "config.yaml"), []byte(body), 0o600)
+		return "XDG_CONFIG_HOME=" + dir
+	}
+	t.Run("a bad approver is a configuration error with its location", func(t *testing.T) {
+		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: slack\n")}, "kubectl", "delete", "pod", "x")
+		if code != ExitConfig || !strings.Contains(errOut, "config.yaml:2: approval.approver: \"slack\"") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("a bad timeout is a configuration error", func(t *testing.T) {
+		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  timeout: soon\n")}, "kubectl", "delete", "pod", "x")
+		if code != ExitConfig || !strings.Contains(errOut, `approval.timeout: "soon"`) {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("the configured approver is asked", func(t *testing.T) {
+		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: inbox\n"), "XDG_RUNTIME_DIR=" + t.TempDir()}, "kubectl", "delete", "pod", "x")
+		if code != ExitDenied || !strings.Contains(errOut, "cannot verify inbox answers") {
+			t.Errorf("exit %d, stderr %q: want the inbox approver, which has no key here", code, errOut)
+		}
+	})
+	t.Run("the flag wins over the configuration", func(t *testing.T) {
+		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: inbox\n")}, "--approver", "none", "kubectl", "delete", "pod", "x")
+		if code != ExitDenied || strings.Contains(errOut, "cannot verify inbox answers") {
+			t.Errorf("exit %d, stderr %q: want a plain refusal by approver none", code, errOut)
+		}
+	})
+}

@@ -71,7 +71,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	// Without a broker, kubectl runs with the agent's kubeconfig: pin the
 	// exact bytes that were assessed.
 	pin := run.PinKubeconfig
-	if creds != nil {
+	if creds != nil && len(creds.Targets) > 0 {
 		broker = credentials.NewBroker(creds)
 		pin = nil
 		allowEnv = append(allowEnv, creds.Env.Allow...)
@@ -89,7 +89,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	// agent: redacted like everything else.
 	planOut := redact.New(redact.Options{}).Writer(f.IO.ErrOut)
 	classifiers := newClassifiers(f, home, executor.SandboxedTerraform, planOut)
-	if creds != nil {
+	if creds != nil && len(creds.Targets) > 0 {
 		// The configuration may hold agentctl's own Vault secrets.
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
 		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
@@ -111,7 +111,11 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Diff:           executor.Diff,
 		NonInteractive: f.NonInteractive(),
 	}
-	if err := wireApproval(f, p); err != nil {
+	var approval credentials.ApprovalConfig
+	if creds != nil {
+		approval = creds.Approval
+	}
+	if err := wireApproval(f, p, approval); err != nil {
 		log.Close()
 		return nil, nil, err
 	}

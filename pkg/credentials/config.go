@@ -24,10 +24,27 @@ type Config struct {
 	// Flags names the agent-given --context, --kubeconfig, --server and
 	// --cluster values allowed although no target matches them.
 	Flags FlagAllow `yaml:"flags,omitempty"`
-	// Targets are tried in order; the first that matches is used.
+	// Targets are tried in order; the first that matches is used. With
+	// none, commands run with the kubeconfig the agent chose.
 	Targets []Target `yaml:"targets"`
+	// Approval configures who approves and for how long they may think.
+	Approval ApprovalConfig `yaml:"approval,omitempty"`
 
 	path string
+}
+
+// ApprovalConfig chooses the approver (tty, inbox or none; the
+// --approver flag and AGENTCTL_APPROVER win over it) and the approval
+// timeout (a Go duration; AGENTCTL_APPROVAL_TIMEOUT wins over it).
+type ApprovalConfig struct {
+	Approver string `yaml:"approver,omitempty"`
+	Timeout  string `yaml:"timeout,omitempty"`
+}
+
+// TimeoutDuration is the parsed timeout, 0 when unset.
+func (a ApprovalConfig) TimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(a.Timeout)
+	return d
 }
 
 // EnvConfig is the child environment allowlist.

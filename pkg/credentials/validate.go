@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -39,6 +40,16 @@ func (c *Config) validate(root *yaml.Node) error {
 			if k.Role == "" {
 				return fail([]any{"vault", "auth", "kubernetes"}, "vault.auth.kubernetes: role is required")
 			}
+		}
+	}
+	switch c.Approval.Approver {
+	case "", "tty", "inbox", "none":
+	default:
+		return fail([]any{"approval", "approver"}, "approval.approver: %q is not one of tty, inbox, none", c.Approval.Approver)
+	}
+	if t := c.Approval.Timeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 {
+			return fail([]any{"approval", "timeout"}, "approval.timeout: %q is not a positive duration such as 90s or 10m", t)
 		}
 	}
 	names := map[string]bool{}
