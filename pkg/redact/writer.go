@@ -91,6 +91,23 @@ func (w *Writer) cutLong() {
 	w.part = append(w.part[:0], w.part[cut:]...)
 }
 
+// FlushPartial redacts and writes the current unterminated line now,
+// instead of waiting for its newline: for interactive sessions, where a
+// shell prompt has no newline and must show. A secret that arrives split
+// across two flushes is not caught whole (its exact value still is when it
+// arrives in one piece); lines held for a Secret's kind stay held.
+func (w *Writer) FlushPartial() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.part) > 0 {
+		w.st.hints = hints{true, true, true}
+		w.st.line(w.part, false)
+		w.part = w.part[:0]
+	}
+	return w.flush()
+}
+
 // Close writes the last, unterminated line and any held lines (Secret data
 // whose kind never showed is redacted), and reports a write error.
 func (w *Writer) Close() error {

@@ -103,6 +103,11 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 		r := redact.New(redact.Options{Exact: exact})
 		wo, we := r.Writer(out), r.Writer(errw)
 		stdout, stderr = wo, we
+		if a.Exec.PassStdin {
+			// An interactive session (exec -i, attach -i, run -i): a
+			// prompt has no newline and must show at once.
+			stdout, stderr = interactive{wo}, interactive{we}
+		}
 		flush = func() map[string]int {
 			wo.Close()
 			we.Close()
@@ -271,5 +276,17 @@ type countingWriter struct {
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	return n, err
+}
+
+// interactive writes each chunk through the redactor at once instead of
+// holding an unterminated line for its newline.
+type interactive struct{ w *redact.Writer }
+
+func (i interactive) Write(p []byte) (int, error) {
+	n, err := i.w.Write(p)
+	if err == nil {
+		err = i.w.FlushPartial()
+	}
 	return n, err
 }
