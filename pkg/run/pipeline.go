@@ -166,7 +166,14 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (
 	case policy.Approve:
 		ans, err := p.approve(ctx, ev)
 		if err != nil {
-			return 0, err
+			// An approver that fails (a closed terminal, an interrupt, an
+			// inbox that went away) approves nothing; the refusal is
+			// audited like any other.
+			why := "approval failed: " + err.Error()
+			if ctx.Err() != nil {
+				why = "interrupted while waiting for approval"
+			}
+			ans = approve.Answer{Approved: false, Channel: ans.Channel, Reason: why}
 		}
 		ev.Answer = &ans
 		if !ans.Approved {
