@@ -34,7 +34,8 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
 		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, env, stdio)
 	}
-	cfg := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	cfg, cleanup := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	defer cleanup()
 	code, enf, err := e.runSandbox(ctx, cfg, stdio.Stdin, stdio.Stdout, stdio.Stderr)
 	rep.Sandbox = enf.String()
 	return code, err
@@ -45,7 +46,27 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 // locks local state next to the configuration), as is a plan file named by
 // -out; provider plugins are readable; the rest of the machine, the
 // credential stores and agentctl's own files are not.
-func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) sandbox.Config {
+//
+// The user's ~/.terraform.d holds credentials.tfrc.json, so terraform runs
+// with the sandbox's scratch home; when the user keeps providers in
+// ~/.terraform.d/plugins (an implied mirror terraform finds through HOME)
+// and names no CLI configuration, a generated one names that mirror.
+// cleanup removes what was generated.
+func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) (sandbox.Config, func()) {
+	cleanup := func() {}
+	env = withoutKey(env, "HOME")
+	if request.Getenv(env, "TF_CLI_CONFIG_FILE") == "" && e.Home != "" {
+		if mirror := filepath.Join(e.Home, ".terraform.d", "plugins"); isDir(mirror) {
+			if tmp, err := os.MkdirTemp("", "agentctl-tfrc-"); err == nil {
+				rc := filepath.Join(tmp, "terraform.rc")
+				body := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n  direct {}\n}\n", mirror)
+				if os.WriteFile(rc, []byte(body), 0o600) == nil {
+					env = append(env, "TF_CLI_CONFIG_FILE="+rc)
+				}
+				cleanup = func() { os.RemoveAll(tmp) }
+			}
+		}
+	}
 	dataDir := request.Getenv(env, "TF_DATA_DIR")
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, ".terraform")
@@ -91,7 +112,12 @@ func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, 
 			cfg.ReadOnly = append(cfg.ReadOnly, file)
 		}
 	}
-	return cfg
+	return cfg, cleanup
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // SandboxedTerraform runs terraform in the read sandbox, for the plans the
@@ -101,7 +127,8 @@ func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, 
 // environment: the agent's own variables other than terraform's
 // configuration never reach the plan.
 func (e *LocalExecutor) SandboxedTerraform(ctx context.Context, bin string, args []string, dir string, _ []string, stdout, stderr io.Writer) (int, error) {
-	cfg := e.terraformSandbox(bin, args, dir, append([]string(nil), e.Env...), true)
+	cfg, cleanup := e.terraformSandbox(bin, args, dir, append([]string(nil), e.Env...), true)
+	defer cleanup()
 	code, _, err := sandbox.Run(ctx, cfg, sandbox.Stdio{Out: stdout, Err: stderr})
 	return code, err
 }

@@ -30,8 +30,11 @@ type fakeAuditor struct {
 	failDecision       error
 }
 
-func (f *fakeAuditor) Decision(ev *Event) error { f.decisions = append(f.decisions, ev); return f.failDecision }
-func (f *fakeAuditor) Result(ev *Event) error   { f.results = append(f.results, ev); return nil }
+func (f *fakeAuditor) Decision(ev *Event) error {
+	f.decisions = append(f.decisions, ev)
+	return f.failDecision
+}
+func (f *fakeAuditor) Result(ev *Event) error { f.results = append(f.results, ev); return nil }
 
 type fakeExecutor struct{ ran int }
 
