@@ -87,6 +87,10 @@ type Invocation struct {
 	Kubeconfig []byte `json:"-"`
 	// Dir is the working directory the tool runs in.
 	Dir string `json:"dir,omitempty"`
+	// Scratch, when set, is a private directory holding copies of the
+	// files the command reads (see the kubectl classifier); it is removed
+	// when the request is over.
+	Scratch string `json:"-"`
 }
 
 // Plan describes a terraform plan file an assessment was made from.

@@ -96,7 +96,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	}
 	p := &run.Pipeline{
 		Classifiers: classifiers,
-		Cleanup:     func(a *classify.Assessment) { tfclass.Cleanup(a) },
+		Cleanup:     cleanupAssessment,
 		Decider:     engine,
 		Auditor: &observingAuditor{
 			Auditor:        &auditor{log: log, proc: audit.Self()},
@@ -161,5 +161,14 @@ func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.W
 		"kubectl":   kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: kubectlclass.DiskDiscovery}),
 		"terraform": tfc,
 		"tofu":      tfc,
+	}
+}
+
+// cleanupAssessment removes what classifying made: terraform plan files
+// agentctl owns, snapshots of a command's input files.
+func cleanupAssessment(a *classify.Assessment) {
+	tfclass.Cleanup(a)
+	if a.Exec.Scratch != "" {
+		os.RemoveAll(a.Exec.Scratch)
 	}
 }

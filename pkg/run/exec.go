@@ -178,6 +178,9 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		Deny:     append(CredentialStores(e.Home), e.Deny...),
 		Required: d.SandboxRequired,
 	}
+	if a.Exec.Scratch != "" {
+		cfg.ReadOnly = append(cfg.ReadOnly, a.Exec.Scratch) // snapshots of input files
+	}
 	// kubectl's discovery cache lives outside the sandbox's throwaway
 	// HOME, so that a read does not rediscover the API every time. Only
 	// sandboxed reads write it.

@@ -60,6 +60,7 @@ func (s *state) run() error {
 		return err
 	}
 	s.rule()
+	s.snapshotFiles()
 	return nil
 }
 
