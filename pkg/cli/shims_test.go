@@ -85,3 +85,26 @@ func TestShimNameDispatch(t *testing.T) {
 		}
 	}
 }
+
+func TestConfiguredToolWinsOverTheAgentsPath(t *testing.T) {
+	home := t.TempDir()
+	agentDir, realDir := t.TempDir(), t.TempDir()
+	for _, d := range []string{agentDir, realDir} {
+		os.WriteFile(filepath.Join(d, "terraform"), []byte("#!/bin/sh\n"), 0o755)
+	}
+	real := filepath.Join(realDir, "terraform")
+	os.MkdirAll(filepath.Join(home, "agentctl"), 0o700)
+	os.WriteFile(filepath.Join(home, "agentctl", "config.yaml"), []byte("tools:\n  terraform: "+real+"\n"), 0o600)
+	f := &Factory{
+		Environ:    []string{"XDG_CONFIG_HOME=" + home, "PATH=" + agentDir, "AGENTCTL_TERRAFORM=" + filepath.Join(agentDir, "terraform")},
+		Executable: os.Executable,
+	}
+	if got, err := findTool(f, "terraform"); err != nil || got != real {
+		t.Errorf("findTool = %q, %v; want the configured %q, not the agent's", got, err, real)
+	}
+	os.WriteFile(filepath.Join(home, "agentctl", "config.yaml"), []byte("tools:\n  terraform: relative/terraform\n"), 0o600)
+	code, _, errOut := runCLI(t, []string{"XDG_CONFIG_HOME=" + home}, "terraform", "version")
+	if code != ExitConfig || !strings.Contains(errOut, `tools.terraform: "relative/terraform" is not an absolute path`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

@@ -7,11 +7,18 @@ import (
 	"strings"
 )
 
-// findTool finds the real terraform or tofu binary: $AGENTCTL_TERRAFORM or
-// $AGENTCTL_TOFU when set, else the first match on PATH that is not
-// agentctl itself (a shim or a symlink to it, resolved through links), so
-// that a shim never calls itself.
+// findTool finds the real terraform or tofu binary: tools.<name> in
+// config.yaml when set (the agent controls the environment and PATH, and
+// deploy credentials go to this binary), else $AGENTCTL_TERRAFORM or
+// $AGENTCTL_TOFU, else the first match on PATH that is not agentctl itself
+// (a shim or a symlink to it, resolved through links), so that a shim
+// never calls itself.
 func findTool(f *Factory, name string) (string, error) {
+	if cfg, err := loadCredentials(f); err == nil && cfg != nil {
+		if p := cfg.Tools.Path(name); p != "" {
+			return p, nil
+		}
+	}
 	if p := f.Getenv("AGENTCTL_" + strings.ToUpper(name)); p != "" {
 		return p, nil
 	}

@@ -29,8 +29,29 @@ type Config struct {
 	Targets []Target `yaml:"targets"`
 	// Approval configures who approves and for how long they may think.
 	Approval ApprovalConfig `yaml:"approval,omitempty"`
+	// Tools names the real terraform and tofu binaries. When set they win
+	// over AGENTCTL_TERRAFORM/AGENTCTL_TOFU and PATH, which the agent
+	// controls: deploy credentials then go only to the binary named here.
+	Tools ToolsConfig `yaml:"tools,omitempty"`
 
 	path string
+}
+
+// ToolsConfig holds absolute paths of the wrapped tools' binaries.
+type ToolsConfig struct {
+	Terraform string `yaml:"terraform,omitempty"`
+	Tofu      string `yaml:"tofu,omitempty"`
+}
+
+// Path returns the configured binary of tool ("terraform" or "tofu").
+func (t ToolsConfig) Path(tool string) string {
+	switch tool {
+	case "terraform":
+		return t.Terraform
+	case "tofu":
+		return t.Tofu
+	}
+	return ""
 }
 
 // ApprovalConfig chooses the approver (tty, inbox or none; the

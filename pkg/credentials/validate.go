@@ -52,6 +52,18 @@ func (c *Config) validate(root *yaml.Node) error {
 			return fail([]any{"approval", "timeout"}, "approval.timeout: %q is not a positive duration such as 90s or 10m", t)
 		}
 	}
+	for _, tool := range []string{"terraform", "tofu"} {
+		p := c.Tools.Path(tool)
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			return fail([]any{"tools", tool}, "tools.%s: %q is not an absolute path", tool, p)
+		}
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return fail([]any{"tools", tool}, "tools.%s: %q is not an executable file", tool, p)
+		}
+	}
 	names := map[string]bool{}
 	for i := range c.Targets {
 		t := &c.Targets[i]
