@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -35,7 +36,7 @@ func (a *auditor) Decision(ev *run.Event) error {
 			rec.Reason = ev.Answer.Reason
 		}
 	}
-	if ev.Answer != nil && !ev.Answer.Approved || ev.Decision.Action == "deny" {
+	if ev.Answer != nil && !ev.Answer.Approved || ev.Decision.Action == policy.Deny {
 		rec.Decision = "deny"
 	}
 	a.last = rec

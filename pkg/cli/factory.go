@@ -4,6 +4,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/agentctl/agentctl/pkg/credentials"
 )
 
 // GlobalOptions are the flags that come before the tool name:
@@ -36,6 +39,12 @@ type Factory struct {
 	Getwd func() (string, error)
 	// Global holds the global flags once parsed.
 	Global GlobalOptions
+
+	creds struct { // see loadCredentials
+		once sync.Once
+		cfg  *credentials.Config
+		err  error
+	}
 }
 
 // NewFactory returns the factory for a real process.
