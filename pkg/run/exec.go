@@ -70,6 +70,12 @@ func CredentialStores(home string) []string {
 	return out
 }
 
+// denied is what no sandboxed command may reach: the user's credential
+// stores and agentctl's own files.
+func (e *LocalExecutor) denied() []string {
+	return append(CredentialStores(e.Home), e.Deny...)
+}
+
 // Execute implements [Executor].
 func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio Stdio) (*ExecReport, error) {
 	rep := &ExecReport{}
@@ -175,7 +181,7 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		// No working directory: manifests arrive on stdin, so the
 		// sandboxed kubectl needs nothing from the agent's tree.
 		ReadOnly: kubeconfigFiles(kubeconfig),
-		Deny:     append(CredentialStores(e.Home), e.Deny...),
+		Deny:     e.denied(),
 		Required: d.SandboxRequired,
 	}
 	if a.Exec.Scratch != "" {

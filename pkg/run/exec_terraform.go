@@ -79,7 +79,7 @@ func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, 
 		Dir:              dir,
 		ReadOnly:         append([]string{filepath.Dir(bin)}, terraformPluginPaths(env, e.Home)...),
 		ReadWrite:        []string{dir},
-		Deny:             append(CredentialStores(e.Home), e.Deny...),
+		Deny:             e.denied(),
 		AllowUnixSockets: true, // provider plugins talk over Unix sockets
 		Required:         required,
 	}
