@@ -169,7 +169,7 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 	if kubeconfig != "" {
 		env = append(withoutKey(env, "KUBECONFIG"), "KUBECONFIG="+kubeconfig)
 	}
-	env = append(append(env, a.Exec.Env...), "KUBECTL_KUBERC=false")
+	env = append(env, a.Exec.Env...) // KUBECTL_KUBERC=false among them; KubectlMain enforces it too
 	if d.Action != policy.Sandbox {
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
 		return startEntry(ctx, e.Self, KubectlEntry, a.Exec.Args, env, a.Exec.Dir, stdin, stdout, stderr)
