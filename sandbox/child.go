@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
 // The child is the re-executed binary. It finds its role in the marker
@@ -21,13 +23,13 @@ import (
 // out of sight of /proc/<pid>/environ and cmdline), sets up, reports on
 // the status pipe, and runs the command.
 const (
-	markerEnv   = "AGENTCTL_SANDBOX"
-	markerChild = "child"
-	markerProbe = "probe"
+	markerEnv   = spawn.MarkerEnv
+	markerChild = spawn.MarkerChild
+	markerProbe = spawn.MarkerProbe
 
-	fdSpec   = 3 // parent → child: childSpec JSON, then EOF
-	fdBroker = 4 // the egress broker socket
-	fdStatus = 5 // child → parent: childStatus JSON, then close
+	fdSpec   = spawn.FDSpec   // parent → child: childSpec JSON, then EOF
+	fdBroker = spawn.FDBroker // the egress broker socket
+	fdStatus = spawn.FDStatus // child → parent: childStatus JSON, then close
 
 	// ExitSetup is the child's exit code when setup failed; the reason
 	// goes to the parent on the status pipe.

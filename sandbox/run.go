@@ -10,10 +10,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
 // killGrace is how long the child has to exit after SIGTERM when ctx ends.
@@ -38,84 +41,118 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error)
 // and doing nothing, until [Child.Run] hands it a config, or dies with
 // [Child.Close].
 type Child struct {
-	cmd                          *exec.Cmd
-	nsErr                        error // why the namespaces could not be created
-	specW, statusR, brokerParent *os.File
-	used                         bool
+	p     *spawn.Process
+	nsErr error // why the namespaces could not be created
+	// copies are the goroutines copying non-file streams; wait for them
+	// after the process has exited.
+	copies sync.WaitGroup
+	used   bool
 }
 
 // Prestart starts a sandbox child with stdio as the command's streams. It
 // creates the user and network namespaces, or, when they cannot be
 // created, starts the child without them and lets [Child.Run] decide
 // (fail when required).
-func Prestart(stdio Stdio) (*Child, error) {
-	c, err := prestart(stdio, true)
-	var nsErr *namespaceError
-	if errors.As(err, &nsErr) {
-		c, err = prestart(stdio, false)
-		if c != nil {
-			c.nsErr = nsErr
-		}
-	}
-	return c, err
-}
+func Prestart(stdio Stdio) (*Child, error) { return prestart(stdio, true) }
 
-// namespaceError is a failure to create the namespaces.
-type namespaceError struct{ err error }
-
-func (e *namespaceError) Error() string { return "cannot create user namespace: " + e.err.Error() }
-func (e *namespaceError) Unwrap() error { return e.err }
+// Adopt takes over a child that package spawn started earlier (during
+// initialisation), with its streams already connected.
+func Adopt(p *spawn.Process) *Child { return &Child{p: p, nsErr: p.NamespaceErr} }
 
 func prestart(stdio Stdio, namespaces bool) (*Child, error) {
-	specR, specW, err := os.Pipe()
+	c := &Child{}
+	files, copies, made, err := streams(stdio)
 	if err != nil {
 		return nil, err
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		specR.Close()
-		specW.Close()
-		return nil, err
+	p, err := spawn.Start(files[0], files[1], files[2], namespaces)
+	var nsErr *spawn.NamespaceError
+	if errors.As(err, &nsErr) {
+		p, err = spawn.Start(files[0], files[1], files[2], false)
+		c.nsErr = nsErr
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		for _, f := range []*os.File{specR, specW, statusR, statusW} {
-			f.Close()
+	for i, f := range files {
+		if f != fileOf(stdio, i) {
+			f.Close() // the child's end of a pipe, or /dev/null
 		}
-		return nil, fmt.Errorf("sandbox broker socket: %w", err)
 	}
-	brokerParent, brokerChild := os.NewFile(uintptr(fds[0]), "broker"), os.NewFile(uintptr(fds[1]), "broker-child")
-
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = childArgs()
-	// The locale is set from the start: an entry's messages (kubectl's
-	// translations) are chosen while the binary initialises, before the
-	// child reads its environment from the spec.
-	cmd.Env = append([]string{markerEnv + "=" + markerChild}, localeEnv()...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	cmd.ExtraFiles = []*os.File{specR, brokerChild, statusW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if namespaces {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
-		cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN}
-	}
-	err = cmd.Start()
-	specR.Close()
-	brokerChild.Close()
-	statusW.Close()
 	if err != nil {
-		specW.Close()
-		statusR.Close()
-		brokerParent.Close()
-		if namespaces {
-			return nil, &namespaceError{err}
+		for _, f := range made {
+			f.Close()
 		}
 		return nil, fmt.Errorf("sandbox: start child: %w", err)
 	}
-	return &Child{cmd: cmd, specW: specW, statusR: statusR, brokerParent: brokerParent}, nil
+	for _, copy := range copies {
+		c.copies.Add(1)
+		go func() { defer c.copies.Done(); copy() }()
+	}
+	c.p = p
+	return c, nil
+}
+
+// streams returns the files the child gets as stdin, stdout and stderr:
+// stdio's own files, /dev/null for nil, or pipes, as os/exec does. The
+// copies move the data of the pipes once the child has started; made are
+// the parent's ends of the pipes.
+func streams(stdio Stdio) (files [3]*os.File, copies []func(), made []*os.File, err error) {
+	for i := range files {
+		if f := fileOf(stdio, i); f != nil {
+			files[i] = f
+			continue
+		}
+		var r, w *os.File
+		if (i == 0 && stdio.In == nil) || (i == 1 && stdio.Out == nil) || (i == 2 && stdio.Err == nil) {
+			r, err = os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			w = r
+		} else {
+			r, w, err = os.Pipe()
+		}
+		if err != nil {
+			for j, f := range files[:i] {
+				if f != fileOf(stdio, j) {
+					f.Close()
+				}
+			}
+			for _, f := range made {
+				f.Close()
+			}
+			return files, nil, nil, err
+		}
+		switch i {
+		case 0:
+			files[i] = r
+			if w != r {
+				made = append(made, w)
+				copies = append(copies, func() { io.Copy(w, stdio.In); w.Close() })
+			}
+		default:
+			dst := stdio.Out
+			if i == 2 {
+				dst = stdio.Err
+			}
+			files[i] = w
+			if w != r {
+				made = append(made, r)
+				copies = append(copies, func() { io.Copy(dst, r); r.Close() })
+			}
+		}
+	}
+	return files, copies, made, nil
+}
+
+// fileOf returns stream i of stdio when it is an *os.File.
+func fileOf(stdio Stdio, i int) *os.File {
+	var v any
+	switch i {
+	case 0:
+		v = stdio.In
+	case 1:
+		v = stdio.Out
+	default:
+		v = stdio.Err
+	}
+	f, _ := v.(*os.File)
+	return f
 }
 
 // Close kills the child if it has not run a config, and releases it. It
@@ -123,12 +160,18 @@ func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 func (c *Child) Close() {
 	if !c.used {
 		c.used = true
-		c.cmd.Process.Kill()
-		c.cmd.Wait()
+		c.p.Kill()
+		c.p.Wait()
+		c.copies.Wait()
 	}
-	c.specW.Close()
-	c.statusR.Close()
-	c.brokerParent.Close()
+	c.p.Close()
+}
+
+// wait waits for the child and for the copies of its streams.
+func (c *Child) wait() (*os.ProcessState, error) {
+	ps, err := c.p.Wait()
+	c.copies.Wait()
+	return ps, err
 }
 
 // Run plans cfg for what the child's namespaces and the kernel's Landlock
@@ -155,31 +198,31 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 		return 0, r.Enforcement, err
 	}
 	c.used = true
-	cmd := c.cmd
+	proc := c.p
 
 	bctx, stopBroker := context.WithCancel(ctx)
 	defer stopBroker()
-	b, err := newBroker(c.brokerParent, r.Destinations)
+	b, err := newBroker(proc.Broker, r.Destinations)
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
+		proc.Kill()
+		c.wait()
 		return 0, Enforcement{}, err
 	}
 	go b.serve(bctx)
 
 	spec := childSpec{Entry: rcfg.Entry, Argv: rcfg.Argv, Env: childEnv(rcfg.Env, rcfg.Scratch), Dir: rcfg.Dir, Rules: r}
-	json.NewEncoder(c.specW).Encode(spec)
-	c.specW.Close()
+	json.NewEncoder(proc.Spec).Encode(spec)
+	proc.Spec.Close()
 
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-ctx.Done():
-			cmd.Process.Signal(syscall.SIGTERM)
+			proc.Signal(syscall.SIGTERM)
 			select {
 			case <-time.After(killGrace):
-				cmd.Process.Kill()
+				proc.Kill()
 			case <-done:
 			}
 		case <-done:
@@ -187,10 +230,10 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 	}()
 
 	var st2 childStatus
-	derr := json.NewDecoder(c.statusR).Decode(&st2)
+	derr := json.NewDecoder(proc.Status).Decode(&st2)
 	if derr != nil || st2.Error != "" {
-		cmd.Process.Kill()
-		cmd.Wait()
+		proc.Kill()
+		c.wait()
 		if derr == io.EOF {
 			return 0, Enforcement{}, fmt.Errorf("sandbox: child exited during setup (does main call sandbox.MaybeChild first?)")
 		}
@@ -199,14 +242,9 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 		}
 		return 0, r.Enforcement, errors.New(st2.Error)
 	}
-	werr := cmd.Wait()
-	return exitCode(cmd.ProcessState, werr), st2.Enforcement, nil
+	ps, werr := c.wait()
+	return exitCode(ps, werr), st2.Enforcement, nil
 }
-
-// childArgs is the re-executed binary's argv. MaybeChild never looks at
-// it; "-test.run=^$" makes a test binary whose TestMain forgot to call
-// MaybeChild run no test instead of recursing into its own tests.
-func childArgs() []string { return []string{os.Args[0], "-test.run=^$"} }
 
 // probeNamespaces starts the re-executed binary in new user and network
 // namespaces and waits for it to report on fd 3 that it ran.
@@ -217,7 +255,7 @@ func probeNamespaces() error {
 	}
 	defer r.Close()
 	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = childArgs()
+	cmd.Args = spawn.Args()
 	cmd.Env = []string{markerEnv + "=" + markerProbe}
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -240,15 +278,4 @@ func probeNamespaces() error {
 		return errors.New("sandbox probe child did not answer: main must call sandbox.MaybeChild first")
 	}
 	return nil
-}
-
-// localeEnv returns this process's locale variables.
-func localeEnv() []string {
-	var out []string
-	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		if v, ok := os.LookupEnv(k); ok {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
 // Outside Linux there is no sandbox: [Probe] reports Landlock and the
@@ -23,9 +25,9 @@ import (
 // its spec from fd 3 and runs the entry.
 
 const (
-	markerEnv   = "AGENTCTL_SANDBOX"
-	markerChild = "child"
-	fdSpec      = 3
+	markerEnv   = spawn.MarkerEnv
+	markerChild = spawn.MarkerChild
+	fdSpec      = spawn.FDSpec
 	killGrace   = 5 * time.Second
 )
 
@@ -168,4 +170,13 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 	}
 	c.used = true
 	return Run(ctx, cfg, c.stdio)
+}
+
+// Adopt exists for the Linux API's sake: package spawn starts no child
+// ahead outside Linux, so there is never one to adopt. The returned Child
+// refuses to run.
+func Adopt(p *spawn.Process) *Child {
+	p.Kill()
+	p.Close()
+	return &Child{used: true}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
 func run(t *testing.T, cfg Config, stdin string) (int, string, Enforcement, error) {
@@ -171,7 +173,7 @@ func TestRunWithoutNamespaces(t *testing.T) {
 	if probeOnce().LandlockABI < 1 {
 		t.Skip("needs Landlock")
 	}
-	blocked := &namespaceError{syscall.EPERM}
+	blocked := &spawn.NamespaceError{Err: syscall.EPERM}
 	start := func() *Child {
 		c, err := prestart(Stdio{}, false)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/agentctl/agentctl/sandbox"
+	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
 // prestarted is a sandbox child started before the pipeline decided, with
@@ -18,11 +19,16 @@ type prestarted struct {
 	inW, outR, errR *os.File
 }
 
-// Prestart starts a sandbox child for the command about to be assessed.
+// Prestart starts a sandbox child for the command about to be assessed,
+// or adopts the one package boot started while agentctl initialised.
 // [LocalExecutor.Execute] runs a sandboxed kubectl in it; whatever does not
 // use it must call [LocalExecutor.ReleasePrestart]. A failure to prestart
 // is not an error: Execute then starts a child as usual.
 func (e *LocalExecutor) Prestart() {
+	if early := spawn.TakeEarly(); early != nil {
+		e.pre = &prestarted{child: sandbox.Adopt(early.Process), inW: early.Stdin, outR: early.Stdout, errR: early.Stderr}
+		return
+	}
 	var files []*os.File
 	pipe := func() (r, w *os.File) {
 		r, w, err := os.Pipe()

@@ -1,0 +1,92 @@
+// Package spawn starts the process a sandbox runs in: agentctl's own
+// binary, re-executed in new user and network namespaces, waiting for its
+// configuration. It imports nothing but the standard library's os and
+// syscall so that agentctl can start the child while the rest of the
+// binary is still initialising (package boot), and the sandbox package
+// adopts it later.
+package spawn
+
+import (
+	"os"
+	"sync"
+)
+
+// The child finds its role in this variable, never in its arguments.
+const (
+	MarkerEnv   = "AGENTCTL_SANDBOX"
+	MarkerChild = "child"
+	MarkerProbe = "probe"
+)
+
+// The child's inherited descriptors after stdin, stdout and stderr.
+const (
+	FDSpec   = 3 // parent → child: the configuration, then EOF
+	FDBroker = 4 // the egress broker socket
+	FDStatus = 5 // child → parent: setup status, then close
+)
+
+// Process is a started sandbox child and the parent's ends of its
+// descriptors.
+type Process struct {
+	*os.Process
+	// NamespaceErr says why the child runs without its namespaces; nil
+	// when it has them.
+	NamespaceErr         error
+	Spec, Status, Broker *os.File
+}
+
+// Close closes the parent's ends. It does not stop the process.
+func (p *Process) Close() {
+	p.Spec.Close()
+	p.Status.Close()
+	p.Broker.Close()
+}
+
+// Early is a child started during initialisation, with the parent's ends
+// of pipes that are the command's standard streams.
+type Early struct {
+	*Process
+	Stdin, Stdout, Stderr *os.File
+}
+
+var (
+	mu    sync.Mutex
+	early *Early
+)
+
+// SetEarly records the child started during initialisation.
+func SetEarly(e *Early) {
+	mu.Lock()
+	early = e
+	mu.Unlock()
+}
+
+// TakeEarly returns the child started during initialisation, once; nil
+// when there is none or it was taken.
+func TakeEarly() *Early {
+	mu.Lock()
+	defer mu.Unlock()
+	e := early
+	early = nil
+	return e
+}
+
+// Args is the child's argv. The child never looks at it; "-test.run=^$"
+// makes a test binary whose TestMain forgot to call sandbox.MaybeChild
+// run no test instead of recursing into its own tests.
+func Args() []string { return []string{os.Args[0], "-test.run=^$"} }
+
+// Env is the child's environment until it reads its configuration: the
+// marker; the locale, which an entry's messages (kubectl's translations)
+// are chosen by while the binary initialises; and no garbage collection
+// while it initialises (package boot restores the defaults shortly
+// after; the command itself gets the environment of its configuration).
+func Env() []string {
+	env := []string{MarkerEnv + "=" + MarkerChild, "GOGC=off", "GOMEMLIMIT=256MiB"}
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}

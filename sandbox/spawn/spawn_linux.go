@@ -1,0 +1,69 @@
+//go:build linux
+
+package spawn
+
+import (
+	"os"
+	"syscall"
+)
+
+// NamespaceError is a failure to create the namespaces.
+type NamespaceError struct{ Err error }
+
+func (e *NamespaceError) Error() string { return "cannot create user namespace: " + e.Err.Error() }
+func (e *NamespaceError) Unwrap() error { return e.Err }
+
+// Start starts a sandbox child with the given standard streams (which it
+// does not close). With namespaces, the child is in new user and network
+// namespaces, mapped to the caller's uid and gid, with CAP_NET_ADMIN
+// there to bring its loopback up; failing to create them is a
+// *NamespaceError. The child dies with the thread that started it.
+func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		closeAll(specR, specW)
+		return nil, err
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		closeAll(specR, specW, statusR, statusW)
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	broker, brokerChild := os.NewFile(uintptr(fds[0]), "broker"), os.NewFile(uintptr(fds[1]), "broker-child")
+
+	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if namespaces {
+		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
+		sys.GidMappingsEnableSetgroups = false
+		sys.AmbientCaps = []uintptr{capNetAdmin}
+	}
+	proc, err := os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
+		Env:   Env(),
+		Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
+		Sys:   sys,
+	})
+	closeAll(specR, brokerChild, statusW)
+	if err != nil {
+		closeAll(specW, statusR, broker)
+		if namespaces {
+			return nil, &NamespaceError{err}
+		}
+		return nil, err
+	}
+	return &Process{Process: proc, Spec: specW, Status: statusR, Broker: broker}, nil
+}
+
+// capNetAdmin is CAP_NET_ADMIN (linux/capability.h).
+const capNetAdmin = 12
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
