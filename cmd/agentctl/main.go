@@ -5,6 +5,9 @@ package main
 import (
 	"os"
 
+	// Before everything else initialises: see package boot.
+	_ "github.com/agentctl/agentctl/pkg/boot/early"
+	_ "github.com/agentctl/agentctl/pkg/boot/gc"
 	"github.com/agentctl/agentctl/pkg/cli"
 )
 

@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/agentctl/agentctl/pkg/boot"
 )
 
 // shimNames are the tools a shim stands in for. agentctl dispatches on the
 // name it was called by.
-var shimNames = []string{"kubectl", "terraform", "tofu"}
+var shimNames = boot.Tools
 
 // isShimName says whether agentctl was called as one of its shims.
 func isShimName(argv0 string) (string, bool) {

@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -79,21 +79,5 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 }
 
 // prestartable says whether a command is likely a sandboxed read, worth
-// starting the sandbox child for before the decision: every kubectl
-// command, and terraform's reads (an apply plans in its own sandbox first).
-func prestartable(req *request.Request) bool {
-	if req.Tool == "kubectl" {
-		return true
-	}
-	for _, a := range req.Args {
-		if strings.HasPrefix(a, "-") {
-			continue
-		}
-		switch a {
-		case "plan", "validate", "show", "init", "graph", "providers", "version", "fmt":
-			return true
-		}
-		return false
-	}
-	return false
-}
+// starting the sandbox child for before the decision.
+func prestartable(req *request.Request) bool { return boot.Prestartable(req.Tool, req.Args) }
