@@ -30,12 +30,13 @@ type Options struct {
 type Classifier struct {
 	opts    Options
 	mu      sync.Mutex // serializes Classify: the tree's flag values are shared
-	tree    *tree
+	tree    func() *tree // built at the first Classify: agentctl builds every tool's classifier, and runs one
 	catalog *catalog
 	targets targetResolver
 }
 
-// New builds kubectl's command tree and the built-in resource table.
+// New returns a classifier; kubectl's command tree is built when it first
+// classifies.
 func New(opts Options) *Classifier {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Second
@@ -43,7 +44,7 @@ func New(opts Options) *Classifier {
 	if opts.MaxStdin <= 0 {
 		opts.MaxStdin = 64 << 20
 	}
-	return &Classifier{opts: opts, tree: newTree(), catalog: newCatalog()}
+	return &Classifier{opts: opts, tree: sync.OnceValue(newTree), catalog: newCatalog()}
 }
 
 // ErrManifest matches (errors.Is) every error about manifest inputs the
@@ -82,7 +83,7 @@ func (c *Classifier) Classify(ctx context.Context, req *request.Request) (*class
 	// shared, and later steps still read the found command's flags.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, err := c.tree.parse(req.Args)
+	p, err := c.tree().parse(req.Args)
 	if err != nil {
 		a.Subcommand = firstWord(req.Args)
 		a.Raise(classify.Unknown, "%s", subcommandError(err))
