@@ -47,13 +47,17 @@ wrapped="$work/agentctl terraform plan -input=false -no-color"
 $wrapped >/dev/null # fail early if agentctl refuses
 
 if command -v hyperfine >/dev/null 2>&1; then
-	hyperfine --warmup 2 --runs "$runs" --export-json "$work/h.json" -n raw "$raw" -n agentctl "$wrapped" >&2
+	# "start" is agentctl starting and exiting with nothing to do: the
+	# least any agentctl command adds to the command it runs.
+	hyperfine --warmup 2 --runs "$runs" --export-json "$work/h.json" -n raw "$raw" -n agentctl "$wrapped" \
+		-n start "$work/agentctl --help" >&2
 	python3 - "$work/h.json" <<'PY'
 import json, sys
 r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
 print(f"terraform plan median:          {r['raw']*1000:.0f} ms")
 print(f"agentctl terraform plan median: {r['agentctl']*1000:.0f} ms")
 print(f"ratio: {r['agentctl']/r['raw']:.3f}x")
+print(f"agentctl start alone (--help):  {r['start']*1000:.1f} ms, so no agentctl command can be under {(r['raw']+r['start'])/r['raw']:.3f}x here")
 PY
 	exit 0
 fi
