@@ -42,6 +42,12 @@ func (p *Process) Close() {
 	p.Broker.Close()
 }
 
+// NamespaceError is a failure to create the namespaces.
+type NamespaceError struct{ Err error }
+
+func (e *NamespaceError) Error() string { return "cannot create user namespace: " + e.Err.Error() }
+func (e *NamespaceError) Unwrap() error { return e.Err }
+
 // Early is a child started during initialisation, with the parent's ends
 // of pipes that are the command's standard streams.
 type Early struct {

@@ -7,12 +7,6 @@ import (
 	"syscall"
 )
 
-// NamespaceError is a failure to create the namespaces.
-type NamespaceError struct{ Err error }
-
-func (e *NamespaceError) Error() string { return "cannot create user namespace: " + e.Err.Error() }
-func (e *NamespaceError) Unwrap() error { return e.Err }
-
 // Start starts a sandbox child with the given standard streams (which it
 // does not close). With namespaces, the child is in new user and network
 // namespaces, mapped to the caller's uid and gid, with CAP_NET_ADMIN
