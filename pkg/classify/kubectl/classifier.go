@@ -29,7 +29,7 @@ type Options struct {
 // [New]; it is safe for concurrent use (calls are serialized).
 type Classifier struct {
 	opts    Options
-	mu      sync.Mutex // serializes Classify: the tree's flag values are shared
+	mu      sync.Mutex   // serializes Classify: the tree's flag values are shared
 	tree    func() *tree // built at the first Classify: agentctl builds every tool's classifier, and runs one
 	catalog *catalog
 	targets targetResolver
