@@ -24,6 +24,11 @@ type TTY struct {
 	Open func() (*os.File, error)
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Driver says which program, if any, can type into the terminal
+	// while running in another terminal itself; nil looks in /proc. The
+	// screen is not shown on such a terminal: the program (an agent that
+	// runs commands in a pseudo-terminal of its own) could answer it.
+	Driver func() (who string, pid int, driven bool)
 }
 
 var _ Approver = (*TTY)(nil)
@@ -47,6 +52,13 @@ func (t *TTY) Approve(ctx context.Context, r *Request) (Answer, error) {
 		return Answer{Channel: "tty", Reason: fmt.Sprintf("cannot open the terminal: %v", err)}, nil
 	}
 	defer f.Close()
+	driver := t.Driver
+	if driver == nil {
+		driver = terminalDriver
+	}
+	if who, pid, driven := driver(); driven {
+		return Answer{Channel: "tty", Reason: fmt.Sprintf("the terminal belongs to %q (pid %d), a program running in another terminal that can type into this one; approve in `agentctl inbox` instead", who, pid)}, nil
+	}
 	v, err := t.Prompt(ctx, f, NewScreen(r))
 	ans := Answer{Approved: v.Approved && err == nil, Channel: "tty", Reason: v.Reason, Latency: now().Sub(start)}
 	if u, uerr := user.Current(); uerr == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -80,7 +81,8 @@ func TestTTYPromptsOnItsOwnTerminal(t *testing.T) {
 	var shown *Screen
 	var opened bool
 	ap := &TTY{
-		Open: func() (*os.File, error) { opened = true; return os.Open(os.DevNull) },
+		Open:   func() (*os.File, error) { opened = true; return os.Open(os.DevNull) },
+		Driver: func() (string, int, bool) { return "", 0, false },
 		Prompt: func(_ context.Context, _ *os.File, s *Screen) (Verdict, error) {
 			shown = s
 			return Verdict{Approved: true}, nil
@@ -98,5 +100,20 @@ func TestTTYPromptsOnItsOwnTerminal(t *testing.T) {
 	}
 	if a, _ := ap.Approve(context.Background(), testRequest("r")); a.Approved || a.Reason != "approval timed out" {
 		t.Errorf("a prompt that timed out: %+v", a)
+	}
+}
+
+func TestTTYRefusesATerminalAProgramDrives(t *testing.T) {
+	ap := &TTY{
+		Open:   func() (*os.File, error) { return os.Open(os.DevNull) },
+		Driver: func() (string, int, bool) { return "codex", 4242, true },
+		Prompt: func(context.Context, *os.File, *Screen) (Verdict, error) {
+			t.Error("the screen was shown on a terminal a program drives")
+			return Verdict{Approved: true}, nil
+		},
+	}
+	a, err := ap.Approve(context.Background(), testRequest("r"))
+	if err != nil || a.Approved || !strings.Contains(a.Reason, `"codex" (pid 4242)`) || !strings.Contains(a.Reason, "agentctl inbox") {
+		t.Errorf("answer %+v, err %v", a, err)
 	}
 }

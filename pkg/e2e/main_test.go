@@ -25,6 +25,9 @@ var build struct {
 }
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(ptyAgentEnv); spec != "" {
+		os.Exit(ptyAgentMain(spec))
+	}
 	defer func() {
 		if build.dir != "" {
 			os.RemoveAll(build.dir)
