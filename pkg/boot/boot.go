@@ -11,7 +11,6 @@
 package boot
 
 import (
-	"errors"
 	"os"
 	"strings"
 
@@ -53,39 +52,8 @@ func isEntry() bool {
 // this process, and records it. Failing is not an error: the pipeline
 // starts a child when it needs one.
 func startChild() {
-	var files []*os.File
-	pipe := func() (r, w *os.File) {
-		r, w, err := os.Pipe()
-		if err == nil {
-			files = append(files, r, w)
-		}
-		return r, w
-	}
-	inR, inW := pipe()
-	outR, outW := pipe()
-	errR, errW := pipe()
-	if len(files) != 6 {
-		closeAll(files...)
-		return
-	}
-	p, err := spawn.Start(inR, outW, errW, true)
-	var nsErr *spawn.NamespaceError
-	if errors.As(err, &nsErr) {
-		if p, err = spawn.Start(inR, outW, errW, false); err == nil {
-			p.NamespaceErr = nsErr
-		}
-	}
-	closeAll(inR, outW, errW) // the child has its own copies
-	if err != nil {
-		closeAll(inW, outR, errR)
-		return
-	}
-	spawn.SetEarly(&spawn.Early{Process: p, Stdin: inW, Stdout: outR, Stderr: errR})
-}
-
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		f.Close()
+	if c, err := spawn.StartPiped(); err == nil {
+		spawn.SetEarly(c)
 	}
 }
 

@@ -25,32 +25,14 @@ type prestarted struct {
 // use it must call [LocalExecutor.ReleasePrestart]. A failure to prestart
 // is not an error: Execute then starts a child as usual.
 func (e *LocalExecutor) Prestart() {
-	if early := spawn.TakeEarly(); early != nil {
-		e.pre = &prestarted{child: sandbox.Adopt(early.Process), inW: early.Stdin, outR: early.Stdout, errR: early.Stderr}
-		return
-	}
-	var files []*os.File
-	pipe := func() (r, w *os.File) {
-		r, w, err := os.Pipe()
-		if err == nil {
-			files = append(files, r, w)
+	c := spawn.TakeEarly()
+	if c == nil {
+		var err error
+		if c, err = spawn.StartPiped(); err != nil {
+			return
 		}
-		return r, w
 	}
-	inR, inW := pipe()
-	outR, outW := pipe()
-	errR, errW := pipe()
-	if len(files) != 6 {
-		closeAll(files...)
-		return
-	}
-	child, err := sandbox.Prestart(sandbox.Stdio{In: inR, Out: outW, Err: errW})
-	closeAll(inR, outW, errW) // the child holds its own copies
-	if err != nil {
-		closeAll(inW, outR, errR)
-		return
-	}
-	e.pre = &prestarted{child: child, inW: inW, outR: outR, errR: errR}
+	e.pre = &prestarted{child: sandbox.Adopt(c.Process), inW: c.Stdin, outR: c.Stdout, errR: c.Stderr}
 }
 
 // ReleasePrestart stops a prestarted child that was not used.

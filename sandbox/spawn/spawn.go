@@ -7,6 +7,7 @@
 package spawn
 
 import (
+	"errors"
 	"os"
 	"sync"
 )
@@ -48,20 +49,61 @@ type NamespaceError struct{ Err error }
 func (e *NamespaceError) Error() string { return "cannot create user namespace: " + e.Err.Error() }
 func (e *NamespaceError) Unwrap() error { return e.Err }
 
-// Early is a child started during initialisation, with the parent's ends
-// of pipes that are the command's standard streams.
-type Early struct {
+// Piped is a started child whose standard streams are pipes to this
+// process, with the parent's ends.
+type Piped struct {
 	*Process
 	Stdin, Stdout, Stderr *os.File
 }
 
+// StartPiped starts a sandbox child whose standard streams are pipes to
+// this process: in new namespaces, or, when they cannot be created,
+// without them (Process.NamespaceErr says why; the sandbox then decides
+// whether the command may run so).
+func StartPiped() (*Piped, error) {
+	var files []*os.File
+	pipe := func() (r, w *os.File) {
+		r, w, err := os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return r, w
+	}
+	inR, inW := pipe()
+	outR, outW := pipe()
+	errR, errW := pipe()
+	if len(files) != 6 {
+		closeAll(files...)
+		return nil, errors.New("sandbox child: cannot create its pipes")
+	}
+	p, err := Start(inR, outW, errW, true)
+	var nsErr *NamespaceError
+	if errors.As(err, &nsErr) {
+		if p, err = Start(inR, outW, errW, false); err == nil {
+			p.NamespaceErr = nsErr
+		}
+	}
+	closeAll(inR, outW, errW) // the child has its own copies
+	if err != nil {
+		closeAll(inW, outR, errR)
+		return nil, err
+	}
+	return &Piped{Process: p, Stdin: inW, Stdout: outR, Stderr: errR}, nil
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
 var (
 	mu    sync.Mutex
-	early *Early
+	early *Piped
 )
 
 // SetEarly records the child started during initialisation.
-func SetEarly(e *Early) {
+func SetEarly(e *Piped) {
 	mu.Lock()
 	early = e
 	mu.Unlock()
@@ -69,7 +111,7 @@ func SetEarly(e *Early) {
 
 // TakeEarly returns the child started during initialisation, once; nil
 // when there is none or it was taken.
-func TakeEarly() *Early {
+func TakeEarly() *Piped {
 	mu.Lock()
 	defer mu.Unlock()
 	e := early

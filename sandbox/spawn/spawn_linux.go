@@ -55,9 +55,3 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 
 // capNetAdmin is CAP_NET_ADMIN (linux/capability.h).
 const capNetAdmin = 12
-
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
-}
