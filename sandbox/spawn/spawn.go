@@ -97,6 +97,9 @@ func closeAll(files ...*os.File) {
 	}
 }
 
+// early is global mutable state, against the house rule, for a reason:
+// it is set by an init function (package boot, via early), before main
+// has anything to hand it to, and taken once by the executor.
 var (
 	mu    sync.Mutex
 	early *Piped
