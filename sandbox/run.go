@@ -43,8 +43,8 @@ func Run(ctx context.Context, cfg Config, stdio Stdio) (int, Enforcement, error)
 type Child struct {
 	p     *spawn.Process
 	nsErr error // why the namespaces could not be created
-	// copies are the goroutines copying non-file streams; wait for them
-	// after the process has exited.
+	// copies are the goroutines copying the child's non-file output
+	// streams; wait for them after the process has exited.
 	copies sync.WaitGroup
 	used   bool
 }
@@ -61,7 +61,7 @@ func Adopt(p *spawn.Process) *Child { return &Child{p: p, nsErr: p.NamespaceErr}
 
 func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 	c := &Child{}
-	files, copies, made, err := streams(stdio)
+	files, feed, copies, made, err := streams(stdio)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +82,11 @@ func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 		}
 		return nil, fmt.Errorf("sandbox: start child: %w", err)
 	}
+	if feed != nil {
+		// Not waited for: it may block reading stdio.In after the child
+		// has gone; it ends at the next read or write.
+		go feed()
+	}
 	for _, copy := range copies {
 		c.copies.Add(1)
 		go func() { defer c.copies.Done(); copy() }()
@@ -91,10 +96,10 @@ func prestart(stdio Stdio, namespaces bool) (*Child, error) {
 }
 
 // streams returns the files the child gets as stdin, stdout and stderr:
-// stdio's own files, /dev/null for nil, or pipes, as os/exec does. The
-// copies move the data of the pipes once the child has started; made are
-// the parent's ends of the pipes.
-func streams(stdio Stdio) (files [3]*os.File, copies []func(), made []*os.File, err error) {
+// stdio's own files, /dev/null for nil, or pipes, as os/exec does. Once
+// the child has started, feed copies stdio.In into its pipe and copies
+// copy its output pipes out; made are the parent's ends of the pipes.
+func streams(stdio Stdio) (files [3]*os.File, feed func(), copies []func(), made []*os.File, err error) {
 	for i := range files {
 		if f := fileOf(stdio, i); f != nil {
 			files[i] = f
@@ -116,14 +121,14 @@ func streams(stdio Stdio) (files [3]*os.File, copies []func(), made []*os.File, 
 			for _, f := range made {
 				f.Close()
 			}
-			return files, nil, nil, err
+			return files, nil, nil, nil, err
 		}
 		switch i {
 		case 0:
 			files[i] = r
 			if w != r {
 				made = append(made, w)
-				copies = append(copies, func() { io.Copy(w, stdio.In); w.Close() })
+				feed = func() { io.Copy(w, stdio.In); w.Close() }
 			}
 		default:
 			dst := stdio.Out
@@ -137,7 +142,7 @@ func streams(stdio Stdio) (files [3]*os.File, copies []func(), made []*os.File, 
 			}
 		}
 	}
-	return files, copies, made, nil
+	return files, feed, copies, made, nil
 }
 
 // fileOf returns stream i of stdio when it is an *os.File.

@@ -210,3 +210,33 @@ func TestRunWithoutNamespaces(t *testing.T) {
 		t.Errorf("best effort: enforcement = %v, want Landlock without namespaces, missing listed", enf)
 	}
 }
+
+// blockingReader never returns from Read until released, like an agent's
+// stdin that stays open.
+type blockingReader struct{ release chan struct{} }
+
+func (r blockingReader) Read([]byte) (int, error) { <-r.release; return 0, errors.New("released") }
+
+// TestRunDoesNotWaitForStdin checks that a command that never reads its
+// stdin returns when it exits, though the agent's stdin stays open.
+func TestRunDoesNotWaitForStdin(t *testing.T) {
+	requireKernel(t)
+	in := blockingReader{release: make(chan struct{})}
+	defer close(in.release)
+	done := make(chan int, 1)
+	go func() {
+		code, _, err := Run(t.Context(), Config{Entry: "exit", Argv: []string{"4"}, Required: true}, Stdio{In: in, Out: new(strings.Builder)})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code != 4 {
+			t.Errorf("exit code %d, want 4", code)
+		}
+	case <-time.After(time.Minute): // a hang, not a duration under test
+		t.Fatal("Run waited for the agent's stdin after the command exited")
+	}
+}
