@@ -29,9 +29,13 @@ func xdgDir(f *Factory, env, fallback string) string {
 	return ""
 }
 
+// adminPolicy is the admin layer: root's to write, so it may loosen.
+const adminPolicy = "/etc/agentctl/policy.yaml"
+
 // policyOptions says where this process's policy layers and lockout state
-// are: the embedded default, $XDG_CONFIG_HOME/agentctl/policy.yaml, the
-// project's .agentctl/policy.yaml, then --policy files.
+// are: the embedded default, /etc/agentctl/policy.yaml,
+// $XDG_CONFIG_HOME/agentctl/policy.yaml, the project's
+// .agentctl/policy.yaml, then --policy files.
 func policyOptions(f *Factory) policy.LoadOptions {
 	cwd, _ := f.Getwd()
 	return policy.LoadOptions{
@@ -42,6 +46,7 @@ func policyOptions(f *Factory) policy.LoadOptions {
 		Files:     f.Global.Policy,
 		Cwd:       cwd,
 		ConfigDir: xdgDir(f, "XDG_CONFIG_HOME", ".config"),
+		AdminFile: adminPolicy,
 	}
 }
 
@@ -113,7 +118,7 @@ agentctl exits 78. With no FILE it checks every layer in effect.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := policyOptions(f)
 			if len(args) > 0 {
-				opts = policy.LoadOptions{Options: opts.Options, Files: args}
+				opts = policy.LoadOptions{Options: opts.Options, Files: args, AsInstalled: true}
 			}
 			opts.StateDir = ""
 			e, err := policy.Load(opts)

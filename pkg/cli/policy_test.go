@@ -197,3 +197,41 @@ func TestPolicyShowListsLayersMostSpecificFirst(t *testing.T) {
 		t.Errorf("limits %v: want the flag's lockout and the default's mutations", eff.Limits)
 	}
 }
+
+// TestAgentWrittenPolicyCannotLoosen plays a prompt-injected agent that
+// writes a policy of its own and passes it with --policy or
+// AGENTCTL_POLICY: a file of the agent's user counts only where it is
+// stricter, so the delete still needs a human and a RoleBinding cannot be
+// allowed at all; `policy show` says why the layer only tightens.
+func TestAgentWrittenPolicyCannotLoosen(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file to another user")
+	}
+	h := newCLIHome(t)
+	agentOwned := func(name, src string) string {
+		p := h.write(name, src)
+		if err := os.Chown(p, 65534, -1); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	loose := agentOwned("loose.yaml", "rules:\n  - {decision: allow}\n")
+	_, out, _ := h.run("--output", "json", "--policy", loose, "explain", "--", "kubectl", "delete", "ns", "prod")
+	if m := explainJSONOf(t, out); m["decision"] != "approve" || !strings.HasPrefix(m["rule"].(string), "builtin:default.yaml:") {
+		t.Errorf("--policy: decision %v by %v, want approve by the default", m["decision"], m["rule"])
+	}
+	h.env = append(h.env, "AGENTCTL_POLICY="+loose)
+	_, out, _ = h.run("--output", "json", "explain", "--", "kubectl", "delete", "ns", "prod")
+	if m := explainJSONOf(t, out); m["decision"] != "approve" {
+		t.Errorf("AGENTCTL_POLICY: decision %v by %v, want approve", m["decision"], m["rule"])
+	}
+	code, out, _ := h.run("policy", "show")
+	if code != 0 || !strings.Contains(out, "tighten only") || !strings.Contains(out, "not owned by root") {
+		t.Errorf("policy show does not say the layer only tightens (exit %d):\n%s", code, out)
+	}
+	rbac := agentOwned("rbac.yaml", "rules:\n  - {class: privilege, decision: allow, allowPrivilege: true}\n")
+	code, _, errOut := h.run("--policy", rbac, "kubectl", "create", "rolebinding", "x", "--clusterrole=admin", "--user=agent")
+	if code != 78 || !strings.Contains(errOut, "allowPrivilege is not allowed in a --policy file") || !strings.Contains(errOut, "hint: ") {
+		t.Errorf("allowPrivilege from the agent: exit %d, want 78 with a hint:\n%s", code, errOut)
+	}
+}

@@ -47,8 +47,15 @@ func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 	if rule == nil {
 		d = Decision{Action: Deny, Rule: RuleNoMatch, Message: "no policy rule matches this command"}
 	}
-	if e.project != nil {
-		if pd, prule := ev.first(e.project); prule != nil && pd.Action.strictness() > d.Action.strictness() {
+	for _, l := range e.tighten {
+		// Its environments name targets for its own rules, so that a
+		// file of the agent's can say "nothing in prod" without changing
+		// what the other layers' rules see.
+		tev := &ev
+		if name, ok := envOf(l.File.Environments, in); ok && name != env {
+			tev = &evaluation{in: in, env: name}
+		}
+		if pd, prule := tev.first(l.File); prule != nil && pd.Action.strictness() > d.Action.strictness() {
 			d, rule = pd, prule
 		}
 	}

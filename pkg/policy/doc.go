@@ -28,14 +28,20 @@
 // # Layers
 //
 // [Load] stacks, least specific first: the default policy embedded from
-// policies/default.yaml, the user's $XDG_CONFIG_HOME/agentctl/policy.yaml,
-// the project's .agentctl/policy.yaml ([FindProject]), and --policy files
-// in the order given. [Engine.Decide] tries the layers from the most
-// specific down and the first matching rule decides; within a layer the
-// first matching rule wins. The project layer is the exception: the agent
-// can write the working tree, so a project rule only counts when it is
-// stricter than what the other layers decided, and a project file may not
-// map environments, set limits or say allowPrivilege.
+// policies/default.yaml, the admin file /etc/agentctl/policy.yaml, the
+// user's $XDG_CONFIG_HOME/agentctl/policy.yaml, the project's
+// .agentctl/policy.yaml ([FindProject]), and --policy files in the order
+// given. [Engine.Decide] tries the layers from the most specific down and
+// the first matching rule decides; within a layer the first matching rule
+// wins.
+//
+// A layer the agent could have written is tighten-only: the project file
+// always, and a user or --policy file that is not [Trusted] (owned by
+// root, writable by nobody else), since agentctl runs as the agent's OS
+// user. Its rules count only when stricter than what the other layers
+// decided, its limits only when stricter, its environments name targets
+// for its own rules only, and it may not say allowPrivilege. The admin
+// file must be trusted.
 //
 // # Guarantees
 //

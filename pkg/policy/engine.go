@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,13 +13,16 @@ import (
 )
 
 // LayerKind says where a policy layer comes from. Layers are listed from
-// the least to the most specific: default, user, project, flag.
+// the least to the most specific: default, admin, user, project, flag.
 type LayerKind string
 
 // The layer kinds.
 const (
 	// LayerDefault is policies/default.yaml, embedded in the binary.
 	LayerDefault LayerKind = "default"
+	// LayerAdmin is /etc/agentctl/policy.yaml, which must be owned by
+	// root and writable by nobody else.
+	LayerAdmin LayerKind = "admin"
 	// LayerUser is $XDG_CONFIG_HOME/agentctl/policy.yaml.
 	LayerUser LayerKind = "user"
 	// LayerProject is .agentctl/policy.yaml in the working tree. The
@@ -32,15 +36,22 @@ const (
 type Layer struct {
 	Kind LayerKind
 	File *File
+	// TightenOnly makes the layer count only where it is stricter than
+	// the others, as the project layer always does: a user or --policy
+	// file the agent could have written (see [Trusted]).
+	TightenOnly bool
 }
+
+// tightenOnly says whether the layer may only make decisions stricter.
+func (l Layer) tightenOnly() bool { return l.TightenOnly || l.Kind == LayerProject }
 
 // Engine decides commands with a stack of policy layers. It is safe for
 // concurrent use; its lockout state is shared with other processes
 // through a locked file.
 type Engine struct {
 	layers  []Layer // least specific first
-	trusted []Layer // every layer but the project's, most specific first
-	project *File
+	trusted []Layer // the layers that decide, most specific first
+	tighten []Layer // the layers that can only make that stricter
 	envs    []*Environment
 	limits  Limits
 	state   *State
@@ -72,6 +83,13 @@ type LoadOptions struct {
 	// ($XDG_CONFIG_HOME/agentctl); policy.yaml there is the user layer.
 	// Empty skips it.
 	ConfigDir string
+	// AdminFile is the admin layer (/etc/agentctl/policy.yaml), read when
+	// it exists. Empty skips it.
+	AdminFile string
+	// AsInstalled takes every --policy file as [Trusted]: what `policy
+	// check FILE` and `policy test` look at is a file's content, as it
+	// would decide once installed where it may.
+	AsInstalled bool
 }
 
 // Load reads every layer and builds the engine. A layer that cannot be
@@ -94,7 +112,7 @@ func LoadLayers(opts LoadOptions) ([]Layer, error) {
 	layers := []Layer{{Kind: LayerDefault, File: def}}
 	var issues []Issue
 	add := func(kind LayerKind, path string, optional bool) {
-		f, err := ParseFile(path)
+		f, trusted, err := parseFile(path)
 		if optional && errors.Is(err, os.ErrNotExist) {
 			return
 		}
@@ -107,7 +125,17 @@ func LoadLayers(opts LoadOptions) ([]Layer, error) {
 			issues = append(issues, Issue{File: path, Msg: err.Error()})
 			return
 		}
-		layers = append(layers, Layer{Kind: kind, File: f})
+		if kind == LayerAdmin && !trusted {
+			issues = append(issues, Issue{File: path, Msg: "the admin policy must be owned by root and writable by nobody else\nhint: sudo chown root: " + path + " && sudo chmod go-w " + path})
+			return
+		}
+		if kind == LayerFlag && opts.AsInstalled {
+			trusted = true
+		}
+		layers = append(layers, Layer{Kind: kind, File: f, TightenOnly: !trusted})
+	}
+	if opts.AdminFile != "" {
+		add(LayerAdmin, opts.AdminFile, true)
 	}
 	if opts.ConfigDir != "" {
 		add(LayerUser, filepath.Join(opts.ConfigDir, "policy.yaml"), true)
@@ -158,14 +186,37 @@ func FindProject(dir string) string {
 
 // ParseFile reads and parses one policy file.
 func ParseFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	f, _, err := parseFile(path)
+	return f, err
+}
+
+// parseFile reads and parses one policy file, and says whether the bytes
+// it read are [Trusted].
+func parseFile(path string) (*File, bool, error) {
+	fail := func(err error) (*File, bool, error) {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, err
+			return nil, false, err
 		}
-		return nil, &LoadError{Issues: []Issue{{File: path, Msg: fmt.Sprintf("cannot read the policy: %v", err)}}}
+		return nil, false, &LoadError{Issues: []Issue{{File: path, Msg: fmt.Sprintf("cannot read the policy: %v", err)}}}
 	}
-	return Parse(path, b)
+	fh, err := os.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if fi.IsDir() {
+		return fail(errors.New("is a directory"))
+	}
+	b, err := io.ReadAll(fh)
+	if err != nil {
+		return fail(err)
+	}
+	f, err := Parse(path, b)
+	return f, Trusted(fi), err
 }
 
 // New builds an engine from layers, least specific first. It checks what
@@ -186,8 +237,8 @@ func New(layers []Layer, opts Options) (*Engine, error) {
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
 		l := layers[i]
-		if l.Kind == LayerProject {
-			e.project = l.File
+		if l.tightenOnly() {
+			e.tighten = append(e.tighten, l)
 			continue
 		}
 		e.trusted = append(e.trusted, l)
@@ -198,6 +249,27 @@ func New(layers []Layer, opts Options) (*Engine, error) {
 		if e.limits.Lockout == nil {
 			e.limits.Lockout = l.File.Limits.Lockout
 		}
+	}
+	// A tighten-only layer's limits count where they are stricter.
+	for _, l := range e.tighten {
+		for _, lim := range []struct {
+			name string
+			cur  **Window
+			w    *Window
+		}{{"mutations", &e.limits.Mutations, l.File.Limits.Mutations}, {"lockout", &e.limits.Lockout, l.File.Limits.Lockout}} {
+			if lim.w == nil {
+				continue
+			}
+			if !stricter(lim.w, *lim.cur) {
+				issues = append(issues, Issue{File: l.File.Name, Msg: fmt.Sprintf("limits.%s at %s: a %s can only make limits stricter than %s (%s)\nhint: %s",
+					lim.name, lim.w.Where, l.name(), describe(*lim.cur), l.whyTightenOnly(), trustHint)})
+				continue
+			}
+			*lim.cur = lim.w
+		}
+	}
+	if len(issues) > 0 {
+		return nil, &LoadError{Issues: issues}
 	}
 	if opts.StateDir != "" {
 		e.state = OpenState(opts.StateDir)
@@ -218,20 +290,15 @@ func (e *Engine) check(l Layer) []Issue {
 	bad := func(line int, format string, args ...any) {
 		issues = append(issues, Issue{File: f.Name, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
-	if l.Kind == LayerProject {
-		if len(f.Environments) > 0 {
-			bad(f.Environments[0].Line, "a project policy cannot map environments: the agent can write the working tree\nhint: put environments in $XDG_CONFIG_HOME/agentctl/policy.yaml or a --policy file")
-		}
-		if f.Limits.Mutations != nil || f.Limits.Lockout != nil {
-			bad(0, "a project policy cannot set limits: the agent can write the working tree")
-		}
-	}
+	why := l.whyTightenOnly()
 	for _, r := range f.Rules {
 		line := r.Line
 		loose := r.Action == Allow || r.Action == Sandbox
 		switch {
-		case r.AllowPrivilege && (l.Kind == LayerDefault || l.Kind == LayerProject):
+		case r.AllowPrivilege && l.Kind == LayerDefault:
 			bad(line, "allowPrivilege is not allowed in a %s policy", l.Kind)
+		case r.AllowPrivilege && why != "":
+			bad(line, "allowPrivilege is not allowed in a %s: %s\nhint: %s", l.name(), why, trustHint)
 		case r.AllowPrivilege:
 			e.warns = append(e.warns, fmt.Sprintf("%s: allowPrivilege: true lets privilege and unknown commands run without a human", r.ID))
 		case loose && r.Classes&privMask != 0:
@@ -248,11 +315,21 @@ func (e *Engine) Layers() []Layer { return e.layers }
 func (e *Engine) Limits() Limits { return e.limits }
 
 // Env maps the input's target to an environment name: the first matching
-// entry of the most specific layer that has one, else "unknown".
+// entry of the most specific layer that has one, else "unknown". A
+// tighten-only layer's entries name environments for its own rules only
+// (see [Engine.Decide]).
 func (e *Engine) Env(in *Input) string {
+	if name, ok := envOf(e.envs, in); ok {
+		return name
+	}
+	return "unknown"
+}
+
+// envOf returns the name of the first of envs that matches the input.
+func envOf(envs []*Environment, in *Input) (string, bool) {
 	a := in.Assessment
 	t := &a.Target
-	for _, env := range e.envs {
+	for _, env := range envs {
 		switch {
 		case env.Contexts != nil && !matchSet(env.Contexts, t.Context),
 			env.Clusters != nil && !matchSet(env.Clusters, t.Cluster),
@@ -261,12 +338,53 @@ func (e *Engine) Env(in *Input) string {
 			env.Namespaces != nil && !matchNamespaces(env.Namespaces, a):
 			continue
 		}
-		return env.Name
+		return env.Name, true
 	}
-	return "unknown"
+	return "", false
 }
 
 // Default parses the embedded default policy.
 func Default() (*File, error) {
 	return Parse(policies.DefaultName, policies.Default())
+}
+
+// trustHint says where a loosening rule belongs.
+const trustHint = "what loosens the policy belongs in /etc/agentctl/policy.yaml, or in a policy file owned by root and writable by nobody else"
+
+// whyTightenOnly says why the layer may only tighten, "" when it may decide.
+func (l Layer) whyTightenOnly() string {
+	switch {
+	case l.Kind == LayerProject:
+		return "the agent can write the working tree"
+	case l.TightenOnly:
+		return "the file is not owned by root or is writable by others, so the agent could have written it"
+	}
+	return ""
+}
+
+// name is how messages call the layer.
+func (l Layer) name() string {
+	switch l.Kind {
+	case LayerFlag:
+		return "--policy file"
+	case LayerProject:
+		return "project policy"
+	}
+	return string(l.Kind) + " policy"
+}
+
+// stricter says whether limit w allows no more than cur: at most as many
+// in at least as long a window. Max 0 is off, which any limit beats.
+func stricter(w, cur *Window) bool {
+	if cur == nil || cur.Max == 0 {
+		return true
+	}
+	return w.Max > 0 && w.Max <= cur.Max && w.Window >= cur.Window
+}
+
+func describe(w *Window) string {
+	if w == nil || w.Max == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%d per %s, as %s sets", w.Max, w.Window, w.Where)
 }

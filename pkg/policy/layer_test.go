@@ -94,17 +94,84 @@ func TestLayerRestrictions(t *testing.T) {
 		{"allow privilege without the flag", "rules:\n  - {class: [write, privilege], decision: allow}\n", policy.LayerUser, "p.yaml:2: decision allow for class privilege or unknown needs allowPrivilege: true"},
 		{"sandbox unknown without the flag", "rules:\n  - {class: unknown, decision: sandbox}\n", policy.LayerFlag, "p.yaml:2: decision sandbox"},
 		{"allowPrivilege in a project", "rules:\n  - {class: privilege, decision: allow, allowPrivilege: true}\n", policy.LayerProject, "p.yaml:2: allowPrivilege is not allowed in a project policy"},
-		{"environments in a project", "environments:\n  - {name: dev, context: prod}\n", policy.LayerProject, "p.yaml:2: a project policy cannot map environments"},
-		{"limits in a project", "limits:\n  lockout: {denials: 1000, window: 1m}\n", policy.LayerProject, "a project policy cannot set limits"},
+		{"looser limits in a project", "limits:\n  lockout: {denials: 1000, window: 1m}\n", policy.LayerProject, "limits.lockout at p.yaml:2: a project policy can only make limits stricter than 5 per 10m0s"},
+		{"limits off in a tighten-only --policy file", "limits:\n  mutations: {max: 0}\n", "flag-untrusted", "a --policy file can only make limits stricter"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := layer(t, tc.kind, "p.yaml", tc.src)
+			kind := tc.kind
+			untrusted := kind == "flag-untrusted"
+			if untrusted {
+				kind = policy.LayerFlag
+			}
+			l := layer(t, kind, "p.yaml", tc.src)
+			l.TightenOnly = untrusted
 			_, err := policy.New([]policy.Layer{{Kind: policy.LayerDefault, File: def}, l}, policy.Options{})
 			var le *policy.LoadError
 			if !errors.As(err, &le) || le.ExitCode() != 78 || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want a LoadError (exit 78) containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTightenOnlyEnvironmentsAreTheirOwn checks that a layer that may
+// only tighten names environments for its own rules only: mapping the
+// prod context to "dev" does not let the user layer's dev rule allow a
+// delete in prod, while its own "nothing in prod" rule denies it.
+func TestTightenOnlyEnvironmentsAreTheirOwn(t *testing.T) {
+	def, _ := policy.Default()
+	user := layer(t, policy.LayerUser, "user.yaml", `
+environments:
+  - {name: dev, context: kind-dev}
+rules:
+  - {env: dev, class: destructive, decision: allow}
+`)
+	sneaky := layer(t, policy.LayerProject, "proj.yaml", `
+environments:
+  - {name: dev, context: prod-eu}
+rules: []
+`)
+	strict := layer(t, policy.LayerFlag, "ci.yaml", `
+environments:
+  - {name: live, context: prod-eu}
+rules:
+  - {env: live, class: destructive, decision: deny, message: nothing is deleted in prod}
+`)
+	strict.TightenOnly = true
+	prodDel := kube(classify.Destructive, "delete", "Deployment", "web")
+	prodDel.Target.Context = "prod-eu"
+	e, err := policy.New([]policy.Layer{{Kind: policy.LayerDefault, File: def}, user, sneaky}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decide(t, e, &policy.Input{Assessment: prodDel}); d.Action != policy.Approve || d.Env != "unknown" {
+		t.Errorf("a project mapping prod to dev: decision %s in env %q, want approve in unknown", d.Action, d.Env)
+	}
+	e, err = policy.New([]policy.Layer{{Kind: policy.LayerDefault, File: def}, user, strict}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decide(t, e, &policy.Input{Assessment: prodDel}); d.Action != policy.Deny || d.Rule != "ci.yaml:4" {
+		t.Errorf("a tighten-only file's own prod rule: decision %s by %s, want deny by ci.yaml:4", d.Action, d.Rule)
+	}
+}
+
+// TestTightenOnlyLayersMakeLimitsStricter checks that a layer that may
+// only tighten still sets limits that are stricter than those in force.
+func TestTightenOnlyLayersMakeLimitsStricter(t *testing.T) {
+	def, _ := policy.Default()
+	proj := layer(t, policy.LayerProject, "proj.yaml", "limits:\n  lockout: {denials: 2, window: 1h}\n")
+	flag := layer(t, policy.LayerFlag, "ci.yaml", "limits:\n  mutations: {max: 5, window: 2h}\n")
+	flag.TightenOnly = true
+	e, err := policy.New([]policy.Layer{{Kind: policy.LayerDefault, File: def}, proj, flag}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo := e.Limits().Lockout; lo == nil || lo.Max != 2 || lo.Where != "proj.yaml:2" {
+		t.Errorf("lockout %+v, want 2 per 1h from proj.yaml:2", lo)
+	}
+	if mu := e.Limits().Mutations; mu == nil || mu.Max != 5 || mu.Where != "ci.yaml:2" {
+		t.Errorf("mutations %+v, want 5 per 2h from ci.yaml:2", mu)
 	}
 }
 

@@ -62,7 +62,7 @@ type EffectiveRule struct {
 // Effective returns the merged policy.
 func (e *Engine) Effective() Effective {
 	out := Effective{
-		Order:  "layers are tried from the first listed to the last; the first matching rule decides; a project layer can only make that decision stricter",
+		Order:  "layers are tried from the first listed to the last; the first matching rule decides; a tighten-only layer can only make that decision stricter",
 		Limits: map[string]string{},
 	}
 	add := func(l Layer, note string) {
@@ -75,8 +75,8 @@ func (e *Engine) Effective() Effective {
 	for _, l := range e.trusted {
 		add(l, "")
 	}
-	if e.project != nil {
-		add(Layer{Kind: LayerProject, File: e.project}, "tighten only: applies when stricter than the decision above")
+	for _, l := range e.tighten {
+		add(l, "tighten only: applies when stricter than the decision above ("+l.whyTightenOnly()+")")
 	}
 	out.Environments = []EffectiveEnv{}
 	for _, l := range e.trusted {

@@ -95,7 +95,7 @@ func RunTests(ctx context.Context, files []string, opts TestOptions) (TestResult
 		}
 		layers := opts.Base
 		if len(tf.policies) > 0 {
-			if layers, err = LoadLayers(LoadOptions{Files: tf.policies}); err != nil {
+			if layers, err = LoadLayers(LoadOptions{Files: tf.policies, AsInstalled: true}); err != nil {
 				return res, err
 			}
 		}
