@@ -24,7 +24,8 @@ func newAuditCmd(f *Factory) *cobra.Command {
 		Long: `The audit log holds one record before each command runs (the decision)
 and one after (the result), each chained to the one before it by SHA-256.
 It lives in $XDG_STATE_HOME/agentctl/audit.jsonl (or
-~/.local/state/agentctl/audit.jsonl; AGENTCTL_AUDIT_LOG overrides).
+~/.local/state/agentctl/audit.jsonl; AGENTCTL_AUDIT_LOG overrides, and
+audit.path in the root-owned /etc/agentctl/config.yaml overrides both).
 See docs/audit.md for the record schema.`,
 	}
 	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditTailCmd(f))
@@ -35,10 +36,7 @@ func auditPath(f *Factory, file string) (string, error) {
 	if file != "" {
 		return file, nil
 	}
-	if p := audit.DefaultPath(f.Getenv); p != "" {
-		return p, nil
-	}
-	return "", &ConfigError{Err: &hintError{msg: "cannot place the audit log: neither XDG_STATE_HOME nor HOME is set", hint: "set AGENTCTL_AUDIT_LOG or name the file"}}
+	return defaultAuditPath(f)
 }
 
 func newAuditVerifyCmd(f *Factory) *cobra.Command {

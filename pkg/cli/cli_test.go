@@ -31,6 +31,7 @@ func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stder
 		}, env...),
 		Executable: os.Executable,
 		Getwd:      func() (string, error) { return home, nil },
+		AdminDir:   filepath.Join(home, "etc-agentctl"), // none: not this machine's /etc/agentctl
 	}
 	code = Execute(context.Background(), f, args)
 	return code, out.String(), errOut.String()

@@ -40,9 +40,18 @@ type Factory struct {
 	// Global holds the global flags once parsed.
 	Global GlobalOptions
 
+	// AdminDir holds the root-owned settings (policy.yaml, config.yaml);
+	// empty is /etc/agentctl. Only tests set it.
+	AdminDir string
+
 	creds struct { // see loadCredentials
 		once sync.Once
 		cfg  *credentials.Config
+		err  error
+	}
+	admin struct { // see loadAdmin
+		once sync.Once
+		cfg  *adminConfig
 		err  error
 	}
 }

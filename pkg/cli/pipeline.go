@@ -39,21 +39,31 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	auditPath := audit.DefaultPath(f.Getenv)
-	if auditPath == "" {
-		return nil, nil, &ConfigError{Err: &hintError{msg: "cannot place the audit log: neither XDG_STATE_HOME nor HOME is set", hint: "set AGENTCTL_AUDIT_LOG to a file path"}}
+	auditPath, err := defaultAuditPath(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return nil, nil, err
 	}
 	opts := audit.Options{Warn: func(msg string) {
 		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", msg)
 	}}
-	if u := f.Getenv(audit.EnvSyslog); u != "" {
-		cfg, err := audit.ParseSyslogURL(u)
+	for _, s := range []struct{ from, url string }{
+		{filepath.Join(f.adminDir(), "config.yaml") + ": audit.syslog", admin.Audit.Syslog},
+		{audit.EnvSyslog, f.Getenv(audit.EnvSyslog)},
+	} {
+		if s.url == "" {
+			continue
+		}
+		cfg, err := audit.ParseSyslogURL(s.url)
 		if err != nil {
-			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", audit.EnvSyslog, err)}
+			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
 		}
 		sink, err := audit.NewSyslog(cfg)
 		if err != nil {
-			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", audit.EnvSyslog, err)}
+			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
 		}
 		opts.Sinks = append(opts.Sinks, sink)
 	}

@@ -29,9 +29,6 @@ func xdgDir(f *Factory, env, fallback string) string {
 	return ""
 }
 
-// adminPolicy is the admin layer: root's to write, so it may loosen.
-const adminPolicy = "/etc/agentctl/policy.yaml"
-
 // policyOptions says where this process's policy layers and lockout state
 // are: the embedded default, /etc/agentctl/policy.yaml,
 // $XDG_CONFIG_HOME/agentctl/policy.yaml, the project's
@@ -46,7 +43,7 @@ func policyOptions(f *Factory) policy.LoadOptions {
 		Files:     f.Global.Policy,
 		Cwd:       cwd,
 		ConfigDir: xdgDir(f, "XDG_CONFIG_HOME", ".config"),
-		AdminFile: adminPolicy,
+		AdminFile: filepath.Join(f.adminDir(), "policy.yaml"),
 	}
 }
 

@@ -13,14 +13,15 @@ import (
 // cliHome runs agentctl commands that share one HOME (and so one policy
 // state and audit log).
 type cliHome struct {
-	t    *testing.T
-	home string
-	env  []string
+	t     *testing.T
+	home  string
+	admin string // the test's /etc/agentctl
+	env   []string
 }
 
 func newCLIHome(t *testing.T, env ...string) *cliHome {
 	home := t.TempDir()
-	return &cliHome{t: t, home: home, env: append([]string{
+	return &cliHome{t: t, home: home, admin: filepath.Join(home, "etc-agentctl"), env: append([]string{
 		"HOME=" + home,
 		"PATH=" + os.Getenv("PATH"),
 		"KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
@@ -30,7 +31,7 @@ func newCLIHome(t *testing.T, env ...string) *cliHome {
 func (h *cliHome) run(args ...string) (code int, stdout, stderr string) {
 	h.t.Helper()
 	ios, _, out, errOut := Test()
-	f := &Factory{IO: ios, Environ: h.env, Executable: os.Executable, Getwd: func() (string, error) { return h.home, nil }}
+	f := &Factory{IO: ios, Environ: h.env, Executable: os.Executable, Getwd: func() (string, error) { return h.home, nil }, AdminDir: h.admin}
 	code = Execute(context.Background(), f, args)
 	return code, out.String(), errOut.String()
 }

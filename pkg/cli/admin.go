@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/policy"
+)
+
+// defaultAdminDir holds what only root writes: policy.yaml (the admin
+// policy layer) and config.yaml (settings the agent must not change).
+const defaultAdminDir = "/etc/agentctl"
+
+// adminConfig is /etc/agentctl/config.yaml. agentctl runs as the agent's
+// OS user, and the agent sets its own environment and flags: what must
+// hold whatever they say is set here, in a file owned by root and
+// writable by nobody else.
+type adminConfig struct {
+	Audit struct {
+		// Path is where every audit record goes, whatever
+		// AGENTCTL_AUDIT_LOG, XDG_STATE_HOME or HOME say. "{user}" is
+		// replaced by the OS user's name.
+		Path string `yaml:"path"`
+		// Syslog is a sink URL (as AGENTCTL_AUDIT_SYSLOG) that the
+		// environment cannot remove.
+		Syslog string `yaml:"syslog"`
+	} `yaml:"audit"`
+}
+
+// adminDir returns the factory's admin directory.
+func (f *Factory) adminDir() string {
+	if f.AdminDir != "" {
+		return f.AdminDir
+	}
+	return defaultAdminDir
+}
+
+// loadAdmin reads the admin config once per process. A missing file is
+// no setting; one that someone other than root could write, or that does
+// not parse, is a configuration error: nothing runs.
+func loadAdmin(f *Factory) (*adminConfig, error) {
+	f.admin.once.Do(func() {
+		f.admin.cfg, f.admin.err = readAdmin(filepath.Join(f.adminDir(), "config.yaml"))
+	})
+	return f.admin.cfg, f.admin.err
+}
+
+func readAdmin(path string) (*adminConfig, error) {
+	cfg := &adminConfig{}
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	if !policy.Trusted(fi) {
+		return nil, &ConfigError{Err: &hintError{
+			msg:  fmt.Sprintf("%s: the admin configuration must be owned by root and writable by nobody else", path),
+			hint: fmt.Sprintf("sudo chown root: %s && sudo chmod go-w %s", path, path),
+		}}
+	}
+	b, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
+	}
+	if p := cfg.Audit.Path; p != "" && !filepath.IsAbs(p) {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.path %q is not an absolute path", path, p)}
+	}
+	if u := cfg.Audit.Syslog; u != "" {
+		if _, err := audit.ParseSyslogURL(u); err != nil {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: audit.syslog: %w", path, err)}
+		}
+	}
+	return cfg, nil
+}
+
+// defaultAuditPath is where this process writes its audit records: the
+// admin config's audit.path when set, else AGENTCTL_AUDIT_LOG,
+// $XDG_STATE_HOME or $HOME (audit.DefaultPath).
+func defaultAuditPath(f *Factory) (string, error) {
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return "", err
+	}
+	if p := admin.Audit.Path; p != "" {
+		name := "unknown"
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+		return strings.ReplaceAll(p, "{user}", name), nil
+	}
+	if p := audit.DefaultPath(f.Getenv); p != "" {
+		return p, nil
+	}
+	return "", &ConfigError{Err: &hintError{msg: "cannot place the audit log: neither XDG_STATE_HOME nor HOME is set", hint: "set AGENTCTL_AUDIT_LOG to a file path"}}
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found`)
+
+// yamlProblem is one line about a YAML decoding error: FILE:LINE: what.
+func yamlProblem(path string, err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		if m := unknownField.FindStringSubmatch(te.Errors[0]); m != nil {
+			return fmt.Sprintf("%s:%s: unknown field %q", path, m[1], m[2])
+		}
+		return path + ": " + te.Errors[0]
+	}
+	return path + ": " + strings.TrimPrefix(err.Error(), "yaml: ")
+}

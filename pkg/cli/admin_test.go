@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAdminConfigPinsTheAuditLog plays an agent that points
+// AGENTCTL_AUDIT_LOG at a file of its own: with audit.path in the
+// root-owned admin config, the record still lands where root said.
+func TestAdminConfigPinsTheAuditLog(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the admin config must be root's")
+	}
+	h := newCLIHome(t, "CI=true")
+	pinned := filepath.Join(h.home, "var-log", "agentctl-{user}.jsonl")
+	h.write("etc-agentctl/config.yaml", "audit:\n  path: "+pinned+"\n")
+	decoy := filepath.Join(h.home, "agent-chosen.jsonl")
+	h.env = append(h.env, "AGENTCTL_AUDIT_LOG="+decoy)
+	if code, _, errOut := h.run("kubectl", "delete", "pod", "web"); code != 77 {
+		t.Fatalf("exit %d, want 77:\n%s", code, errOut)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(strings.ReplaceAll(pinned, "{user}", u.Username))
+	if err != nil || !strings.Contains(string(got), `"delete"`) {
+		t.Errorf("the pinned log lacks the decision: %v\n%s", err, got)
+	}
+	if _, err := os.Stat(decoy); err == nil {
+		t.Error("the record went to the log the agent chose")
+	}
+	if code, out, errOut := h.run("audit", "verify"); code != 0 || !strings.Contains(out, "agentctl-"+u.Username+".jsonl") {
+		t.Errorf("audit verify does not read the pinned log: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestAdminConfigMustBeRootsAndValid checks that a broken or
+// agent-writable admin config stops everything (exit 78), saying why.
+func TestAdminConfigMustBeRootsAndValid(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file to another user")
+	}
+	for _, tc := range []struct {
+		name, src string
+		uid       int
+		mode      os.FileMode
+		want      string
+	}{
+		{"owned by another user", "audit: {path: /var/log/a.jsonl}\n", 65534, 0o644, "must be owned by root"},
+		{"group-writable", "audit: {path: /var/log/a.jsonl}\n", 0, 0o664, "must be owned by root"},
+		{"an unknown field", "audit: {pth: /var/log/a.jsonl}\n", 0, 0o644, `config.yaml:1: unknown field "pth"`},
+		{"a relative path", "audit: {path: a.jsonl}\n", 0, 0o644, `audit.path "a.jsonl" is not an absolute path`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newCLIHome(t, "CI=true")
+			p := h.write("etc-agentctl/config.yaml", tc.src)
+			if err := os.Chown(p, tc.uid, -1); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errOut := h.run("kubectl", "get", "pods")
+			if code != 78 || !strings.Contains(errOut, p) || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want 78 naming %s and %q:\n%s", code, p, tc.want, errOut)
+
+			}
+		})
+	}
+}
