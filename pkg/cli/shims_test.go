@@ -108,3 +108,43 @@ func TestConfiguredToolWinsOverTheAgentsPath(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestCredentialsNeedANamedTerraform checks that a configuration that
+// hands credentials to terraform does not let PATH or AGENTCTL_TERRAFORM,
+// which the agent sets, choose the binary that gets them.
+func TestCredentialsNeedANamedTerraform(t *testing.T) {
+	home := t.TempDir()
+	agentDir := t.TempDir()
+	fake := filepath.Join(agentDir, "terraform")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho the agent's terraform\n"), 0o755)
+	cfgPath := filepath.Join(home, "agentctl", "config.yaml")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o700)
+	const target = "targets:\n- name: aws\n  read:\n    env:\n      AWS_ACCESS_KEY_ID: {command: [/bin/echo, read-key]}\n  deploy:\n    env:\n      AWS_ACCESS_KEY_ID: {command: [/bin/echo, deploy-key]}\n"
+	os.WriteFile(cfgPath, []byte(target), 0o600)
+	for _, env := range [][]string{{"PATH=" + agentDir}, {"AGENTCTL_TERRAFORM=" + fake}} {
+		code, out, errOut := runCLI(t, append([]string{"XDG_CONFIG_HOME=" + home}, env...), "terraform", "version")
+		if code != ExitConfig || strings.Contains(out, "the agent's terraform") ||
+			!strings.Contains(errOut, "tools.terraform does not name the terraform binary") || !strings.Contains(errOut, "hint: set tools.terraform") {
+			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", env, code, out, errOut)
+		}
+	}
+	os.WriteFile(cfgPath, []byte(target+"tools:\n  terraform: "+fake+"\n"), 0o600)
+	f := &Factory{Environ: []string{"XDG_CONFIG_HOME=" + home, "PATH=/nonexistent"}, Executable: os.Executable}
+	if got, err := findTool(f, "terraform"); err != nil || got != fake {
+		t.Errorf("with tools.terraform: findTool = %q, %v", got, err)
+	}
+}
+
+// TestNoIdentityIsAConfigurationError checks a command no target gives an
+// identity for: exit 78 (nothing ran), one hint saying what to add.
+func TestNoIdentityIsAConfigurationError(t *testing.T) {
+	home := t.TempDir()
+	cfgPath := filepath.Join(home, "agentctl", "config.yaml")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o700)
+	os.WriteFile(cfgPath, []byte("targets:\n- name: infra\n  match: {dir: /srv/infra/**}\n  read:\n    env:\n      AWS_PROFILE: {command: [/bin/echo, ro]}\ntools:\n  terraform: /bin/false\n"), 0o600)
+	code, _, errOut := runCLI(t, []string{"XDG_CONFIG_HOME=" + home}, "terraform", "version")
+	if code != ExitConfig || !strings.Contains(errOut, "no read identity configured for terraform dir") ||
+		strings.Count(errOut, "hint:") != 1 || !strings.Contains(errOut, "hint: add a target matching it") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}

@@ -18,6 +18,15 @@ func findTool(f *Factory, name string) (string, error) {
 		if p := cfg.Tools.Path(name); p != "" {
 			return p, nil
 		}
+		if cfg.HandsOutEnv() {
+			// PATH and AGENTCTL_TERRAFORM are the agent's to set: a
+			// binary found through them could be the agent's own, and
+			// would get the credentials (and make the plan a human sees).
+			return "", &ConfigError{Err: &hintError{
+				msg:  fmt.Sprintf("%s hands credentials to commands, but tools.%s does not name the %s binary that would get them", cfg.Path(), name, name),
+				hint: fmt.Sprintf("set tools.%s to the absolute path of the real %s in %s", name, name, cfg.Path()),
+			}}
+		}
 	}
 	if p := f.Getenv("AGENTCTL_" + strings.ToUpper(name)); p != "" {
 		return p, nil

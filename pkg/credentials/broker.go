@@ -39,8 +39,11 @@ func (e *NoIdentityError) Error() string {
 
 // Hint tells the user what to configure.
 func (e *NoIdentityError) Hint() string {
-	return fmt.Sprintf("hint: add a target matching it with a %s identity to %s (see docs/credentials.md)", e.Role, e.Config)
+	return fmt.Sprintf("add a target matching it with a %s identity to %s (see docs/credentials.md)", e.Role, e.Config)
 }
+
+// ExitCode is agentctl's exit code for a configuration error: nothing ran.
+func (e *NoIdentityError) ExitCode() int { return 78 }
 
 func describeTarget(t classify.Target) string {
 	switch {

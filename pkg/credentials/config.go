@@ -210,3 +210,16 @@ func Parse(path string, data []byte) (*Config, error) {
 
 // Path returns the file the configuration was read from.
 func (c *Config) Path() string { return c.path }
+
+// HandsOutEnv says whether some target's identity is environment
+// variables: credentials that go to a terraform or tofu binary.
+func (c *Config) HandsOutEnv() bool {
+	for _, t := range c.Targets {
+		for _, id := range []*Identity{t.Read, t.Deploy} {
+			if id != nil && len(id.Env) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
