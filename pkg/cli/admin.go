@@ -34,6 +34,14 @@ type adminConfig struct {
 		// environment cannot remove.
 		Syslog string `yaml:"syslog"`
 	} `yaml:"audit"`
+	Approval struct {
+		// Approver is tty, inbox or none, whatever --approver,
+		// AGENTCTL_APPROVER or the user's config.yaml say.
+		Approver string `yaml:"approver"`
+	} `yaml:"approval"`
+	// State is the directory of the lockout and rate-limit state
+	// ("{user}" replaced), whatever XDG_STATE_HOME or HOME say.
+	State string `yaml:"state"`
 }
 
 // adminDir returns the factory's admin directory.
@@ -83,8 +91,15 @@ func readAdmin(path string) (*adminConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
 	}
-	if p := cfg.Audit.Path; p != "" && !filepath.IsAbs(p) {
-		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.path %q is not an absolute path", path, p)}
+	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}} {
+		if p.v != "" && !filepath.IsAbs(p.v) {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
+		}
+	}
+	switch cfg.Approval.Approver {
+	case "", "tty", "inbox", "none":
+	default:
+		return nil, &ConfigError{Err: fmt.Errorf("%s: approval.approver %q is not tty, inbox or none", path, cfg.Approval.Approver)}
 	}
 	if u := cfg.Audit.Syslog; u != "" {
 		if _, err := audit.ParseSyslogURL(u); err != nil {
@@ -103,11 +118,7 @@ func defaultAuditPath(f *Factory) (string, error) {
 		return "", err
 	}
 	if p := admin.Audit.Path; p != "" {
-		name := "unknown"
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		}
-		return strings.ReplaceAll(p, "{user}", name), nil
+		return forUser(p), nil
 	}
 	if p := audit.DefaultPath(f.Getenv); p != "" {
 		return p, nil
@@ -127,4 +138,24 @@ func yamlProblem(path string, err error) string {
 		return path + ": " + te.Errors[0]
 	}
 	return path + ": " + strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// forUser replaces "{user}" in an admin path with the OS user's name.
+func forUser(p string) string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return strings.ReplaceAll(p, "{user}", name)
+}
+
+// stateDir is where the lockout and rate-limit state lives: the admin
+// config's state when set, else $XDG_STATE_HOME/agentctl or
+// ~/.local/state/agentctl. An admin config that cannot be read leaves
+// the default here; the pipeline refuses to run with it anyway.
+func stateDir(f *Factory) string {
+	if admin, err := loadAdmin(f); err == nil && admin.State != "" {
+		return forUser(admin.State)
+	}
+	return xdgDir(f, "XDG_STATE_HOME", filepath.Join(".local", "state"))
 }

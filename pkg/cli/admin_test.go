@@ -73,3 +73,30 @@ func TestAdminConfigMustBeRootsAndValid(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminConfigPinsApproverAndState plays an agent that asks for the
+// terminal approver and moves XDG_STATE_HOME to dodge its lockout: root's
+// approval.approver and state win.
+func TestAdminConfigPinsApproverAndState(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the admin config must be root's")
+	}
+	h := newCLIHome(t)
+	state := filepath.Join(h.home, "var-lib", "{user}")
+	h.write("etc-agentctl/config.yaml", "approval:\n  approver: none\nstate: "+state+"\n")
+	h.env = append(h.env, "XDG_STATE_HOME="+filepath.Join(h.home, "agent-state"))
+	code, _, errOut := h.run("--output", "json", "--approver", "tty", "kubectl", "delete", "pod", "web")
+	if code != 77 || !strings.Contains(errOut, `"approver":"none"`) {
+		t.Errorf("exit %d, want 77 with approver none:\n%s", code, errOut)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(strings.ReplaceAll(state, "{user}", u.Username), "policy-state.json")); err != nil {
+		t.Errorf("the denial was not counted in the pinned state dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "agent-state", "agentctl", "policy-state.json")); err == nil {
+		t.Error("the lockout state went where the agent pointed XDG_STATE_HOME")
+	}
+}

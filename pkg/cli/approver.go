@@ -26,6 +26,13 @@ func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) e
 	if choice == "" {
 		choice = cfg.Approver
 	}
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return err
+	}
+	if a := admin.Approval.Approver; a != "" {
+		choice = a // root's choice, whatever the agent's flags say
+	}
 	p.ApprovalTimeout = cfg.TimeoutDuration()
 	ap, err := approve.Select(approve.SelectOptions{
 		Choice:         choice,

@@ -37,7 +37,7 @@ func policyOptions(f *Factory) policy.LoadOptions {
 	cwd, _ := f.Getwd()
 	return policy.LoadOptions{
 		Options: policy.Options{
-			StateDir: xdgDir(f, "XDG_STATE_HOME", filepath.Join(".local", "state")),
+			StateDir: stateDir(f),
 			Warn:     func(msg string) { fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", msg) },
 		},
 		Files:     f.Global.Policy,
