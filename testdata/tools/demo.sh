@@ -62,6 +62,13 @@ bold "4. An 'app rollout' that hides a ClusterRoleBinding in its third document"
 show agentctl explain -- kubectl apply -f "$root/testdata/demo/rbac.yaml"
 show agentctl --output json --intent "roll out the app" kubectl apply -f "$root/testdata/demo/rbac.yaml"
 
-bold "5. Every decision is in a tamper-evident audit log"
+bold "5. The agent writes its own allow-all policy and passes it: it can only tighten"
+# The file is the agent's: owned by its OS user (as root, this demo gives
+# it to nobody to play that), so it counts only where it is stricter.
+printf 'version: 1\nrules:\n  - {decision: allow, message: anything goes}\n' >"$work/mine.yaml"
+if [[ $(id -u) == 0 ]]; then chown 65534 "$work/mine.yaml"; fi
+show agentctl --policy "$work/mine.yaml" --intent "clean up old config" kubectl -n demo delete configmap app-config
+
+bold "6. Every decision is in a tamper-evident audit log"
 show agentctl audit log
 show agentctl audit verify
