@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/termsafe"
 )
 
 // Screen is everything an approval screen shows about one request, and
@@ -90,8 +91,36 @@ func NewScreen(r *Request) *Screen {
 			}
 		}
 	}
-	s.ConfirmWord = ConfirmWord(s.Target)
+	s.Clean()
 	return s
+}
+
+// Clean makes every text of the screen safe to show on a terminal
+// ([termsafe]): the agent chose most of it (its command line, intent and
+// identity, object names, what a diff holds), and a control sequence
+// there would be run by the approver's terminal, to clear the screen or
+// write over the real command. It also sets ConfirmWord from the cleaned
+// target, so that the word to type is the one shown. NewScreen calls it;
+// the inbox calls it again on what a requester sends.
+func (s *Screen) Clean() {
+	line := termsafe.Line
+	for _, p := range []*string{&s.ID, &s.User, &s.Agent, &s.Intent, &s.Tool, &s.Cwd, &s.Rule, &s.Message, &s.PlanSummary,
+		&s.Target.Kubeconfig, &s.Target.Context, &s.Target.Cluster, &s.Target.Server, &s.Target.User,
+		&s.Target.Namespace, &s.Target.Dir, &s.Target.Workspace, &s.Target.Env} {
+		*p = line(*p)
+	}
+	for i := range s.Command {
+		s.Command[i] = line(s.Command[i])
+	}
+	for i := range s.Reasons {
+		s.Reasons[i] = line(s.Reasons[i])
+	}
+	for i := range s.Resources {
+		r := &s.Resources[i]
+		r.Action, r.Kind, r.Namespace, r.Name = line(r.Action), line(r.Kind), line(r.Namespace), line(r.Name)
+	}
+	s.Diff = termsafe.Text(s.Diff)
+	s.ConfirmWord = ConfirmWord(s.Target)
 }
 
 func changeOf(r classify.Resource) Change {

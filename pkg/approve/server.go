@@ -111,6 +111,7 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
 		return
 	}
 	m.Screen.PID = pid // what the kernel says, not what was claimed
+	m.Screen.Clean()   // whoever sent it, nothing in it reaches the terminal raw
 	p := &Pending{Screen: m.Screen, Received: s.now(), srv: s, conn: c, nonce: m.Nonce, gone: make(chan struct{})}
 	go func() {
 		// The requester sends nothing more: a read returns when it goes.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/termsafe"
 )
 
 func newAuditCmd(f *Factory) *cobra.Command {
@@ -172,7 +173,7 @@ records themselves, one per line.`,
 			for _, e := range entries {
 				d := e.Decision
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Time.Local().Format(time.DateTime),
-					dash(d.Agent), className(d), decisionText(d), exitText(e.Result), d.Command())
+					termsafe.Line(dash(d.Agent)), className(d), termsafe.Line(decisionText(d)), exitText(e.Result), termsafe.Line(d.Command()))
 			}
 			return tw.Flush()
 		},
@@ -221,7 +222,7 @@ func newAuditTailCmd(f *Factory) *cobra.Command {
 					return err
 				}
 				_, err := fmt.Fprintf(f.IO.Out, "%-19s  %-8s  %-12s  %-11s  %-18s  %-4s  %s\n",
-					r.Time.Local().Format(time.DateTime), r.Kind, dash(r.Agent), className(r), decisionText(r), exitText(resultOf(r)), r.Command())
+					r.Time.Local().Format(time.DateTime), r.Kind, termsafe.Line(dash(r.Agent)), className(r), termsafe.Line(decisionText(r)), exitText(resultOf(r)), termsafe.Line(r.Command()))
 				return err
 			}
 			if !f.Global.JSON() {

@@ -35,6 +35,9 @@ func auditFixture(t *testing.T) string {
 	}
 	add("claude", "sandbox", classify.Read, "get", "pods")
 	add("cursor", "deny", classify.Destructive, "-n", "prod", "delete", "deploy", "web")
+	// An agent's attempt to rewrite the reader's terminal: clear it, then
+	// print an innocent line where the real command was.
+	add("mallory\x1b[2J", "deny", classify.Destructive, "delete", "ns", "prod\x1b[1A\rkubectl get nodes")
 	d := add("claude", "approve", classify.Write, "scale", "deploy/web", "--replicas=3", "--token=abc123")
 	res := audit.NewResult(d, time.Now())
 	res.SetExit(0)
@@ -68,7 +71,7 @@ func runAudit(t *testing.T, path string, args ...string) (code int, stdout, stde
 func TestAuditVerifyCommand(t *testing.T) {
 	path := auditFixture(t)
 	code, out, _ := runAudit(t, path, "verify")
-	if code != 0 || !strings.Contains(out, "OK: 4 records, chain intact") {
+	if code != 0 || !strings.Contains(out, "OK: 5 records, chain intact") {
 		t.Fatalf("clean log: exit %d, output %q", code, out)
 	}
 
@@ -101,6 +104,8 @@ func TestAuditLogCommand(t *testing.T) {
 		wantError string
 	}{
 		{"all requests", []string{"log"}, []string{"TIME", "kubectl get pods", "kubectl -n prod delete deploy web", "--token=***"}, []string{"abc123"}, 0, ""},
+		{"control sequences from the agent show as text", []string{"log", "--decision", "deny"},
+			[]string{`mallory\x1b[2J`, `prod\x1b[1A\x0dkubectl get nodes`}, []string{"\x1b[2J", "\x1b[1A", "\r"}, 0, ""},
 		{"denials only", []string{"log", "--decision", "deny"}, []string{"cursor", "destructive"}, []string{"get pods"}, 0, ""},
 		{"one agent", []string{"log", "--agent", "claude"}, []string{"get pods", "scale"}, []string{"delete"}, 0, ""},
 		{"one class", []string{"log", "--class", "write"}, []string{"scale"}, []string{"get pods", "delete"}, 0, ""},
