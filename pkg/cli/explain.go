@@ -12,6 +12,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/redact"
+	"github.com/agentctl/agentctl/pkg/termsafe"
 )
 
 // ExplainSchemaVersion versions the JSON that `agentctl explain --output
@@ -99,32 +100,32 @@ func writeExplainJSON(w io.Writer, a *classify.Assessment, d policy.Decision) er
 func writeExplainText(w io.Writer, a *classify.Assessment, d policy.Decision) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "class:\t%s\n", a.Class)
-	fmt.Fprintf(tw, "tool:\t%s %s\n", a.Tool, a.Subcommand)
+	fmt.Fprintf(tw, "tool:\t%s %s\n", a.Tool, termsafe.Line(a.Subcommand))
 	if a.DryRun {
 		fmt.Fprintf(tw, "dry run:\tyes\n")
 	}
-	fmt.Fprintf(tw, "target:\t%s\n", targetString(a.Target))
+	fmt.Fprintf(tw, "target:\t%s\n", termsafe.Line(targetString(a.Target)))
 	if a.Plan != nil {
-		fmt.Fprintf(tw, "plan:\t%s (sha256 %s)\n", a.Plan.Summary, short(a.Plan.SHA256))
+		fmt.Fprintf(tw, "plan:\t%s (sha256 %s)\n", termsafe.Line(a.Plan.Summary), short(a.Plan.SHA256))
 	}
 	if a.ManifestSHA256 != "" {
 		fmt.Fprintf(tw, "manifest:\t%d bytes (sha256 %s)\n", len(a.Exec.Stdin), short(a.ManifestSHA256))
 	}
 	fmt.Fprintf(tw, "decision:\t%s (rule %s)\n", d.Action, d.Rule)
 	if d.Message != "" {
-		fmt.Fprintf(tw, "\t%s\n", d.Message)
+		fmt.Fprintf(tw, "\t%s\n", termsafe.Line(d.Message))
 	}
 	tw.Flush()
 	if len(a.Resources) > 0 {
 		fmt.Fprintln(w, "resources:")
 		for _, r := range a.Resources {
-			fmt.Fprintf(w, "  %-11s %-10s %s (%s)\n", r.Class, r.Action, resourceString(r), r.Source)
+			fmt.Fprintf(w, "  %-11s %-10s %s (%s)\n", r.Class, termsafe.Line(r.Action), termsafe.Line(resourceString(r)), r.Source)
 		}
 	}
 	if len(a.Reasons) > 0 {
 		fmt.Fprintln(w, "reasons:")
 		for _, r := range a.Reasons {
-			fmt.Fprintf(w, "  %-11s %s\n", r.Class, r.Message)
+			fmt.Fprintf(w, "  %-11s %s\n", r.Class, termsafe.Line(r.Message))
 		}
 	}
 }
