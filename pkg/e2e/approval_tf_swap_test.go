@@ -11,8 +11,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
 // TestApprovedPlanRefusesSwappedProvider plays an agent that, while the
@@ -24,14 +22,7 @@ import (
 // never runs.
 func TestApprovedPlanRefusesSwappedProvider(t *testing.T) {
 	bin := agentctlBin(t)
-	d := testenv.NewTerraformDir(t, "creates")
-	dir, env := approvalEnv(t)
-	for _, kv := range d.Env {
-		if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "HOME" {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "AGENTCTL_TERRAFORM="+d.Bin)
+	d, dir, env := terraformApprovalEnv(t, "creates")
 	before := d.CloudSnapshot(t)
 
 	tm := newTerm(t, dir, env)

@@ -26,14 +26,7 @@ func TestTerminalApprovalTerraform(t *testing.T) {
 		{"d leaves the cloud alone", []string{"d"}, "EXIT=77", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := testenv.NewTerraformDir(t, "creates")
-			dir, env := approvalEnv(t)
-			for _, kv := range d.Env {
-				if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "HOME" {
-					env = append(env, kv)
-				}
-			}
-			env = append(env, "AGENTCTL_TERRAFORM="+d.Bin)
+			d, dir, env := terraformApprovalEnv(t, "creates")
 			before := d.CloudSnapshot(t)
 
 			tm := newTerm(t, dir, env)
@@ -58,4 +51,19 @@ func TestTerminalApprovalTerraform(t *testing.T) {
 			}
 		})
 	}
+}
+
+// terraformApprovalEnv is a terraform working directory of config and the
+// environment of an agent that runs agentctl there with a terminal for
+// approvals (approvalEnv) and the test's terraform.
+func terraformApprovalEnv(t *testing.T, config string) (d *testenv.TerraformDir, dir string, env []string) {
+	t.Helper()
+	d = testenv.NewTerraformDir(t, config)
+	dir, env = approvalEnv(t)
+	for _, kv := range d.Env {
+		if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "HOME" {
+			env = append(env, kv)
+		}
+	}
+	return d, dir, append(env, "AGENTCTL_TERRAFORM="+d.Bin)
 }

@@ -56,12 +56,7 @@ func RunInboxPlain(ctx context.Context, srv *approve.InboxServer, in io.Reader, 
 		case p = <-srv.Requests():
 		}
 		s := p.Screen
-		fmt.Fprint(out, PlainReport(s))
-		if s.Confirm {
-			fmt.Fprintf(out, "This change needs confirmation. Type %q to approve, anything else denies: ", s.ConfirmWord)
-		} else {
-			fmt.Fprint(out, "Approve? [y/N] (\"n: reason\" to deny with a reason): ")
-		}
+		fmt.Fprint(out, PlainReport(s)+plainQuestion(s))
 		select {
 		case <-ctx.Done():
 			p.Answer(approve.Verdict{Reason: "the inbox was stopped"})

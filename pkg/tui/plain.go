@@ -21,12 +21,7 @@ import (
 //
 // It returns ctx.Err() when ctx ends before a line arrives.
 func Plain(ctx context.Context, in io.Reader, out io.Writer, s *approve.Screen, o Options) (approve.Verdict, error) {
-	fmt.Fprint(out, PlainReport(s))
-	if s.Confirm {
-		fmt.Fprintf(out, "This change needs confirmation. Type %q to approve, anything else denies: ", s.ConfirmWord)
-	} else {
-		fmt.Fprint(out, "Approve? [y/N] (\"n: reason\" to deny with a reason): ")
-	}
+	fmt.Fprint(out, PlainReport(s)+plainQuestion(s))
 	type line struct {
 		s   string
 		err error
@@ -55,6 +50,14 @@ func Plain(ctx context.Context, in io.Reader, out io.Writer, s *approve.Screen, 
 		fmt.Fprintln(out, "denied")
 	}
 	return v, nil
+}
+
+// plainQuestion asks for the line that answers s.
+func plainQuestion(s *approve.Screen) string {
+	if s.Confirm {
+		return fmt.Sprintf("This change needs confirmation. Type %q to approve, anything else denies: ", s.ConfirmWord)
+	}
+	return "Approve? [y/N] (\"n: reason\" to deny with a reason): "
 }
 
 func plainVerdict(text string, s *approve.Screen) approve.Verdict {
