@@ -22,28 +22,11 @@ import (
 //     approval.timeout in config.yaml, bounds how long a human may take;
 //     the default is 5 minutes.
 func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) error {
-	choice := f.Global.Approver
-	if choice == "" {
-		choice = cfg.Approver
-	}
-	admin, err := loadAdmin(f)
+	ap, err := selectApprover(f, cfg)
 	if err != nil {
 		return err
 	}
-	if a := admin.Approval.Approver; a != "" {
-		choice = a // root's choice, whatever the agent's flags say
-	}
 	p.ApprovalTimeout = cfg.TimeoutDuration()
-	ap, err := approve.Select(approve.SelectOptions{
-		Choice:         choice,
-		NonInteractive: f.NonInteractive(),
-		Getenv:         f.Getenv,
-		Status:         f.IO.ErrOut,
-		Prompt:         tui.Prompt(tuiOptions(f)),
-	})
-	if err != nil {
-		return &ConfigError{Err: err}
-	}
 	p.Approver = ap
 	// The inbox key signs approvals: no sandboxed command may read it.
 	// (The socket needs no entry: the sandbox refuses Unix sockets.)
@@ -68,4 +51,32 @@ func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) e
 // tuiOptions are the screen options the environment asks for.
 func tuiOptions(f *Factory) tui.Options {
 	return tui.Options{NoColor: f.Getenv("NO_COLOR") != "", Term: f.Getenv("TERM")}
+}
+
+// selectApprover picks the approver: the admin config's, else the flag
+// or variable, else the user's config.yaml, else approve.Select's own
+// choice.
+func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approver, error) {
+	choice := f.Global.Approver
+	if choice == "" {
+		choice = cfg.Approver
+	}
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return nil, err
+	}
+	if a := admin.Approval.Approver; a != "" {
+		choice = a // root's choice, whatever the agent's flags say
+	}
+	ap, err := approve.Select(approve.SelectOptions{
+		Choice:         choice,
+		NonInteractive: f.NonInteractive(),
+		Getenv:         f.Getenv,
+		Status:         f.IO.ErrOut,
+		Prompt:         tui.Prompt(tuiOptions(f)),
+	})
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	return ap, nil
 }

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
@@ -228,10 +232,14 @@ func newPolicyShowCmd(f *Factory) *cobra.Command {
 func newUnlockCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "unlock [--agent NAME]",
-		Short: "Lift an agent's lockout after repeated denials",
+		Short: "Lift an agent's lockout after repeated denials, with a human's approval",
 		Long: `An agent whose commands were denied too often (limits.lockout) is locked:
-every command but reads is denied until a human runs agentctl unlock.
-The agent is --agent (or AGENTCTL_AGENT); none means "anonymous".`,
+every command but reads is denied until a human lifts it with agentctl
+unlock. The agent is --agent (or AGENTCTL_AGENT); none means "anonymous".
+
+The agent can run agentctl too, so the unlock itself needs a human's
+approval, asked as for any command (the terminal screen or agentctl
+inbox; denied when non-interactive), and is written to the audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := policyOptions(f).StateDir
@@ -239,18 +247,85 @@ The agent is --agent (or AGENTCTL_AGENT); none means "anonymous".`,
 				return &ConfigError{Err: errors.New("cannot place the policy state: neither XDG_STATE_HOME nor HOME is set")}
 			}
 			name := policy.AgentName(f.Global.Agent)
-			was, err := policy.OpenState(dir).Unlock(f.Global.Agent)
+			st := policy.OpenState(dir)
+			a, err := st.Agent(f.Global.Agent)
 			if err != nil {
 				return err
 			}
-			if was {
-				fmt.Fprintf(f.IO.Out, "agent %q unlocked\n", name)
-			} else {
+			if a.Locked == nil {
 				fmt.Fprintf(f.IO.Out, "agent %q was not locked\n", name)
+				return nil
 			}
+			if err := approveUnlock(cmd.Context(), f, name, a.Locked); err != nil {
+				return err
+			}
+			if _, err := st.Unlock(f.Global.Agent); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "agent %q unlocked\n", name)
 			return nil
 		},
 	}
+}
+
+// approveUnlock asks a human to lift an agent's lockout and audits the
+// answer; an error (a *run.DeniedError when not approved) means no.
+func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Lockout) error {
+	cfg, err := loadCredentials(f)
+	if err != nil {
+		return err
+	}
+	var approval credentials.ApprovalConfig
+	if cfg != nil {
+		approval = cfg.Approval
+	}
+	ap, err := selectApprover(f, approval)
+	if err != nil {
+		return err
+	}
+	path, err := defaultAuditPath(f)
+	if err != nil {
+		return err
+	}
+	log, err := audit.Open(path, audit.Options{})
+	if err != nil {
+		return &run.AuditError{Err: err}
+	}
+	defer log.Close()
+	cwd, _ := f.Getwd()
+	req := &request.Request{ID: request.NewID(), Time: time.Now().UTC(), Tool: "agentctl", Args: []string{"unlock", "--agent", name},
+		Cwd: cwd, Agent: f.Global.Agent, Intent: f.Global.Intent}
+	why := fmt.Sprintf("lifts the lockout of agent %q: %d denials within %s since %s, the last by rule %s",
+		name, l.Denials, l.Window, l.At.Local().Format("15:04:05"), l.LastRule)
+	a := &classify.Assessment{Tool: "agentctl", Subcommand: "unlock", Class: classify.Privilege,
+		Exec:    classify.Invocation{Args: req.Args},
+		Reasons: []classify.Reason{{Class: classify.Privilege, Message: why}}}
+	d := policy.Decision{Action: policy.Approve, Rule: policy.RuleLockout, Confirm: true,
+		Message: "the agent was stopped after repeated denials; only a human lets it change things again"}
+	hash := approve.HashOf(req.ID, a)
+	timeout := approval.TimeoutDuration()
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ans, aerr := ap.Approve(actx, &approve.Request{Hash: hash, Req: req, Assessment: a, Decision: d, Expires: time.Now().Add(timeout)})
+	if aerr != nil && ans.Reason == "" {
+		ans.Reason = "approval failed: " + aerr.Error()
+	}
+	au := &auditor{log: log, proc: audit.Self()}
+	if err := au.Decision(&run.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
+		return &run.AuditError{Err: err}
+	}
+	if !ans.Approved || aerr != nil {
+		msg := "not approved"
+		if ans.Reason != "" {
+			msg += ": " + ans.Reason
+		}
+		d.Action = policy.Deny
+		return &run.DeniedError{Assessment: a, Decision: d, Answer: &ans, Message: msg}
+	}
+	return nil
 }
 
 // newOfflineClassifiers are the classifiers `policy test` uses: the real

@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/tui"
 )
 
 // cliHome runs agentctl commands that share one HOME (and so one policy
@@ -162,14 +166,73 @@ func TestLockoutThenUnlock(t *testing.T) {
 	if m := explainJSONOf(t, out); m["decision"] != "sandbox" {
 		t.Errorf("a locked agent's read: %v, want sandbox", m["decision"])
 	}
+	// The agent unlocks itself: there is no human (CI), so it stays locked.
 	code, out, errOut := h.run("unlock")
+	if code != 77 || strings.Contains(out, "unlocked") {
+		t.Fatalf("an unlock nobody approved: exit %d\n%s%s", code, out, errOut)
+	}
+	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
+	if m := explainJSONOf(t, out); m["rule"] != "lockout" {
+		t.Fatal("unlocked without a human")
+	}
+	// A human answers in the inbox: denied first, then approved.
+	h.env = slices.DeleteFunc(h.env, func(kv string) bool { return kv == "CI=true" })
+	h.env = append(h.env, "XDG_RUNTIME_DIR="+filepath.Join(h.home, "run"), "XDG_CONFIG_HOME="+filepath.Join(h.home, "cfg"))
+	answers := startInbox(t, h, false, true)
+	code, out, errOut = h.run("unlock")
+	if code != 77 || strings.Contains(out, "unlocked") {
+		t.Fatalf("an unlock the human denied: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = h.run("unlock")
 	if code != 0 || !strings.Contains(out, `agent "bot" unlocked`) {
 		t.Fatalf("unlock: exit %d\n%s%s", code, out, errOut)
+	}
+	if s := <-answers; !strings.Contains(s, "agentctl unlock --agent bot") || !strings.Contains(s, "lifts the lockout") {
+		t.Errorf("the human was not shown what the unlock does: %s", s)
 	}
 	_, out, _ = h.run("--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
 	if m := explainJSONOf(t, out); m["rule"] == "lockout" {
 		t.Error("still locked after unlock")
 	}
+	_, out, _ = h.run("audit", "log")
+	if strings.Count(out, "agentctl unlock --agent bot") != 3 {
+		t.Errorf("the unlock decisions are not all in the audit log:\n%s", out)
+	}
+}
+
+// startInbox runs an inbox for the test home that answers its requests
+// with verdicts, in order, and sends each screen it showed as text.
+func startInbox(t *testing.T, h *cliHome, verdicts ...bool) <-chan string {
+	t.Helper()
+	f := &Factory{Environ: h.env}
+	paths, err := approve.DefaultPaths(f.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := approve.LoadOrCreateKey(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: "human"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); srv.Close() })
+	go srv.Serve(ctx)
+	shown := make(chan string, len(verdicts))
+	go func() {
+		for _, ok := range verdicts {
+			select {
+			case p := <-srv.Requests():
+				shown <- tui.PlainReport(p.Screen)
+				p.Answer(approve.Verdict{Approved: ok, Reason: map[bool]string{false: "not now"}[ok]})
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return shown
 }
 
 func TestPolicyShowListsLayersMostSpecificFirst(t *testing.T) {

@@ -1,13 +1,16 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
@@ -100,13 +103,62 @@ func TestPolicyLockoutThenUnlock(t *testing.T) {
 		t.Errorf("a locked agent's read: exit %d, want 0: %s", got.code, got.stderr)
 	}
 
+	// The agent cannot lift its own lockout: the unlock needs a human.
+	if got := e.agentctl("unlock"); got.code != exitDenied || strings.Contains(got.stdout, "unlocked") {
+		t.Fatalf("unlock with nobody to approve it: exit %d, want %d\n%s%s", got.code, exitDenied, got.stdout, got.stderr)
+	}
+	if got := del(dev); got.code != exitDenied {
+		t.Fatalf("after a refused unlock: exit %d, want %d", got.code, exitDenied)
+	}
+	// A human approves it in agentctl inbox.
+	e.vars = slices.DeleteFunc(e.vars, func(kv string) bool { return kv == "CI=true" })
+	e.vars = append(e.vars, "XDG_RUNTIME_DIR="+t.TempDir())
+	approveInInbox(t, e.vars)
 	if got := e.agentctl("unlock"); got.code != 0 || !strings.Contains(got.stdout, `"e2e-bot" unlocked`) {
 		t.Fatalf("unlock: exit %d\n%s%s", got.code, got.stdout, got.stderr)
 	}
+	e.vars = append(e.vars, "CI=true")
 	if got := del(dev); got.code != 0 {
 		t.Errorf("after unlock: exit %d, want 0: %s", got.code, got.stderr)
 	}
 	if configMapExists(t, c, dev, "app-config") {
 		t.Error("after unlock: the configmap is still there")
 	}
+}
+
+// approveInInbox runs an agentctl inbox for the environment vars (in this
+// process, as a human's second terminal would) that approves the first
+// request it gets.
+func approveInInbox(t *testing.T, vars []string) {
+	t.Helper()
+	getenv := func(k string) string {
+		for i := len(vars) - 1; i >= 0; i-- {
+			if name, v, _ := strings.Cut(vars[i], "="); name == k {
+				return v
+			}
+		}
+		return ""
+	}
+	paths, err := approve.DefaultPaths(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := approve.LoadOrCreateKey(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: "e2e-human"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); srv.Close() })
+	go srv.Serve(ctx)
+	go func() {
+		select {
+		case p := <-srv.Requests():
+			p.Answer(approve.Verdict{Approved: true})
+		case <-ctx.Done():
+		}
+	}()
 }

@@ -13,7 +13,7 @@ func (e *Engine) checkLimits(in *Input) (Decision, bool) {
 	if e.state == nil || in.Assessment.Class == classify.Read {
 		return Decision{}, false
 	}
-	a, err := e.state.Agent(in.Agent)
+	a, user, err := e.state.agentAndUser(in.Agent)
 	if err != nil {
 		return Decision{Action: Deny, Rule: RuleLockout, Message: fmt.Sprintf("cannot read the lockout state, so only reads run: %v", err)}, true
 	}
@@ -26,14 +26,26 @@ func (e *Engine) checkLimits(in *Input) (Decision, bool) {
 				name, l.Denials, l.Window, l.At.Format("15:04:05"), name),
 		}, true
 	}
+	if l := user.Locked; l != nil {
+		return Decision{
+			Action: Deny,
+			Rule:   RuleLockout,
+			Message: fmt.Sprintf("the agents of this OS user are locked out after %d denials within %s, under whatever names (since %s); only reads run until a human runs `agentctl unlock`",
+				l.Denials, l.Window, l.At.Format("15:04:05")),
+		}, true
+	}
 	if m := e.limits.Mutations; m != nil && m.Max > 0 {
-		n := len(since(a.Mutations, e.now().Add(-m.Window)))
-		if n >= m.Max {
-			return Decision{
-				Action:  Deny,
-				Rule:    RuleRateLimit,
-				Message: fmt.Sprintf("agent %q ran %d changes within %s, the limit of %s; wait, or raise limits.mutations", name, n, m.Window, m.Where),
-			}, true
+		for _, st := range []struct {
+			who string
+			s   AgentState
+		}{{fmt.Sprintf("agent %q", name), a}, {"the agents of this OS user", user}} {
+			if n := len(since(st.s.Mutations, e.now().Add(-m.Window))); n >= m.Max {
+				return Decision{
+					Action:  Deny,
+					Rule:    RuleRateLimit,
+					Message: fmt.Sprintf("%s ran %d changes within %s, the limit of %s; wait, or raise limits.mutations", st.who, n, m.Window, m.Where),
+				}, true
+			}
 		}
 	}
 	return Decision{}, false

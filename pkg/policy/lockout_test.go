@@ -31,6 +31,36 @@ func (c *clock) add(d time.Duration)     { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 func newClock() *clock                   { return &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
 func denied(rule string) policy.Decision { return policy.Decision{Action: policy.Deny, Rule: rule} }
 
+// TestLockoutCountsEveryName plays an agent that gives a new --agent name
+// to each command, so that no name reaches the limit: the denials of
+// every name of the OS user count together, and so do the changes that
+// ran towards the rate limit.
+func TestLockoutCountsEveryName(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	e := engine(t, policy.Options{StateDir: dir, Now: clk.now}, layer(t, policy.LayerUser, "u.yaml", limitsPolicy))
+	in := func(name string, class classify.Class) *policy.Input {
+		return &policy.Input{Assessment: kube(class, "patch", "Deployment", "web"), Agent: name}
+	}
+	for _, name := range []string{"bot-1", "bot-2", "bot-3"} {
+		e.Observe(in(name, classify.Write), denied("u.yaml:9"), false)
+	}
+	if d := decide(t, e, in("bot-4", classify.Write)); d.Rule != policy.RuleLockout {
+		t.Errorf("3 denials under 3 names, then a 4th name: %s by %s, want lockout", d.Action, d.Rule)
+	}
+	if was, err := policy.OpenState(dir).Unlock("bot-4"); err != nil || !was {
+		t.Fatalf("unlock: was=%v err=%v", was, err)
+	}
+	if d := decide(t, e, in("bot-4", classify.Write)); d.Rule == policy.RuleLockout {
+		t.Fatalf("still locked after unlock: %s", d.Message)
+	}
+	for _, name := range []string{"w-1", "w-2"} {
+		e.Observe(in(name, classify.Write), policy.Decision{Action: policy.Allow, Rule: "u.yaml:9"}, true)
+	}
+	if d := decide(t, e, in("w-3", classify.Write)); d.Rule != policy.RuleRateLimit {
+		t.Errorf("2 changes under 2 names, then a 3rd: %s by %s, want the rate limit", d.Action, d.Rule)
+	}
+}
+
 func TestLockoutAfterDenialsThenUnlock(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	e := engine(t, policy.Options{StateDir: dir, Now: clk.now}, layer(t, policy.LayerUser, "u.yaml", limitsPolicy))
@@ -61,9 +91,10 @@ func TestLockoutAfterDenialsThenUnlock(t *testing.T) {
 	if d := decide(t, e, read); d.Action != policy.Sandbox {
 		t.Errorf("a locked agent's read: %s by %s, want sandbox", d.Action, d.Rule)
 	}
+	// The name is the agent's to choose: another one is no way out.
 	other := &policy.Input{Assessment: write.Assessment, Agent: "other"}
-	if d := decide(t, e, other); d.Rule == policy.RuleLockout {
-		t.Error("another agent is locked too")
+	if d := decide(t, e, other); d.Rule != policy.RuleLockout || !strings.Contains(d.Message, "agents of this OS user") {
+		t.Errorf("the same user's agent under another name: %s by %s (%s), want lockout", d.Action, d.Rule, d.Message)
 	}
 	// A second engine (another process) sees the lock.
 	e2 := engine(t, policy.Options{StateDir: dir, Now: clk.now}, layer(t, policy.LayerUser, "u.yaml", limitsPolicy))

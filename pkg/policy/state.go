@@ -43,6 +43,10 @@ type Lockout struct {
 type stateDoc struct {
 	Version int                    `json:"version"`
 	Agents  map[string]*AgentState `json:"agents"`
+	// User counts every agent of this OS user together: an agent's name
+	// is what the agent says it is, and a new name must not be a way out
+	// of the lockout or the rate limit.
+	User *AgentState `json:"user,omitempty"`
 }
 
 // OpenState returns the state kept in dir. Nothing is created until the
@@ -63,14 +67,23 @@ func AgentName(agent string) string {
 
 // Agent returns one agent's state.
 func (s *State) Agent(agent string) (AgentState, error) {
-	var out AgentState
-	err := s.locked(false, func(doc *stateDoc) bool {
-		if a := doc.Agents[AgentName(agent)]; a != nil {
-			out = *a
+	a, _, err := s.agentAndUser(agent)
+	return a, err
+}
+
+// agentAndUser returns one agent's state and that of every agent of this
+// OS user together.
+func (s *State) agentAndUser(agent string) (a, user AgentState, err error) {
+	err = s.locked(false, func(doc *stateDoc) bool {
+		if p := doc.Agents[AgentName(agent)]; p != nil {
+			a = *p
+		}
+		if doc.User != nil {
+			user = *doc.User
 		}
 		return false
 	})
-	return out, err
+	return a, user, err
 }
 
 // Locked lists the locked agents, sorted.
@@ -88,24 +101,26 @@ func (s *State) Locked() ([]string, error) {
 	return out, err
 }
 
-// Unlock clears an agent's lockout and its recent denials. It reports
-// whether the agent was locked.
+// Unlock clears an agent's lockout and its recent denials, and the
+// user-wide ones: a human has decided that work goes on. It reports
+// whether the agent (or every agent of the user) was locked.
 func (s *State) Unlock(agent string) (bool, error) {
 	was := false
 	err := s.locked(true, func(doc *stateDoc) bool {
-		a := doc.Agents[AgentName(agent)]
-		if a == nil {
-			return false
+		for _, a := range []*AgentState{doc.Agents[AgentName(agent)], doc.User} {
+			if a != nil {
+				was = was || a.Locked != nil
+				a.Locked = nil
+				a.Denials = nil
+			}
 		}
-		was = a.Locked != nil
-		a.Locked = nil
-		a.Denials = nil
 		return true
 	})
 	return was, err
 }
 
-// update applies fn to one agent's state under the exclusive lock.
+// update applies fn to one agent's state and to the user-wide state,
+// under the exclusive lock.
 func (s *State) update(agent string, fn func(a *AgentState)) error {
 	return s.locked(true, func(doc *stateDoc) bool {
 		name := AgentName(agent)
@@ -114,7 +129,11 @@ func (s *State) update(agent string, fn func(a *AgentState)) error {
 			a = &AgentState{}
 			doc.Agents[name] = a
 		}
+		if doc.User == nil {
+			doc.User = &AgentState{}
+		}
 		fn(a)
+		fn(doc.User)
 		return true
 	})
 }
