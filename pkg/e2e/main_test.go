@@ -139,3 +139,13 @@ func (e *env) run(bin string, args ...string) result {
 	}
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
+
+// looseningNeedsRoot skips a test whose --policy file must loosen the
+// policy: only a file owned by root may (docs/policy.md, "Who may
+// loosen"), and only root can write one. CI runs as root.
+func looseningNeedsRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a --policy file that loosens must be root's: run the tests as root, as CI does")
+	}
+}

@@ -18,6 +18,7 @@ import (
 // delete in dev without a human.
 func devProdPolicy(t *testing.T, dir, dev, prod string, lockout int) string {
 	t.Helper()
+	looseningNeedsRoot(t)
 	src := fmt.Sprintf(`
 environments:
   - {name: dev, namespace: %q}
