@@ -15,7 +15,7 @@ import (
 // program, not by a human.
 var relays = map[string]bool{"sudo": true, "su": true, "doas": true, "runuser": true, "script": true, "login": true}
 
-// terminalDriver says which program, if any, can type into this process's
+// TerminalDriver says which program, if any, can type into this process's
 // controlling terminal while itself running in another terminal: an agent
 // that runs commands in a pseudo-terminal of its own (Codex's PTY exec,
 // aider's pexpect) and lets its model write to it. A terminal held by a
@@ -25,7 +25,7 @@ var relays = map[string]bool{"sudo": true, "su": true, "doas": true, "runuser": 
 // This is a guard against the plainest self-approval, not a boundary: a
 // program of the agent's user can always detach itself first (see
 // docs/approval.md).
-func terminalDriver() (who string, pid int, driven bool) {
+func TerminalDriver() (who string, pid int, driven bool) {
 	return driverOf("/proc", os.Getpid())
 }
 

@@ -2,6 +2,6 @@
 
 package approve
 
-// terminalDriver is Linux-only: elsewhere no terminal is taken to be
+// TerminalDriver is Linux-only: elsewhere no terminal is taken to be
 // driven by a program.
-func terminalDriver() (who string, pid int, driven bool) { return "", 0, false }
+func TerminalDriver() (who string, pid int, driven bool) { return "", 0, false }

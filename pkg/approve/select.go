@@ -54,7 +54,7 @@ func (t *TTY) Approve(ctx context.Context, r *Request) (Answer, error) {
 	defer f.Close()
 	driver := t.Driver
 	if driver == nil {
-		driver = terminalDriver
+		driver = TerminalDriver
 	}
 	if who, pid, driven := driver(); driven {
 		return Answer{Channel: "tty", Reason: fmt.Sprintf("the terminal belongs to %q (pid %d), a program running in another terminal that can type into this one; approve in `agentctl inbox` instead", who, pid)}, nil

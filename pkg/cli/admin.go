@@ -38,6 +38,10 @@ type adminConfig struct {
 		// Approver is tty, inbox or none, whatever --approver,
 		// AGENTCTL_APPROVER or the user's config.yaml say.
 		Approver string `yaml:"approver"`
+		// InboxPipe lets `agentctl inbox` answer through a pipe (a chat
+		// bridge): whatever writes the pipe approves, and the agent could
+		// start one itself, so only root allows it.
+		InboxPipe bool `yaml:"inboxPipe"`
 	} `yaml:"approval"`
 	// State is the directory of the lockout and rate-limit state
 	// ("{user}" replaced), whatever XDG_STATE_HOME or HOME say.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os/user"
 
 	"github.com/spf13/cobra"
@@ -26,13 +27,31 @@ in $XDG_CONFIG_HOME/agentctl/inbox.key (0600); agentctl verifies the
 signature, the request it names and its expiry before it runs anything.
 While an inbox runs, agentctl asks it instead of the terminal.
 
-With --plain, or when stdin or stdout is not a terminal, the inbox prints
-each request as text and reads one answer per line: "y" approves (the
-target's name, for a change that needs confirmation), "n: REASON" denies
-with a reason, anything else denies. Whoever writes its stdin approves.`,
+With --plain the inbox prints each request as text and reads one answer
+per line: "y" approves (the target's name, for a change that needs
+confirmation), "n: REASON" denies with a reason, anything else denies.
+
+Whoever types into the inbox approves, so it runs only on a terminal, and
+not on one a program in another terminal holds (an agent's own
+pseudo-terminal). Answering through a pipe (a chat bridge) needs root's
+approval.inboxPipe: true in /etc/agentctl/config.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plain := plain || !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY()
+			if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+				admin, err := loadAdmin(f)
+				if err != nil {
+					return err
+				}
+				if !admin.Approval.InboxPipe {
+					return &UsageError{Err: &hintError{
+						msg:  "agentctl inbox needs a terminal: whatever writes its input approves",
+						hint: "run it in a terminal of your own; for a program that relays a human's answers, root sets approval.inboxPipe: true in /etc/agentctl/config.yaml",
+					}}
+				}
+				plain = true
+			} else if who, pid, driven := approve.TerminalDriver(); driven {
+				return &deniedTerminal{who: who, pid: pid}
+			}
 			paths, err := approve.DefaultPaths(f.Getenv)
 			if err != nil {
 				return &ConfigError{Err: err}
@@ -59,3 +78,16 @@ with a reason, anything else denies. Whoever writes its stdin approves.`,
 	cmd.Flags().BoolVar(&plain, "plain", false, "answer line by line instead of on a screen")
 	return cmd
 }
+
+// deniedTerminal refuses to run the inbox on a terminal a program drives:
+// that program could answer for the human.
+type deniedTerminal struct {
+	who string
+	pid int
+}
+
+func (e *deniedTerminal) Error() string {
+	return fmt.Sprintf("this terminal belongs to %q (pid %d), a program running in another terminal that can type into this one: the inbox would take its answers as a human's", e.who, e.pid)
+}
+func (e *deniedTerminal) Hint() string  { return "run agentctl inbox in a terminal of your own" }
+func (e *deniedTerminal) ExitCode() int { return ExitDenied }
