@@ -100,3 +100,27 @@ func TestAdminConfigPinsApproverAndState(t *testing.T) {
 		t.Error("the lockout state went where the agent pointed XDG_STATE_HOME")
 	}
 }
+
+// TestAdminConfigReadsTheDocumentedExample parses the example of
+// docs/hardening.md.
+func TestAdminConfigReadsTheDocumentedExample(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the admin config must be root's")
+	}
+	h := newCLIHome(t)
+	p := h.write("etc-agentctl/config.yaml", `audit:
+  path: /var/log/agentctl/{user}.jsonl
+  syslog: unix:///dev/log?required=true
+approval:
+  approver: inbox
+  inboxPipe: false
+state: /var/lib/agentctl/{user}
+`)
+	cfg, err := readAdmin(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Audit.Path == "" || cfg.Audit.Syslog == "" || cfg.Approval.Approver != "inbox" || cfg.State == "" {
+		t.Errorf("parsed %+v", cfg)
+	}
+}
