@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // defaultAdminDir holds what only root writes: policy.yaml (the admin
@@ -162,4 +163,43 @@ func stateDir(f *Factory) string {
 		return forUser(admin.State)
 	}
 	return xdgDir(f, "XDG_STATE_HOME", filepath.Join(".local", "state"))
+}
+
+// openAuditLog opens this process's audit log for writing, with its
+// syslog copies (the admin config's and AGENTCTL_AUDIT_SYSLOG), and
+// returns it with its path.
+func openAuditLog(f *Factory) (*audit.Log, string, error) {
+	path, err := defaultAuditPath(f)
+	if err != nil {
+		return nil, "", err
+	}
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return nil, "", err
+	}
+	opts := audit.Options{Warn: func(msg string) {
+		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", msg)
+	}}
+	for _, s := range []struct{ from, url string }{
+		{filepath.Join(f.adminDir(), "config.yaml") + ": audit.syslog", admin.Audit.Syslog},
+		{audit.EnvSyslog, f.Getenv(audit.EnvSyslog)},
+	} {
+		if s.url == "" {
+			continue
+		}
+		cfg, err := audit.ParseSyslogURL(s.url)
+		if err != nil {
+			return nil, "", &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
+		}
+		sink, err := audit.NewSyslog(cfg)
+		if err != nil {
+			return nil, "", &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
+		}
+		opts.Sinks = append(opts.Sinks, sink)
+	}
+	log, err := audit.Open(path, opts)
+	if err != nil {
+		return nil, "", &run.AuditError{Err: err}
+	}
+	return log, path, nil
 }

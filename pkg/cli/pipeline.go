@@ -39,37 +39,9 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	auditPath, err := defaultAuditPath(f)
+	log, auditPath, err := openAuditLog(f)
 	if err != nil {
 		return nil, nil, err
-	}
-	admin, err := loadAdmin(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := audit.Options{Warn: func(msg string) {
-		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", msg)
-	}}
-	for _, s := range []struct{ from, url string }{
-		{filepath.Join(f.adminDir(), "config.yaml") + ": audit.syslog", admin.Audit.Syslog},
-		{audit.EnvSyslog, f.Getenv(audit.EnvSyslog)},
-	} {
-		if s.url == "" {
-			continue
-		}
-		cfg, err := audit.ParseSyslogURL(s.url)
-		if err != nil {
-			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
-		}
-		sink, err := audit.NewSyslog(cfg)
-		if err != nil {
-			return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %w", s.from, err)}
-		}
-		opts.Sinks = append(opts.Sinks, sink)
-	}
-	log, err := audit.Open(auditPath, opts)
-	if err != nil {
-		return nil, nil, &run.AuditError{Err: err}
 	}
 	creds, err := loadCredentials(f)
 	if err != nil {

@@ -283,13 +283,9 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 	if err != nil {
 		return err
 	}
-	path, err := defaultAuditPath(f)
+	log, _, err := openAuditLog(f)
 	if err != nil {
 		return err
-	}
-	log, err := audit.Open(path, audit.Options{})
-	if err != nil {
-		return &run.AuditError{Err: err}
 	}
 	defer log.Close()
 	cwd, _ := f.Getwd()
