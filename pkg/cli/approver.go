@@ -26,7 +26,9 @@ func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) e
 	if err != nil {
 		return err
 	}
-	p.ApprovalTimeout = cfg.TimeoutDuration()
+	if p.ApprovalTimeout, err = approvalTimeout(f, cfg); err != nil {
+		return err
+	}
 	p.Approver = ap
 	// The inbox key signs approvals: no sandboxed command may read it.
 	// (The socket needs no entry: the sandbox refuses Unix sockets.)
@@ -35,17 +37,29 @@ func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) e
 			ex.Deny = append(ex.Deny, filepath.Dir(paths.Key))
 		}
 	}
+	return nil
+}
+
+// defaultApprovalTimeout is how long a human may take when nothing says.
+const defaultApprovalTimeout = 5 * time.Minute
+
+// approvalTimeout is AGENTCTL_APPROVAL_TIMEOUT, else approval.timeout in
+// config.yaml, else defaultApprovalTimeout.
+func approvalTimeout(f *Factory, cfg credentials.ApprovalConfig) (time.Duration, error) {
 	if v := f.Getenv("AGENTCTL_APPROVAL_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return &ConfigError{Err: &hintError{
+			return 0, &ConfigError{Err: &hintError{
 				msg:  fmt.Sprintf("invalid AGENTCTL_APPROVAL_TIMEOUT %q", v),
 				hint: "use a positive Go duration such as 90s or 10m",
 			}}
 		}
-		p.ApprovalTimeout = d
+		return d, nil
 	}
-	return nil
+	if d := cfg.TimeoutDuration(); d > 0 {
+		return d, nil
+	}
+	return defaultApprovalTimeout, nil
 }
 
 // tuiOptions are the screen options the environment asks for.

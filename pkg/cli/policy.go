@@ -299,9 +299,9 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 	d := policy.Decision{Action: policy.Approve, Rule: policy.RuleLockout, Confirm: true,
 		Message: "the agent was stopped after repeated denials; only a human lets it change things again"}
 	hash := approve.HashOf(req.ID, a)
-	timeout := approval.TimeoutDuration()
-	if timeout == 0 {
-		timeout = 5 * time.Minute
+	timeout, err := approvalTimeout(f, approval)
+	if err != nil {
+		return err
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
