@@ -40,6 +40,20 @@ func auditPath(f *Factory, file string) (string, error) {
 	return defaultAuditPath(f)
 }
 
+// readAuditLog opens file, or this process's audit log when file is "",
+// for reading.
+func readAuditLog(f *Factory, file string) (*os.File, string, error) {
+	path, err := auditPath(f, file)
+	if err != nil {
+		return nil, "", err
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot read audit log: %w", err)
+	}
+	return fh, path, nil
+}
+
 func newAuditVerifyCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify [FILE]",
@@ -51,13 +65,9 @@ inserted, reordered) or a torn last line (a writer crashed mid-write; the
 next append repairs it).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := auditPath(f, strings.Join(args, ""))
+			file, path, err := readAuditLog(f, strings.Join(args, ""))
 			if err != nil {
 				return err
-			}
-			file, err := os.Open(path)
-			if err != nil {
-				return fmt.Errorf("cannot read audit log: %w", err)
 			}
 			defer file.Close()
 			rep, err := audit.Verify(file)
@@ -146,13 +156,9 @@ records themselves, one per line.`,
 			if err != nil {
 				return err
 			}
-			path, err := auditPath(f, o.file)
+			file, path, err := readAuditLog(f, o.file)
 			if err != nil {
 				return err
-			}
-			file, err := os.Open(path)
-			if err != nil {
-				return fmt.Errorf("cannot read audit log: %w", err)
 			}
 			defer file.Close()
 			entries, err := audit.Requests(file, fl)
