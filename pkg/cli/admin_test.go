@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -101,22 +102,26 @@ func TestAdminConfigPinsApproverAndState(t *testing.T) {
 	}
 }
 
-// TestAdminConfigReadsTheDocumentedExample parses the example of
-// docs/hardening.md.
+// TestAdminConfigReadsTheDocumentedExample parses the example
+// /etc/agentctl/config.yaml of docs/hardening.md, as the doc has it.
 func TestAdminConfigReadsTheDocumentedExample(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the admin config must be root's")
 	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "hardening.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/hardening.md has no yaml example")
+	}
+	var example []string
+	for _, l := range strings.Split(string(m[1]), "\n") {
+		example = append(example, strings.TrimPrefix(l, "     ")) // the list item's indent
+	}
 	h := newCLIHome(t)
-	p := h.write("etc-agentctl/config.yaml", `audit:
-  path: /var/log/agentctl/{user}.jsonl
-  syslog: unix:///dev/log?required=true
-approval:
-  approver: inbox
-  inboxPipe: false
-state: /var/lib/agentctl/{user}
-`)
-	cfg, err := readAdmin(p)
+	cfg, err := readAdmin(h.write("etc-agentctl/config.yaml", strings.Join(example, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 		return err
 	}
 	defer cleanup()
-	if ex, ok := p.Executor.(*run.LocalExecutor); ok && prestartable(req) {
+	if ex, ok := p.Executor.(*run.LocalExecutor); ok && boot.Prestartable(req.Tool, req.Args) {
 		// Most commands are sandboxed reads: start the sandbox child now,
 		// while the command is classified and decided.
 		ex.Prestart()
@@ -77,7 +77,3 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 	}
 	return nil
 }
-
-// prestartable says whether a command is likely a sandboxed read, worth
-// starting the sandbox child for before the decision.
-func prestartable(req *request.Request) bool { return boot.Prestartable(req.Tool, req.Args) }
