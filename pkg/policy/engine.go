@@ -184,12 +184,6 @@ func FindProject(dir string) string {
 	}
 }
 
-// ParseFile reads and parses one policy file.
-func ParseFile(path string) (*File, error) {
-	f, _, err := parseFile(path)
-	return f, err
-}
-
 // parseFile reads and parses one policy file, and says whether the bytes
 // it read are [Trusted].
 func parseFile(path string) (*File, bool, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -84,21 +83,6 @@ func (s *State) agentAndUser(agent string) (a, user AgentState, err error) {
 		return false
 	})
 	return a, user, err
-}
-
-// Locked lists the locked agents, sorted.
-func (s *State) Locked() ([]string, error) {
-	var out []string
-	err := s.locked(false, func(doc *stateDoc) bool {
-		for name, a := range doc.Agents {
-			if a.Locked != nil {
-				out = append(out, name)
-			}
-		}
-		return false
-	})
-	sort.Strings(out)
-	return out, err
 }
 
 // Unlock clears an agent's lockout and its recent denials, and the
