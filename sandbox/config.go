@@ -176,11 +176,6 @@ func childEnv(env []string, scratch string) []string {
 	return out
 }
 
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
 // prepare makes cfg ready to plan: a scratch dir when it has none (removed
 // by cleanup), every path resolved, and the scratch dir as the working
 // directory when none is set.

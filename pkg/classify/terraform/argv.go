@@ -3,7 +3,6 @@ package terraform
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/agentctl/agentctl/pkg/request"
@@ -178,14 +177,4 @@ func longestCommand(words []string) string {
 		}
 	}
 	return ""
-}
-
-// commandNames lists the subcommands the classifier knows, sorted.
-func commandNames() []string {
-	var names []string
-	for k := range commands {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
