@@ -100,12 +100,17 @@ func (w *Writer) FlushPartial() error {
 	if w.err != nil {
 		return w.err
 	}
+	w.linePart()
+	return w.flush()
+}
+
+// linePart redacts the unterminated line as a line of its own.
+func (w *Writer) linePart() {
 	if len(w.part) > 0 {
 		w.st.hints = hints{true, true, true}
 		w.st.line(w.part, false)
 		w.part = w.part[:0]
 	}
-	return w.flush()
 }
 
 // Close writes the last, unterminated line and any held lines (Secret data
@@ -114,11 +119,7 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	if len(w.part) > 0 {
-		w.st.hints = hints{true, true, true}
-		w.st.line(w.part, false)
-		w.part = w.part[:0]
-	}
+	w.linePart()
 	w.st.failClosed()
 	return w.flush()
 }
