@@ -19,7 +19,10 @@ import (
 
 // defaultAdminDir holds what only root writes: policy.yaml (the admin
 // policy layer) and config.yaml (settings the agent must not change).
-const defaultAdminDir = "/etc/agentctl"
+// It is a variable only so that the end-to-end tests' build can point it
+// elsewhere at link time (-X); no flag, variable or file the agent
+// controls changes it, and release builds never set it.
+var defaultAdminDir = "/etc/agentctl"
 
 // adminConfig is /etc/agentctl/config.yaml. agentctl runs as the agent's
 // OS user, and the agent sets its own environment and flags: what must

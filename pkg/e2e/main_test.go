@@ -18,10 +18,11 @@ import (
 
 // build is the agentctl binary of this test run, built on first use.
 var build struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
+	once  sync.Once
+	dir   string
+	path  string
+	admin string // what the binary reads as /etc/agentctl
+	err   error
 }
 
 func TestMain(m *testing.M) {
@@ -50,8 +51,16 @@ func agentctlBin(t *testing.T) string {
 			build.err = err
 			return
 		}
+		// Readable by the agent's user (nobody, when the tests run as
+		// root): the binary, and the admin directory the build points
+		// /etc/agentctl at, which stays root's (see adminFiles).
+		if build.err = os.Chmod(build.dir, 0o755); build.err != nil {
+			return
+		}
+		build.admin = filepath.Join(build.dir, "etc-agentctl")
 		build.path = filepath.Join(build.dir, "agentctl")
-		cmd := exec.Command(gobin, "build", "-o", build.path, "./cmd/agentctl")
+		cmd := exec.Command(gobin, "build", "-o", build.path,
+			"-ldflags", "-X github.com/agentctl/agentctl/pkg/cli.defaultAdminDir="+build.admin, "./cmd/agentctl")
 		cmd.Dir = filepath.Join("..", "..")
 		// As released (Makefile, goreleaser): without cgo, go-landlock
 		// restricts every thread with Go's own AllThreadsSyscall; with cgo
@@ -82,6 +91,9 @@ type env struct {
 	home string
 	dir  string // working directory
 	vars []string
+	// agent, when set, is the ordinary user the commands run as
+	// (newAgentEnv).
+	agent *testenv.Agent
 }
 
 func newEnv(t *testing.T) *env {
@@ -98,6 +110,56 @@ func newEnv(t *testing.T) *env {
 	}
 	e.vars = append(e.vars, "HOME="+e.home, "CI=true")
 	return e
+}
+
+// newAgentEnv is newEnv for a command run as an ordinary user, as a
+// hostile agent would run it: nobody when the tests run as root (its home
+// and working directory its own), else the test's user. Whatever the
+// test gives the agent (a kubeconfig: e.give) must be made readable to it.
+func newAgentEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.agent = testenv.AgentUser(t)
+	e.home, e.dir = e.agent.Dir(t), e.agent.Dir(t)
+	for i, kv := range e.vars {
+		if strings.HasPrefix(kv, "HOME=") {
+			e.vars[i] = "HOME=" + e.home
+		}
+	}
+	return e
+}
+
+// give copies the file at path to where the agent can read it (its own
+// file, as a kubeconfig in its home would be) and returns the copy's path.
+// Without an agent it returns path.
+func (e *env) give(path string) string {
+	e.t.Helper()
+	if e.agent == nil {
+		return path
+	}
+	return e.agent.Give(e.t, path)
+}
+
+// adminFiles writes files (name to content) into the directory this run's
+// agentctl reads as /etc/agentctl, owned by root and writable by nobody
+// else, and removes them when the test ends. Only root can write such
+// files, so the test is skipped otherwise.
+func adminFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the admin config must be root's: run the tests as root, as CI does")
+	}
+	agentctlBin(t)
+	if err := os.MkdirAll(build.admin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		p := filepath.Join(build.admin, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(p) })
+	}
 }
 
 // agentctl runs the agentctl binary with args.
@@ -126,6 +188,9 @@ func (e *env) run(bin string, args ...string) result {
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = e.vars
 	cmd.Dir = e.dir
+	if e.agent != nil && e.agent.Cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.agent.Cred}
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -54,6 +54,7 @@ func Start(t testing.TB) *Cluster {
 //	func TestMain(m *testing.M) { testenv.RunMain(m) }
 func RunMain(m *testing.M) {
 	defer func() {
+		removeAgentBins()
 		if shared.c != nil {
 			shared.c.Stop()
 		}
