@@ -248,15 +248,18 @@ inbox; denied when non-interactive), and is written to the audit log.`,
 			}
 			name := policy.AgentName(f.Global.Agent)
 			st := policy.OpenState(dir)
-			a, err := st.Agent(f.Global.Agent)
+			// The lock may be this name's or the user-wide one that
+			// denials spread over several names set: lift whichever
+			// holds, or the agent stays locked after "unlocked".
+			l, err := st.Lockout(f.Global.Agent)
 			if err != nil {
 				return err
 			}
-			if a.Locked == nil {
+			if l == nil {
 				fmt.Fprintf(f.IO.Out, "agent %q was not locked\n", name)
 				return nil
 			}
-			if err := approveUnlock(cmd.Context(), f, name, a.Locked); err != nil {
+			if err := approveUnlock(cmd.Context(), f, name, l); err != nil {
 				return err
 			}
 			if _, err := st.Unlock(f.Global.Agent); err != nil {

@@ -302,3 +302,36 @@ func TestAgentWrittenPolicyCannotLoosen(t *testing.T) {
 		t.Errorf("allowPrivilege from the agent: exit %d, want 78 with a hint:\n%s", code, errOut)
 	}
 }
+
+// TestUnlockLiftsTheUserWideLockout: denials spread over agent names lock
+// every name of the OS user together; `agentctl unlock`, approved, must
+// lift that lock too, not say "was not locked" and leave it.
+func TestUnlockLiftsTheUserWideLockout(t *testing.T) {
+	h := newCLIHome(t, "CI=true")
+	p := h.write("lock.yaml", "limits:\n  lockout: {denials: 2, window: 10m}\n")
+	for _, name := range []string{"bot-a", "bot-b"} {
+		if code, _, errOut := h.run("--agent", name, "--policy", p, "kubectl", "delete", "pod", "x"); code != 77 {
+			t.Fatalf("delete as %s: exit %d, want 77: %s", name, code, errOut)
+		}
+	}
+	locked := func(name string) bool {
+		_, out, _ := h.run("--agent", name, "--output", "json", "--policy", p, "explain", "--", "kubectl", "scale", "deploy", "web", "--replicas=2")
+		return explainJSONOf(t, out)["rule"] == "lockout"
+	}
+	if !locked("bot-c") {
+		t.Fatal("denials spread over two names did not lock a third")
+	}
+	h.env = slices.DeleteFunc(h.env, func(kv string) bool { return kv == "CI=true" })
+	h.env = append(h.env, "XDG_RUNTIME_DIR="+filepath.Join(h.home, "run"), "XDG_CONFIG_HOME="+filepath.Join(h.home, "cfg"))
+	answers := startInbox(t, h, true)
+	code, out, errOut := h.run("unlock")
+	if code != 0 || !strings.Contains(out, "unlocked") {
+		t.Fatalf("unlock of the user-wide lockout: exit %d\n%s%s", code, out, errOut)
+	}
+	<-answers
+	for _, name := range []string{"anonymous", "bot-a", "bot-c"} {
+		if locked(name) {
+			t.Errorf("agent %q still locked after an approved unlock", name)
+		}
+	}
+}

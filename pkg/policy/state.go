@@ -70,6 +70,21 @@ func (s *State) Agent(agent string) (AgentState, error) {
 	return a, err
 }
 
+// Lockout returns the lockout that holds agent: its own, else the one of
+// every agent of this OS user together (denials spread over names lock
+// them all); nil when neither is locked.
+func (s *State) Lockout(agent string) (*Lockout, error) {
+	a, user, err := s.agentAndUser(agent)
+	switch {
+	case err != nil:
+		return nil, err
+	case a.Locked != nil:
+		return a.Locked, nil
+	default:
+		return user.Locked, nil
+	}
+}
+
 // agentAndUser returns one agent's state and that of every agent of this
 // OS user together.
 func (s *State) agentAndUser(agent string) (a, user AgentState, err error) {
