@@ -5,13 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -214,24 +210,7 @@ func (e *env) lastResult() map[string]any {
 // agentctlStdin runs agentctl with stdin.
 func (e *env) agentctlStdin(stdin string, args ...string) result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, agentctlBin(e.t), args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
-	cmd.WaitDelay = 10 * time.Second
-	cmd.Env, cmd.Dir = e.vars, e.dir
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		e.t.Fatalf("agentctl %s hung and was killed\nstderr: %s", strings.Join(args, " "), stderr.String())
-	}
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		e.t.Fatalf("run agentctl: %v", err)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	return e.runStdin(agentctlBin(e.t), stdin, args...)
 }
 
 // filesHolding returns the files under the roots whose contents hold s.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,18 @@ const hang = 2 * time.Minute
 
 func (e *env) run(bin string, args ...string) result {
 	e.t.Helper()
+	return e.runIn(nil, bin, args...)
+}
+
+// runStdin runs bin with args and stdin.
+func (e *env) runStdin(bin, stdin string, args ...string) result {
+	e.t.Helper()
+	return e.runIn(strings.NewReader(stdin), bin, args...)
+}
+
+// runIn runs bin with args, reading stdin (nil: the null device).
+func (e *env) runIn(stdin io.Reader, bin string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -188,6 +201,7 @@ func (e *env) run(bin string, args ...string) result {
 	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = e.vars
 	cmd.Dir = e.dir
+	cmd.Stdin = stdin
 	if e.agent != nil && e.agent.Cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.agent.Cred}
 	}
