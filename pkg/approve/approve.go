@@ -61,7 +61,8 @@ var _ Approver = None{}
 
 // HashOf returns the SHA-256 that binds an approval to one request and to
 // exactly what it would run: the request id, the tool, the argv handed to
-// it, the manifest bytes fed to it and the plan file applied.
+// it, the manifest bytes fed to it and the plan file applied, with the
+// terraform CLI configuration, lock file and providers it is applied with.
 func HashOf(id string, a *classify.Assessment) string {
 	h := sha256.New()
 	field := func(s string) {
@@ -88,6 +89,8 @@ func HashOf(id string, a *classify.Assessment) string {
 	}
 	if a.Plan != nil {
 		field(a.Plan.SHA256)
+		field(a.Plan.CLIConfigSHA256)
+		field(a.Plan.ProvidersSHA256)
 	} else {
 		field("")
 	}

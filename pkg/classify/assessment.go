@@ -102,6 +102,16 @@ type Plan struct {
 	Owned bool `json:"owned"`
 	// Rendered is the human-readable plan (terraform show), for approval.
 	Rendered string `json:"-"`
+	// CLIConfig is terraform's CLI configuration as read once while
+	// planning; the apply runs with these bytes, not with the file.
+	CLIConfig []byte `json:"-"`
+	// CLIConfigPath is the file CLIConfig was read from ("" for none).
+	CLIConfigPath string `json:"cliConfigPath,omitempty"`
+	// CLIConfigSHA256 is the SHA-256 of CLIConfig.
+	CLIConfigSHA256 string `json:"cliConfigSha256,omitempty"`
+	// ProvidersSHA256 covers the dependency lock file and the installed
+	// provider binaries at plan time (terraform.ProvidersSHA256).
+	ProvidersSHA256 string `json:"providersSha256,omitempty"`
 }
 
 // Assessment is what a classifier found out about one command.

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/agentctl/agentctl/pkg/audit"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -49,7 +50,22 @@ type adminConfig struct {
 	} `yaml:"approval"`
 	// State is the directory of the lockout and rate-limit state
 	// ("{user}" replaced), whatever XDG_STATE_HOME or HOME say.
-	State string `yaml:"state"`
+	State     string `yaml:"state"`
+	Terraform struct {
+		// AllowDevOverrides lets terraform's CLI configuration hold
+		// dev_overrides: terraform then runs provider binaries from the
+		// named directories that no lock file or plan pins.
+		AllowDevOverrides bool `yaml:"allowDevOverrides"`
+		// AllowCredentialsHelper lets it name a credentials_helper, a
+		// program terraform runs for registry and backend credentials.
+		AllowCredentialsHelper bool `yaml:"allowCredentialsHelper"`
+	} `yaml:"terraform"`
+}
+
+// terraformAllow is what the admin config allows in terraform's CLI
+// configuration.
+func (c *adminConfig) terraformAllow() tfclass.CLIConfigAllow {
+	return tfclass.CLIConfigAllow{DevOverrides: c.Terraform.AllowDevOverrides, CredentialsHelper: c.Terraform.AllowCredentialsHelper}
 }
 
 // adminDir returns the factory's admin directory.

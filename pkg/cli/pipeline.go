@@ -39,6 +39,10 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return nil, nil, err
+	}
 	log, auditPath, err := openAuditLog(f)
 	if err != nil {
 		return nil, nil, err
@@ -59,18 +63,19 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		allowEnv = append(allowEnv, creds.Env.Allow...)
 	}
 	executor := &run.LocalExecutor{
-		Self:        self,
-		Env:         credentials.ChildEnv(f.Environ, allowEnv),
-		Home:        home,
-		Deny:        []string{filepath.Dir(auditPath)},
-		CacheDir:    filepath.Join(cacheHome(f, home), "agentctl"),
-		Terraform:   func(tool string) (string, error) { return findTool(f, tool) },
-		Credentials: broker,
+		Self:           self,
+		Env:            credentials.ChildEnv(f.Environ, allowEnv),
+		Home:           home,
+		Deny:           []string{filepath.Dir(auditPath)},
+		CacheDir:       filepath.Join(cacheHome(f, home), "agentctl"),
+		Terraform:      func(tool string) (string, error) { return findTool(f, tool) },
+		Credentials:    broker,
+		TerraformAllow: admin.terraformAllow(),
 	}
 	// terraform's own output while agentctl plans an apply reaches the
 	// agent: redacted like everything else.
 	planOut := redact.New(redact.Options{}).Writer(f.IO.ErrOut)
-	classifiers := newClassifiers(f, home, executor.SandboxedTerraform, planOut)
+	classifiers := newClassifiers(f, home, executor.SandboxedTerraform, planOut, admin.terraformAllow())
 	if creds != nil && len(creds.Targets) > 0 {
 		// The configuration may hold agentctl's own Vault secrets.
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
@@ -128,7 +133,8 @@ var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DAT
 // tfRun runs the plans the terraform classifier makes (nil: unsandboxed,
 // for tests of pure classification).
 // planOut receives terraform's output while it plans (nil: discarded).
-func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer) map[string]run.Classifier {
+// allow is what the admin config allows in terraform's CLI configuration.
+func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer, allow tfclass.CLIConfigAllow) map[string]run.Classifier {
 	cacheDir := filepath.Join(cacheHome(f, home), "agentctl", "discovery")
 	tf, _ := findTool(f, "terraform")
 	tofu, _ := findTool(f, "tofu")
@@ -138,6 +144,8 @@ func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.W
 		ScratchDir: filepath.Join(stateHome(f, home), "agentctl", "plans"),
 		PlanOutput: planOut,
 		Run:        tfRun,
+		Home:       home,
+		Allow:      allow,
 	})
 	return map[string]run.Classifier{
 		"kubectl":   kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: kubectlclass.DiskDiscovery}),

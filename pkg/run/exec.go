@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/redact"
@@ -48,6 +49,9 @@ type LocalExecutor struct {
 	Credentials CredentialSource
 	// NoRedact turns output redaction off (it is on by default).
 	NoRedact bool
+	// TerraformAllow lists the parts of terraform's CLI configuration
+	// the administrator allows (dev_overrides, credentials helpers).
+	TerraformAllow tfclass.CLIConfigAllow
 
 	pre *prestarted // see Prestart
 }

@@ -1,15 +1,16 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/sandbox"
@@ -28,13 +29,34 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 	}
 	if a.Plan != nil && len(a.Exec.Args) > 0 && a.Exec.Args[0] == "apply" {
 		rep.Sandbox = "none (approved apply of plan " + a.Plan.SHA256[:12] + ")"
-		return ApplyPlan(ctx, bin, a.Exec, a.Plan, env, stdio)
+		return ApplyPlan(ctx, bin, a.Exec, a.Plan, env, e.Home, stdio)
 	}
 	if d.Action != policy.Sandbox {
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
-		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, env, stdio)
+		// An approved import or init runs providers unsandboxed: with a
+		// checked copy of the CLI configuration, never with the file.
+		cli, err := tfclass.ReadCLIConfig(env, e.Home, a.Exec.Dir)
+		if err != nil {
+			return 0, err
+		}
+		if err := cli.Check(e.TerraformAllow); err != nil {
+			return 0, err
+		}
+		tmp, err := os.MkdirTemp("", "agentctl-tfrc-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(tmp)
+		rc := filepath.Join(tmp, "terraform.rc")
+		if err := os.WriteFile(rc, cli.Bytes, 0o600); err != nil {
+			return 0, fmt.Errorf("copy the CLI configuration: %w", err)
+		}
+		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, tfclass.WithCLIConfig(env, rc), stdio)
 	}
-	cfg, cleanup := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	cfg, cleanup, err := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	if err != nil {
+		return 0, err
+	}
 	defer cleanup()
 	code, enf, err := e.runSandbox(ctx, cfg, stdio.Stdin, stdio.Stdout, stdio.Stderr)
 	rep.Sandbox = enf.String()
@@ -47,26 +69,60 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 // -out; provider plugins are readable; the rest of the machine, the
 // credential stores and agentctl's own files are not.
 //
+// terraform's CLI configuration (TF_CLI_CONFIG_FILE, else ~/.terraformrc)
+// is read once and parsed (terraform.ReadCLIConfig): terraform runs with
+// a copy, and the reads granted for providers are the directories the
+// parsed configuration names (filesystem mirrors, the plugin cache) and
+// the implied plugin dirs; one that lies in or holds a denied path is
+// refused, as are dev_overrides and credentials helpers unless the
+// administrator allows them.
+//
 // The user's ~/.terraform.d holds credentials.tfrc.json, so terraform runs
 // with the sandbox's scratch home; when the user keeps providers in
 // ~/.terraform.d/plugins (an implied mirror terraform finds through HOME)
-// and names no CLI configuration, a generated one names that mirror.
-// cleanup removes what was generated.
-func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) (sandbox.Config, func()) {
-	cleanup := func() {}
+// and the configuration has no provider_installation block, the copy
+// names that mirror. cleanup removes what was made.
+func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) (sandbox.Config, func(), error) {
 	env = withoutKey(env, "HOME")
-	if request.Getenv(env, "TF_CLI_CONFIG_FILE") == "" && e.Home != "" {
-		if mirror := filepath.Join(e.Home, ".terraform.d", "plugins"); isDir(mirror) {
-			if tmp, err := os.MkdirTemp("", "agentctl-tfrc-"); err == nil {
-				rc := filepath.Join(tmp, "terraform.rc")
-				body := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n  direct {}\n}\n", mirror)
-				if os.WriteFile(rc, []byte(body), 0o600) == nil {
-					env = append(env, "TF_CLI_CONFIG_FILE="+rc)
-				}
-				cleanup = func() { os.RemoveAll(tmp) }
+	cli, err := tfclass.ReadCLIConfig(env, e.Home, dir)
+	if err != nil {
+		return sandbox.Config{}, nil, err
+	}
+	if err := cli.Check(e.TerraformAllow); err != nil {
+		return sandbox.Config{}, nil, err
+	}
+	reads := append([]string{filepath.Dir(bin)}, cli.ReadPaths()...)
+	body := append([]byte(nil), cli.Bytes...)
+	if e.Home != "" {
+		for _, p := range []string{filepath.Join(e.Home, ".terraform.d", "plugins"), filepath.Join(e.Home, ".local", "share", "terraform", "plugins")} {
+			if isDir(p) {
+				reads = append(reads, p)
 			}
 		}
+		mirror := filepath.Join(e.Home, ".terraform.d", "plugins")
+		if !cli.ProviderInstallation && isDir(mirror) && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+			body = append(body, fmt.Sprintf("\nprovider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n  direct {}\n}\n", mirror)...)
+		}
 	}
+	deny := e.denied()
+	for _, p := range reads[1:] {
+		if d, ok := deniedOverlap(p, deny); ok {
+			return sandbox.Config{}, nil, &tfclass.CLIConfigError{Path: cli.Path,
+				Msg: fmt.Sprintf("providers would be read from %q, which overlaps the denied path %q; refused", p, d)}
+		}
+	}
+	tmp, err := os.MkdirTemp("", "agentctl-tfrc-")
+	if err != nil {
+		return sandbox.Config{}, nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	rc := filepath.Join(tmp, "terraform.rc")
+	if err := os.WriteFile(rc, body, 0o600); err != nil {
+		cleanup()
+		return sandbox.Config{}, nil, fmt.Errorf("copy the CLI configuration: %w", err)
+	}
+	env = tfclass.WithCLIConfig(env, rc)
+	reads = append(reads, rc)
 	dataDir := request.Getenv(env, "TF_DATA_DIR")
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, ".terraform")
@@ -77,7 +133,7 @@ func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, 
 		Argv:             append([]string{bin}, args...),
 		Env:              env,
 		Dir:              dir,
-		ReadOnly:         append([]string{filepath.Dir(bin)}, terraformPluginPaths(env, e.Home)...),
+		ReadOnly:         reads,
 		ReadWrite:        []string{dir},
 		Deny:             e.denied(),
 		AllowUnixSockets: true, // provider plugins talk over Unix sockets
@@ -112,7 +168,35 @@ func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, 
 			cfg.ReadOnly = append(cfg.ReadOnly, file)
 		}
 	}
-	return cfg, cleanup
+	return cfg, cleanup, nil
+}
+
+// deniedOverlap returns the denied path that p (or what its symlinks
+// resolve to) lies in or holds, if any.
+func deniedOverlap(p string, deny []string) (string, bool) {
+	paths := []string{filepath.Clean(p)}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		paths = append(paths, r)
+	}
+	for _, d := range deny {
+		ds := []string{filepath.Clean(d)}
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			ds = append(ds, r)
+		}
+		for _, q := range paths {
+			for _, dd := range ds {
+				if within(q, dd) || within(dd, q) {
+					return d, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// within reports whether p is dir or lies below it.
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
 func isDir(p string) bool {
@@ -125,42 +209,18 @@ func isDir(p string) bool {
 // (an external data source, a provider) runs no code outside the sandbox
 // before anything is decided. env is replaced by the executor's filtered
 // environment: the agent's own variables other than terraform's
-// configuration never reach the plan.
-func (e *LocalExecutor) SandboxedTerraform(ctx context.Context, bin string, args []string, dir string, _ []string, stdout, stderr io.Writer) (int, error) {
-	cfg, cleanup := e.terraformSandbox(bin, args, dir, append([]string(nil), e.Env...), true)
+// configuration never reach the plan. Its TF_CLI_CONFIG_FILE is kept:
+// the classifier names its own copy of the CLI configuration there.
+func (e *LocalExecutor) SandboxedTerraform(ctx context.Context, bin string, args []string, dir string, env []string, stdout, stderr io.Writer) (int, error) {
+	base := append([]string(nil), e.Env...)
+	if rc := request.Getenv(env, "TF_CLI_CONFIG_FILE"); rc != "" {
+		base = tfclass.WithCLIConfig(base, rc)
+	}
+	cfg, cleanup, err := e.terraformSandbox(bin, args, dir, base, true)
+	if err != nil {
+		return 0, err
+	}
 	defer cleanup()
 	code, _, err := sandbox.Run(ctx, cfg, sandbox.Stdio{Out: stdout, Err: stderr})
 	return code, err
-}
-
-var quotedAbsPath = regexp.MustCompile(`"(/[^"]+)"`)
-
-// terraformPluginPaths lists what a sandboxed terraform must read to find
-// its providers: the CLI configuration file and the directories it names
-// (dev_overrides, filesystem mirrors), the plugin cache and the user's
-// plugin dirs.
-func terraformPluginPaths(env []string, home string) []string {
-	var out []string
-	add := func(p string) {
-		if p == "" {
-			return
-		}
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
-		}
-	}
-	if cfg := request.Getenv(env, "TF_CLI_CONFIG_FILE"); cfg != "" {
-		add(cfg)
-		if b, err := os.ReadFile(cfg); err == nil {
-			for _, m := range quotedAbsPath.FindAllStringSubmatch(string(b), -1) {
-				add(m[1])
-			}
-		}
-	}
-	add(request.Getenv(env, "TF_PLUGIN_CACHE_DIR"))
-	if home != "" {
-		add(filepath.Join(home, ".terraform.d", "plugins"))
-		add(filepath.Join(home, ".local", "share", "terraform", "plugins"))
-	}
-	return out
 }

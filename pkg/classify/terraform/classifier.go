@@ -34,6 +34,13 @@ type Options struct {
 	// read sandbox, since a plan runs the configuration's providers and
 	// data sources. Nil means [Exec], unsandboxed.
 	Run RunFunc
+	// Home is the user's home directory, where terraform finds
+	// ~/.terraformrc when TF_CLI_CONFIG_FILE is unset (HOME in the
+	// request's environment wins).
+	Home string
+	// Allow lists the parts of terraform's CLI configuration that the
+	// administrator allows (dev_overrides, credentials helpers).
+	Allow CLIConfigAllow
 }
 
 // Classifier classifies terraform and tofu command lines.
@@ -165,4 +172,17 @@ func Cleanup(a *classify.Assessment) error {
 		return nil
 	}
 	return err
+}
+
+// WithCLIConfig returns env with TF_CLI_CONFIG_FILE set to path, and
+// without TERRAFORM_CONFIG (its deprecated spelling).
+func WithCLIConfig(env []string, path string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "TF_CLI_CONFIG_FILE=") || strings.HasPrefix(kv, "TERRAFORM_CONFIG=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "TF_CLI_CONFIG_FILE="+path)
 }

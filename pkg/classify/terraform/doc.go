@@ -61,6 +61,14 @@
 // arguments instead. The plan agentctl makes runs with the request's
 // environment minus TF_CLI_ARGS*, plus TF_IN_AUTOMATION=1 and TF_INPUT=0.
 //
+// terraform's CLI configuration (TF_CLI_CONFIG_FILE, else ~/.terraformrc)
+// is read once and parsed ([ReadCLIConfig]); dev_overrides and credentials
+// helpers are refused unless Options.Allow says otherwise. The plan and
+// show run with TF_CLI_CONFIG_FILE at a copy in Options.ScratchDir; the
+// assessment's Plan keeps the bytes and their SHA-256, and the SHA-256 of
+// the lock file and the installed providers ([ProvidersSHA256]), which the
+// apply checks again and runs with (run.ApplyPlan).
+//
 // The plan and show commands run through Options.Run, so that the CLI can
 // run them in the read sandbox: a plan runs the configuration's providers
 // and data sources. terraform-exec is not used for them because it

@@ -58,15 +58,39 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	if p.isTrue("auto-approve") {
 		a.Raise(classify.Read, "-auto-approve is ignored: agentctl's gate decides")
 	}
+	// The CLI configuration is read once: the plan, the show and the
+	// apply all run with these bytes (TF_CLI_CONFIG_FILE at agentctl's
+	// copy), so a file changed while the approval waits changes nothing.
+	cli, err := ReadCLIConfig(env, c.opts.Home, dir)
+	if err != nil {
+		return err
+	}
+	if err := cli.Check(c.opts.Allow); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.opts.ScratchDir, 0o700); err != nil {
+		return fmt.Errorf("plan scratch directory: %w", err)
+	}
+	rc, err := os.CreateTemp(c.opts.ScratchDir, "cli-*.tfrc")
+	if err != nil {
+		return fmt.Errorf("plan scratch directory: %w", err)
+	}
+	defer os.Remove(rc.Name())
+	_, err = rc.Write(cli.Bytes)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy the CLI configuration: %w", err)
+	}
+	env = WithCLIConfig(env, rc.Name())
+	plan.CLIConfig, plan.CLIConfigPath, plan.CLIConfigSHA256 = cli.Bytes, cli.Path, cli.SHA256
 	if v.Mode == planApply && len(p.Args) == 1 {
 		plan.Path = p.Args[0]
 		if !filepath.IsAbs(plan.Path) {
 			plan.Path = filepath.Join(dir, plan.Path)
 		}
 	} else {
-		if err := os.MkdirAll(c.opts.ScratchDir, 0o700); err != nil {
-			return fmt.Errorf("plan scratch directory: %w", err)
-		}
 		f, err := os.CreateTemp(c.opts.ScratchDir, "plan-*.tfplan")
 		if err != nil {
 			return fmt.Errorf("plan scratch directory: %w", err)
@@ -85,6 +109,12 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	}
 	pj, err := c.readPlan(ctx, bin, dir, env, plan)
 	if err != nil {
+		if plan.Owned {
+			os.Remove(plan.Path)
+		}
+		return err
+	}
+	if plan.ProvidersSHA256, err = ProvidersSHA256(dir, env); err != nil {
 		if plan.Owned {
 			os.Remove(plan.Path)
 		}
