@@ -63,8 +63,7 @@ func explainText(t *testing.T, e *env, args ...string) string {
 // (no verb) and those a shell should have expanded.
 func TestExplainSaysWhyAnUnknownIsRefused(t *testing.T) {
 	kc := testenv.OfflineKubeconfig(t, testenv.UserAdmin)
-	e := newEnv(t)
-	e.vars = append(e.vars, "KUBECONFIG="+kc, "AGENTCTL_TERRAFORM="+testenv.Bin(t, "terraform"))
+	tf := testenv.Bin(t, "terraform")
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -80,6 +79,9 @@ func TestExplainSaysWhyAnUnknownIsRefused(t *testing.T) {
 		{"unexpanded variable in terraform", []string{"terraform", "plan", "-var=region=$REGION"}, `"$REGION", which only a shell would interpret`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A fresh state each time: five denials would lock the agent out.
+			e := newEnv(t)
+			e.vars = append(e.vars, "KUBECONFIG="+kc, "AGENTCTL_TERRAFORM="+tf)
 			out := explainText(t, e, tc.args...)
 			if !strings.Contains(out, "class:     unknown") {
 				t.Errorf("explain: not unknown:\n%s", out)
