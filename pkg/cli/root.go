@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/agentctl/agentctl/pkg/run"
 	"github.com/agentctl/agentctl/sandbox"
@@ -52,7 +54,17 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := unknownCommand(root, args)
+	if err != nil {
+		// Cobra parsed nothing: read --output for the error's format.
+		fs := pflag.NewFlagSet("agentctl", pflag.ContinueOnError)
+		fs.ParseErrorsAllowlist.UnknownFlags = true
+		fs.SetOutput(io.Discard)
+		fs.StringVarP(&f.Global.Output, "output", "o", f.Getenv("AGENTCTL_OUTPUT"), "")
+		_ = fs.Parse(args)
+	} else {
+		err = root.ExecuteContext(ctx)
+	}
 	if err != nil {
 		if isCobraUsageError(err) {
 			err = &UsageError{Err: err}
@@ -149,3 +161,100 @@ func isCobraUsageError(err error) bool {
 	}
 	return false
 }
+
+// unknownCommand returns the usage error for an argv whose first word is
+// no command of agentctl (agentctl kubeclt get pods), nor of a command
+// group (agentctl audit verfy), with or without --help. Cobra would print
+// the help of the group and exit 0, and an agent would believe its command
+// ran. Anything else is left to cobra.
+func unknownCommand(root *cobra.Command, args []string) error {
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		return nil
+	}
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	// Walk the tree without cobra's Traverse, which parses the flags it
+	// passes (a repeated --policy would be counted twice).
+	cmd, rest := root, args
+	var word string
+	for {
+		i := firstPositional(cmd, rest)
+		if i < 0 || cmd.Runnable() || !cmd.HasSubCommands() {
+			return nil
+		}
+		word = rest[i]
+		next := subcommand(cmd, word)
+		if next == nil {
+			break
+		}
+		cmd, rest = next, rest[i+1:]
+	}
+	msg := fmt.Sprintf("unknown command %q", word)
+	if cmd != root {
+		msg += fmt.Sprintf(" for %q", cmd.CommandPath())
+	}
+	hint := fmt.Sprintf("run `%s --help` for the list of commands", cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(word); len(s) > 0 {
+		hint = fmt.Sprintf("did you mean %q?", s[0])
+		for _, alt := range s[1:] {
+			hint = strings.TrimSuffix(hint, "?") + fmt.Sprintf(" or %q?", alt)
+		}
+	}
+	return &UsageError{Err: &hintedError{msg: msg, hint: hint}}
+}
+
+// subcommand returns the child of cmd named or aliased word, or nil.
+func subcommand(cmd *cobra.Command, word string) *cobra.Command {
+	for _, c := range cmd.Commands() {
+		if c.Name() == word || c.HasAlias(word) {
+			return c
+		}
+	}
+	return nil
+}
+
+// firstPositional returns the index of the first argument of args that is
+// neither a flag of cmd nor a flag's value, or -1.
+func firstPositional(cmd *cobra.Command, args []string) int {
+	lookup := func(name string, short bool) *pflag.Flag {
+		for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()} {
+			if short {
+				if f := fs.ShorthandLookup(name); f != nil {
+					return f
+				}
+			} else if f := fs.Lookup(name); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return -1
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			if f := lookup(name, false); f != nil && !hasValue && f.NoOptDefVal == "" {
+				i++
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			// -o json, -ojson: a value-taking shorthand takes the rest or the next word.
+			if f := lookup(a[len(a)-1:], true); len(a) == 2 && f != nil && f.NoOptDefVal == "" {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+// hintedError is an error with a hint line.
+type hintedError struct{ msg, hint string }
+
+func (e *hintedError) Error() string { return e.msg }
+func (e *hintedError) Hint() string  { return e.hint }

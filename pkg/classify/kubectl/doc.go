@@ -15,11 +15,14 @@
 // not know, or an unknown create subcommand, is a plugin dispatch and
 // [classify.Exec].
 //
-// Shell syntax (|, ;, &&, $(…), backticks, redirections) in an argument is
-// [classify.Unknown]: argv comes unparsed by a shell, so such an argument
-// means the agent wrote a pipeline kubectl will not run. The rule skips the
+// Shell syntax ([classify.ShellSyntax]: |, ;, &&, redirections, $NAME,
+// ${…}, $(…), backticks, a leading ~) in an argument is [classify.Unknown]:
+// argv comes unparsed by a shell, so such an argument means the agent wrote
+// a pipeline or a variable kubectl would take literally. The rule skips the
 // container command after "--" of exec, run, debug and create
-// job/cronjob/deployment, which the container interprets.
+// job/cronjob/deployment, which the container interprets, a go-template's
+// own $variables and a strategic merge patch's $directives. kubectl with
+// no command (help only) and commands kubectl no longer has are refused.
 //
 // # Resources
 //

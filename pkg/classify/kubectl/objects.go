@@ -40,6 +40,10 @@ func (s *state) manifestObjects(action string, eff effect) {
 			r.Class = classify.Privilege
 			a.Raise(classify.Privilege, "Namespace %s sets pod-security labels", name)
 		}
+		if k.gvk.Kind == "Node" && eff != effDelete && hasNoExecuteTaint(o.obj) {
+			r.Class = classify.Max(r.Class, classify.Destructive)
+			a.Raise(classify.Destructive, "Node %s carries a NoExecute taint: its running pods that do not tolerate it are evicted", name)
+		}
 		if podKinds[k.gvk.Kind] && eff != effDelete {
 			if why := privilegedPod(o.obj); why != "" {
 				r.Class = classify.Max(r.Class, classify.Exec)
@@ -47,6 +51,16 @@ func (s *state) manifestObjects(action string, eff effect) {
 			}
 		}
 	}
+}
+
+func hasNoExecuteTaint(obj map[string]any) bool {
+	taints, _ := dig(obj, "spec", "taints").([]any)
+	for _, t := range taints {
+		if e, _ := dig(t, "effect").(string); e == "NoExecute" {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPodSecurityLabel(o object) bool {

@@ -18,23 +18,8 @@ const (
 	effExec
 )
 
-// privilegeKinds change who can do what; any change to one is privilege.
-var privilegeKinds = map[string]bool{
-	"Role": true, "ClusterRole": true, "RoleBinding": true, "ClusterRoleBinding": true,
-	"ServiceAccount":               true,
-	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
-	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
-	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
-	"NetworkPolicy": true,
-	// An APIService can route a whole API group to a service of one's own.
-	"APIService": true,
-}
-
-// isPrivilegeKind also catches network and authorization policy kinds of
-// CRDs resolved through discovery (CiliumNetworkPolicy, AuthorizationPolicy).
-func isPrivilegeKind(k string) bool {
-	return privilegeKinds[k] || strings.HasSuffix(k, "NetworkPolicy") || k == "AuthorizationPolicy"
-}
+// isPrivilegeKind: see [classify.PrivilegeKind].
+func isPrivilegeKind(k string) bool { return classify.PrivilegeKind(k) }
 
 // podKinds carry a pod template.
 var podKinds = map[string]bool{

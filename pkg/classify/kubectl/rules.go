@@ -1,7 +1,11 @@
 package kubectl
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/agentctl/agentctl/pkg/classify"
 )
@@ -83,7 +87,7 @@ func (s *state) rule() {
 	case "cordon", "uncordon":
 		s.typeArgs(prefixed("nodes", args), p.path, effWrite)
 	case "taint":
-		s.typeArgs(resourceArgs(args), "taint", effWrite)
+		s.taint()
 	case "apply", "create", "replace", "auth reconcile", "apply set-last-applied":
 		s.applyLike()
 	case "apply edit-last-applied", "edit":
@@ -95,7 +99,12 @@ func (s *state) rule() {
 		s.patch()
 	case "label", "annotate":
 		s.labelLike()
-	case "scale", "autoscale", "expose", "rollout restart", "rollout pause", "rollout resume", "rollout undo",
+	case "scale":
+		s.targets(resourceArgs(args), "scale", effWrite)
+		if n, err := strconv.Atoi(p.str("replicas")); err == nil && n == 0 && s.dry == "" {
+			a.Raise(classify.Destructive, "scale --replicas=0 stops every pod of the workload")
+		}
+	case "autoscale", "expose", "rollout restart", "rollout pause", "rollout resume", "rollout undo",
 		"set image", "set resources", "set selector":
 		s.targets(resourceArgs(args), actionOf(p.path), effWrite)
 	case "set serviceaccount", "set subject":
@@ -157,4 +166,113 @@ func resourceArgs(args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// taint splits its arguments as kubectl's TaintOptions.Complete does
+// (resources first, then taint changes: any argument with "=" or ":" or a
+// trailing "-") and parses the changes as its parseTaints does. Adding a
+// NoExecute taint evicts every running pod that does not tolerate it:
+// destructive. Removing one, or adding NoSchedule/PreferNoSchedule, only
+// changes where new pods go: a write.
+func (s *state) taint() {
+	p, a := s.p, s.a
+	var resources, changes []string
+	for _, arg := range p.args {
+		isTaint := strings.Contains(arg, "=") || strings.Contains(arg, ":") || strings.HasSuffix(arg, "-")
+		switch {
+		case isTaint:
+			changes = append(changes, arg)
+		case len(changes) > 0:
+			a.Raise(classify.Unknown, "kubectl would reject this command: all resources must be specified before taint changes: %s", arg)
+			return
+		default:
+			resources = append(resources, arg)
+		}
+	}
+	if len(resources) == 0 {
+		a.Raise(classify.Unknown, "kubectl would reject this command: one or more resources must be specified as <resource> <name>")
+		return
+	}
+	if len(changes) == 0 {
+		a.Raise(classify.Unknown, "kubectl would reject this command: at least one taint update is required")
+		return
+	}
+	evicting, err := parseTaints(changes)
+	if err != nil {
+		a.Raise(classify.Unknown, "kubectl would reject this command: %v", err)
+		return
+	}
+	s.typeArgs(resources, "taint", effWrite)
+	if s.dry != "" {
+		return
+	}
+	for _, t := range evicting {
+		a.Raise(classify.Destructive, "taint %q has effect NoExecute: running pods that do not tolerate it are evicted", t)
+	}
+	if len(evicting) > 0 {
+		for i := range a.Resources {
+			a.Resources[i].Class = classify.Max(a.Resources[i].Class, classify.Destructive)
+		}
+	}
+}
+
+// parseTaints checks taint changes as kubectl's parseTaints does and
+// returns those that add a NoExecute taint.
+func parseTaints(specs []string) ([]string, error) {
+	var evicting []string
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		remove := strings.HasSuffix(spec, "-")
+		key, effect, err := parseTaint(strings.TrimSuffix(spec, "-"))
+		if err != nil {
+			return nil, err
+		}
+		if remove {
+			continue
+		}
+		if effect == "" {
+			return nil, fmt.Errorf("invalid taint spec: %v", spec)
+		}
+		if seen[key+":"+effect] {
+			return nil, fmt.Errorf("duplicated taints with the same key and effect: %v", spec)
+		}
+		seen[key+":"+effect] = true
+		if effect == "NoExecute" {
+			evicting = append(evicting, spec)
+		}
+	}
+	return evicting, nil
+}
+
+// parseTaint is kubectl's: KEY, KEY:EFFECT or KEY=VALUE:EFFECT, with a
+// qualified-name key, a label value and an effect kubectl knows.
+func parseTaint(st string) (key, effect string, err error) {
+	parts := strings.Split(st, ":")
+	switch len(parts) {
+	case 1:
+		key = parts[0]
+	case 2:
+		effect = parts[1]
+		switch effect {
+		case "NoSchedule", "PreferNoSchedule", "NoExecute":
+		default:
+			return "", "", fmt.Errorf("invalid taint effect: %v, unsupported taint effect", effect)
+		}
+		kv := strings.Split(parts[0], "=")
+		if len(kv) > 2 {
+			return "", "", fmt.Errorf("invalid taint spec: %v", st)
+		}
+		key = kv[0]
+		if len(kv) == 2 {
+			if errs := validation.IsValidLabelValue(kv[1]); len(errs) > 0 {
+				return "", "", fmt.Errorf("invalid taint spec: %v, %s", st, strings.Join(errs, "; "))
+			}
+		}
+	default:
+		return "", "", fmt.Errorf("invalid taint spec: %v", st)
+	}
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		return "", "", fmt.Errorf("invalid taint spec: %v, %s", st, strings.Join(errs, "; "))
+	}
+	return key, effect, nil
 }

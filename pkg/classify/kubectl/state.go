@@ -43,11 +43,19 @@ func (s *state) run() error {
 			a.Raise(classify.Unknown, "kubectl would reject this command: flags cannot be placed before plugin name: %s", s.req.Args[0])
 			return nil
 		}
+		if removedCommands[a.Subcommand] {
+			a.Refuse(classify.Unknown, "%q is no longer a kubectl command (removed from kubectl; kubectl 1.34 would look for a plugin kubectl-%s and fail without one)", a.Subcommand, a.Subcommand)
+			return nil
+		}
 		a.Raise(classify.Exec, "%q is not a kubectl command: kubectl would run a plugin (kubectl-%s) from PATH", a.Subcommand, a.Subcommand)
 		return nil
 	}
 	a.Subcommand = p.path
 	s.metachars(s.shellArgs())
+	if p.path == "" && !p.has("help") {
+		a.Refuse(classify.Unknown, "no kubectl command given: kubectl would only print its help and exit 0, doing nothing (name one: kubectl get pods)")
+		return nil
+	}
 	if p.has("help") || p.path == "" || p.path == "help" || p.path == "completion" || p.path == "options" || p.path == "plugin" || p.path == "plugin list" {
 		a.Raise(classify.Read, "%q only prints help or local information", "kubectl "+p.path)
 		return nil
@@ -63,6 +71,10 @@ func (s *state) run() error {
 	s.snapshotFiles()
 	return nil
 }
+
+// removedCommands were kubectl commands once and are gone; "convert" is
+// not among them: it lives on as the kubectl-convert plugin.
+var removedCommands = map[string]bool{"rolling-update": true, "stop": true, "resize": true, "run-container": true}
 
 // shellArgs are the arguments the shell-syntax rule applies to: all of
 // them, except a container command after "--" (exec, run, debug, create
@@ -83,28 +95,45 @@ func (s *state) shellArgs() []string {
 }
 
 // metachars refuses argv that carries syntax only a shell interprets: the
-// agent probably meant a pipeline, and kubectl would see literal words.
+// agent probably meant a pipeline or a variable, and kubectl would see
+// literal words (see [classify.ShellSyntax]). A go-template's own
+// variables ({{$x := .}}) and a strategic merge patch's directives
+// ("$patch": "delete") are not shell syntax.
 func (s *state) metachars(args []string) {
 	for _, arg := range args {
 		if arg == "--" {
 			continue
 		}
-		if shellSyntax(arg) {
-			s.a.Raise(classify.Unknown, "argument %q holds shell syntax that only a shell would interpret", arg)
+		check := arg
+		if s.templateArg(arg) {
+			check = classify.ShellOperator(arg)
+		} else if s.p.path == "patch" {
+			check = patchDirectives.Replace(arg)
+		}
+		if what := classify.ShellSyntax(check); what != "" {
+			s.a.Raise(classify.Unknown, "argument %q holds %q, which only a shell would interpret: %s", arg, what, classify.ShellHint)
 		}
 	}
 }
 
-func shellSyntax(arg string) bool {
-	switch arg {
-	case "|", "||", "&&", "&", ";", ";;", ">", ">>", "<", "<<", "2>&1", "2>", "&>":
-		return true
+// patchDirectives are the "$" keys of a strategic merge patch.
+var patchDirectives = strings.NewReplacer("$patch", "", "$retainKeys", "", "$deleteFromPrimitiveList", "",
+	"$setElementOrder", "")
+
+// templateArg reports whether arg carries a go-template (-o go-template=…,
+// -o template=…, --template …), whose variables are spelled $name.
+func (s *state) templateArg(arg string) bool {
+	var values []string
+	for _, v := range s.p.flags["output"] {
+		for _, prefix := range []string{"go-template=", "template="} {
+			if strings.HasPrefix(v, prefix) {
+				values = append(values, v)
+			}
+		}
 	}
-	if strings.Contains(arg, "$(") || strings.Contains(arg, "`") || strings.Contains(arg, "${") {
-		return true
-	}
-	for _, op := range []string{";", "|", "&&", ">"} {
-		if strings.HasSuffix(arg, op) || strings.HasPrefix(arg, op) {
+	values = append(values, s.p.flags["template"]...)
+	for _, v := range values {
+		if v != "" && (arg == v || strings.HasPrefix(arg, "-") && strings.HasSuffix(arg, v)) {
 			return true
 		}
 	}

@@ -113,7 +113,7 @@ func TestFlagsAndSubcommands(t *testing.T) {
 		{name: "nested subcommand create secret generic", args: "create secret generic db --from-literal=a=b", want: W, sub: "create secret generic"},
 		{name: "command alias config use", args: "config use prod", want: W, sub: "config use-context"},
 		{name: "create alias create cm", args: "create cm c --from-literal=a=b", want: W, sub: "create configmap"},
-		{name: "kubectl alone prints help", args: "", want: R},
+		{name: "kubectl alone does nothing: refused", args: "", want: U},
 		{name: "help flag prints help only", args: "delete pod a -h", want: R},
 		{name: "help command", args: "help delete", want: R, sub: "help"},
 		{name: "unknown flag is rejected by kubectl", args: "get pods --frobnicate", want: U},

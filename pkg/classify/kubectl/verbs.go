@@ -1,6 +1,7 @@
 package kubectl
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,10 +97,52 @@ func (s *state) patch() {
 		if r.Kind == "Namespace" && strings.Contains(body, "pod-security.kubernetes.io") {
 			a.Raise(classify.Privilege, "patch changes pod-security labels of Namespace %s", r.Name)
 		}
+		if r.Kind == "Node" && strings.Contains(body, "NoExecute") {
+			a.Raise(classify.Destructive, "patch of Node %s sets a NoExecute taint: running pods that do not tolerate it are evicted", r.Name)
+		}
+		if scalesToZero(body) {
+			a.Raise(classify.Destructive, "patch of %s %s sets replicas to 0: every pod of the workload stops", r.Kind, r.Name)
+		}
 		if podKinds[r.Kind] && privilegedPatch(body) {
 			a.Raise(classify.Exec, "patch of %s %s sets privileged or host-namespace fields", r.Kind, r.Name)
 		}
 	}
+}
+
+// scalesToZero reports whether a patch (merge, strategic or JSON patch, as
+// canonical JSON) sets a "replicas" field to 0.
+func scalesToZero(body string) bool {
+	var v any
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case map[string]any:
+			if n, ok := v["replicas"].(float64); ok && n == 0 {
+				return true
+			}
+			if path, _ := v["path"].(string); strings.HasSuffix(path, "/replicas") {
+				if n, ok := v["value"].(float64); ok && n == 0 {
+					return true
+				}
+			}
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }
 
 func privilegedPatch(body string) bool {

@@ -19,11 +19,13 @@ func classifyArgs(cl *cmdline) verdict {
 	case cl.TopFlag != "":
 		return bad(fmt.Sprintf("%q is not a global option", cl.TopFlag))
 	case cl.Sub == "":
-		return verdict{Class: classify.Read, Reason: "no subcommand: prints help"}
+		return verdict{Class: classify.Unknown, Refuse: true,
+			Reason: "no terraform subcommand given: terraform would only print its help and exit 127, doing nothing (name one: terraform plan)"}
 	}
 	cmd, ok := commands[cl.Sub]
 	if !ok {
-		return verdict{Class: classify.Unknown, Reason: fmt.Sprintf("unknown subcommand %q", cl.Sub)}
+		return verdict{Class: classify.Unknown, Refuse: true,
+			Reason: fmt.Sprintf("unknown subcommand %q: terraform has no such command (any longer) and would only print an error (see terraform -help)", cl.Sub)}
 	}
 	args := make([]string, 0, len(cl.SubArgs))
 	for _, a := range cl.SubArgs {

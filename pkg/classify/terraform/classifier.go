@@ -102,7 +102,27 @@ func (c *Classifier) Classify(ctx context.Context, req *request.Request) (*class
 		// everything (terraform re-detects the subcommand after merging).
 		a.Exec.Args = append(chdirArg(cl.Chdir), cl.Merged...)
 	}
+	for _, arg := range append(chdirArg(cl.Chdir), cl.Merged...) {
+		if what := classify.ShellSyntax(arg); what != "" {
+			a.Raise(classify.Unknown, "argument %q holds %q, which only a shell would interpret: %s", arg, what, classify.ShellHint)
+		}
+	}
+	if cl.Chdir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			// terraform stops at -chdir before it looks at anything else:
+			// let it say so, with its own message and exit code, and run
+			// nothing else should the directory appear in the meantime.
+			a.Raise(classify.Read, "-chdir=%q is not a directory: terraform only reports that and exits 1", cl.Chdir)
+			a.Exec.Args = append(chdirArg(cl.Chdir), "version")
+			a.Target.Workspace = ""
+			return a, nil
+		}
+	}
 	v := classifyArgs(cl)
+	if v.Refuse {
+		a.Refuse(v.Class, "%s", v.Reason)
+		return a, nil
+	}
 	if v.Mode == noPlan || v.Class == classify.Unknown {
 		a.Raise(v.Class, "%s", v.Reason)
 		return a, nil

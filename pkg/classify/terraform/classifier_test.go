@@ -14,6 +14,11 @@ import (
 
 func TestPassthroughInvocation(t *testing.T) {
 	cwd := t.TempDir()
+	for _, d := range []string{"x", "infra/prod"} {
+		if err := os.MkdirAll(filepath.Join(cwd, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name  string
 		args  []string

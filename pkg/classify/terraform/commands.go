@@ -21,6 +21,9 @@ type verdict struct {
 	Reason string
 	Mode   mode
 	Parsed *parsed
+	// Refuse says no policy or approver can make the command useful: it
+	// would do nothing but print help (see [classify.Assessment.Refuse]).
+	Refuse bool
 }
 
 // command is one terraform subcommand: its flags, how many positional
@@ -53,7 +56,7 @@ var (
 	stateRW       = flagSet{"backup": stringFlag, "state": stringFlag}.with(lockFlags, remoteVer)
 	taintSet      = flagSet{"allow-missing": boolFlag, "state-out": stringFlag}.with(stateRW)
 	workspaceCmds = map[string]command{
-		"":      {max: -1, rule: fixed(classify.Read, "shows help")},
+		"":      {max: -1, rule: noNested("workspace")},
 		" list": {max: 1, rule: fixed(classify.Read, "lists workspaces")},
 		" show": {flags: metaExtended, rule: fixed(classify.Read, "shows the current workspace")},
 		" select": {flags: flagSet{"or-create": boolFlag}, min: 1, max: 2,
@@ -92,7 +95,7 @@ var commands = map[string]command{
 	"login": {flags: metaExtended, max: 1,
 		rule: fixed(classify.Privilege, "obtains an API token and stores it in the credentials file")},
 	"logout":   {max: 1, rule: fixed(classify.Write, "removes a stored API token")},
-	"metadata": {max: -1, rule: fixed(classify.Read, "shows help")},
+	"metadata": {max: -1, rule: noNested("metadata")},
 	"metadata functions": {flags: flagSet{"json": boolFlag},
 		rule: fixed(classify.Read, "lists function signatures")},
 	"modules": {flags: flagSet{"json": boolFlag}, rule: fixed(classify.Read, "lists modules")},
@@ -112,19 +115,20 @@ var commands = map[string]command{
 		rule: fixed(classify.Write, "refresh writes what it reads into the state")},
 	"show": {flags: flagSet{"json": boolFlag, "show-sensitive": boolFlag, "state": boolFlag,
 		"plan": stringFlag, "config": boolFlag, "module": stringFlag}, view: true, max: 1, rule: showRule},
-	"state": {max: -1, rule: fixed(classify.Read, "shows help")},
+	"state": {max: -1, rule: noNested("state")},
 	"state list": {flags: flagSet{"state": stringFlag, "id": stringFlag}, max: -1,
 		rule: fixed(classify.Read, "lists resources in the state")},
 	"state identities": {flags: flagSet{"state": stringFlag, "id": stringFlag, "json": boolFlag}, max: -1,
 		rule: fixed(classify.Read, "lists resource identities in the state")},
 	"state mv": {flags: flagSet{"dry-run": boolFlag, "backup-out": stringFlag,
 		"state-out": stringFlag}.with(stateRW), min: 2, max: 2,
-		rule: unless("dry-run", classify.Read, "dry run", classify.Write, "moves objects between state addresses")},
+		rule: unless("dry-run", classify.Read, "dry run",
+			classify.Destructive, "moves objects to other state addresses (or another state file): the configuration no longer manages them where it did, and the next apply may destroy or recreate them")},
 	"state pull": {rule: fixed(classify.Secret, "prints the raw state, sensitive values included")},
 	"state push": {flags: flagSet{"force": boolFlag}.with(lockFlags, remoteVer), min: 1, max: 1,
 		rule: fixed(classify.Destructive, "replaces the whole remote state")},
 	"state replace-provider": {flags: flagSet{"auto-approve": boolFlag}.with(stateRW), min: 2, max: 2,
-		rule: fixed(classify.Write, "rewrites provider addresses in the state")},
+		rule: fixed(classify.Destructive, "rewrites provider addresses in the state: objects move to another provider, which the next apply may destroy or recreate them with")},
 	"state rm": {flags: flagSet{"dry-run": boolFlag}.with(stateRW), min: 1, max: -1,
 		rule: unless("dry-run", classify.Read, "dry run", classify.Destructive, "removes objects from the state")},
 	"state show": {flags: flagSet{"state": stringFlag, "show-sensitive": boolFlag}, min: 1, max: 1,
@@ -186,6 +190,9 @@ func planRule(p *parsed) verdict {
 	if p.isTrue("destroy") && p.isTrue("refresh-only") {
 		return bad("-destroy and -refresh-only are mutually exclusive")
 	}
+	if out, ok := p.last("generate-config-out"); ok {
+		return verdict{Class: classify.Write, Reason: fmt.Sprintf("-generate-config-out writes generated configuration to %q in the working tree", out)}
+	}
 	if out, ok := p.last("out"); ok {
 		return verdict{Class: classify.Read, Reason: fmt.Sprintf("plans and saves the plan to %q", out)}
 	}
@@ -212,6 +219,20 @@ func showRule(p *parsed) verdict {
 		return verdict{Class: classify.Secret, Reason: "show -json prints state and plan values, sensitive ones included"}
 	}
 	return verdict{Class: classify.Read, Reason: "shows state or a plan, sensitive values redacted"}
+}
+
+// noNested is the rule of a command with subcommands given none it has
+// (terraform state, terraform state frob): terraform prints the command's
+// help and exits 1.
+func noNested(cmd string) func(*parsed) verdict {
+	return func(p *parsed) verdict {
+		why := fmt.Sprintf("no %s subcommand given", cmd)
+		if len(p.Args) > 0 {
+			why = fmt.Sprintf("%q is not a %s subcommand", p.Args[0], cmd)
+		}
+		return verdict{Class: classify.Unknown, Refuse: true,
+			Reason: why + fmt.Sprintf(": terraform would only print the help of %q and exit 1, doing nothing (see terraform %s -help)", cmd, cmd)}
+	}
 }
 
 func bad(reason string) verdict {

@@ -22,6 +22,13 @@
 //     pair (-destroy with -refresh-only) or the wrong number of positional
 //     arguments ("apply plan.tfplan -auto-approve": flags stop at the plan
 //     file) make the command unknown, since terraform would refuse it.
+//   - No subcommand, a command group without one of its commands (state,
+//     workspace, metadata) and a command terraform does not have are
+//     unknown and refused: terraform would only print help or an error.
+//   - Shell syntax in any argument ([classify.ShellSyntax]) is unknown.
+//   - A -chdir that is no directory is a read that runs only
+//     "terraform -chdir=DIR version": terraform stops at -chdir with its
+//     own error and exit code.
 //
 // The classes of the subcommands are listed in docs/terraform.md.
 //
@@ -51,7 +58,10 @@
 // destructive, create and update are writes, and a change to a type that
 // matches a privilege pattern ([Privilege], policies/
 // terraform-privilege-types.yaml plus Options.ExtraPrivilegeTypes) is a
-// privilege change. A plan of only no-ops and reads is a read. Changed
+// privilege change, as is a change of a resource that carries Kubernetes
+// manifests (kubernetes_manifest, kubectl_manifest, helm_release, ...)
+// holding a privilege kind (see manifests.go). A plan of only no-ops and
+// reads is a read. Changed
 // outputs are writes; sensitive ones are marked as such in the reasons.
 //
 // # Environment

@@ -100,6 +100,12 @@ func AssessPlan(p *tfjson.Plan, priv Privilege) *PlanResult {
 			if pat, ok := priv.Match(rc.Type); ok {
 				c = classify.Privilege
 				raise(c, "%s: %s of privilege type %s (matches %q)", addr, act, rc.Type, pat)
+			} else if why, known := manifestPrivilege(rc); why != "" {
+				c = classify.Privilege
+				raise(c, "%s: %s of %s that %s: it changes who can do what in a Kubernetes cluster", addr, act, rc.Type, why)
+			} else if !known {
+				c = classify.Unknown
+				raise(c, "%s: %s of %s whose Kubernetes manifest is known only after apply", addr, act, rc.Type)
 			} else if c >= classify.Destructive {
 				raise(c, "%s: %s", addr, act)
 			}

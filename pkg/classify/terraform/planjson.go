@@ -68,6 +68,9 @@ func ParsePlanJSON(b []byte) (*tfjson.Plan, error) {
 		}
 		p.ResourceChanges = append(p.ResourceChanges, r)
 	}
+	if err := readValues(b, p); err != nil {
+		return nil, err
+	}
 	p.ResourceDrift = make([]*tfjson.ResourceChange, len(lp.ResourceDrift))
 	p.DeferredChanges = make([]*tfjson.DeferredResourceChange, len(lp.DeferredChanges))
 	if len(lp.OutputChanges) > 0 {
@@ -84,4 +87,56 @@ func ParsePlanJSON(b []byte) (*tfjson.Plan, error) {
 func (c *leanChange) tfjson() *tfjson.Change {
 	return &tfjson.Change{Actions: c.Actions, Importing: c.Importing,
 		BeforeSensitive: c.BeforeSensitive, AfterSensitive: c.AfterSensitive}
+}
+
+// valuesPlan reads the values of resource changes, for the types whose
+// values AssessPlan inspects (Kubernetes manifests, see manifests.go).
+type valuesPlan struct {
+	ResourceChanges []*struct {
+		Type   string `json:"type"`
+		Change *struct {
+			Before       json.RawMessage `json:"before"`
+			After        json.RawMessage `json:"after"`
+			AfterUnknown json.RawMessage `json:"after_unknown"`
+		} `json:"change"`
+	} `json:"resource_changes"`
+}
+
+// readValues fills in Before, After and AfterUnknown of the changes whose
+// type AssessPlan inspects; a plan without such types is not read again.
+func readValues(b []byte, p *tfjson.Plan) error {
+	need := false
+	for _, rc := range p.ResourceChanges {
+		if rc != nil && inspected(rc.Type) {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	var vp valuesPlan
+	if err := json.Unmarshal(b, &vp); err != nil {
+		return fmt.Errorf("plan JSON: %w", err)
+	}
+	if len(vp.ResourceChanges) != len(p.ResourceChanges) {
+		return fmt.Errorf("plan JSON: resource changes changed between reads")
+	}
+	for i, rc := range p.ResourceChanges {
+		v := vp.ResourceChanges[i]
+		if rc == nil || rc.Change == nil || v == nil || v.Change == nil || !inspected(rc.Type) {
+			continue
+		}
+		for _, f := range []struct {
+			raw json.RawMessage
+			dst *any
+		}{{v.Change.Before, &rc.Change.Before}, {v.Change.After, &rc.Change.After}, {v.Change.AfterUnknown, &rc.Change.AfterUnknown}} {
+			if len(f.raw) == 0 {
+				continue
+			}
+			if err := json.Unmarshal(f.raw, f.dst); err != nil {
+				return fmt.Errorf("plan JSON: %s: %w", rc.Address, err)
+			}
+		}
+	}
+	return nil
 }
