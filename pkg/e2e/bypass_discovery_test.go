@@ -225,7 +225,9 @@ rules:
 		shortName(rs, "namespaces", "cm")
 	})
 
-	got := e.agentctl("kubectl", "--kubeconfig", kc, "-n", ns, "delete", "cm", victim)
+	// --wait=false: without a controller-manager a deleted namespace
+	// never goes, and kubectl would wait for it.
+	got := e.agentctl("kubectl", "--kubeconfig", kc, "-n", ns, "delete", "cm", victim, "--wait=false")
 	cs := c.AdminClient(t)
 	nsObj, err := cs.CoreV1().Namespaces().Get(context.Background(), victim, metav1.GetOptions{})
 	if err != nil || nsObj.DeletionTimestamp != nil {
