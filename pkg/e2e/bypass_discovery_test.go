@@ -179,7 +179,8 @@ stringData: {password: `+discoverySecret+`}
 		args []string
 	}{
 		{"get cm -A -o jsonpath", []string{"kubectl", "--kubeconfig", kc, "get", "cm", "-A", "-o", "jsonpath={.items[*].data}"}},
-		{"--cache-dir naming the poisoned cache", []string{"kubectl", "--kubeconfig", kc, "--cache-dir", cacheDir, "-n", ns, "get", "cm", "-o", "jsonpath={.items[*].data}"}},
+		// The copy the sandbox could read and write (~/.kube is denied there).
+		{"--cache-dir naming a poisoned cache", []string{"kubectl", "--kubeconfig", kc, "--cache-dir", filepath.Join(e.home, ".cache", "agentctl", "kube"), "-n", ns, "get", "cm", "-o", "jsonpath={.items[*].data}"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := e.agentctl(tc.args...)
