@@ -91,6 +91,47 @@ type Invocation struct {
 	// files the command reads (see the kubectl classifier); it is removed
 	// when the request is over.
 	Scratch string `json:"-"`
+	// Resolved lists what the classifier took each resource type argument
+	// and manifest kind of a kubectl command to mean. The embedded kubectl
+	// resolves them again through its own discovery before it sends
+	// anything, and refuses to run when the two disagree.
+	Resolved []Resolution `json:"-"`
+}
+
+// Resolution is one resource type as the kubectl classifier resolved it:
+// either a type argument (Arg, as kubectl's resource builder reads it) or a
+// manifest object's APIVersion and Kind, and the resources it names.
+type Resolution struct {
+	// Arg is a type argument ("cm", "deployments.apps", "all").
+	Arg string `json:"arg,omitempty"`
+	// Tuple says Arg came from a TYPE/NAME argument, which kubectl does not
+	// expand as a category.
+	Tuple bool `json:"tuple,omitempty"`
+	// APIVersion and Kind name a manifest object's type.
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	// To are the resources the classifier resolved it to.
+	To []ResolvedResource `json:"to"`
+}
+
+// ResolvedResource is one resource a [Resolution] names.
+type ResolvedResource struct {
+	Group      string `json:"group"`
+	Resource   string `json:"resource"`
+	Namespaced bool   `json:"namespaced"`
+}
+
+// String is "resource.group" (just "resource" for the core group), with
+// "(cluster-scoped)" for a resource that is not namespaced.
+func (r ResolvedResource) String() string {
+	s := r.Resource
+	if r.Group != "" {
+		s += "." + r.Group
+	}
+	if !r.Namespaced {
+		s += " (cluster-scoped)"
+	}
+	return s
 }
 
 // Plan describes a terraform plan file an assessment was made from.
@@ -131,8 +172,8 @@ type Assessment struct {
 	// policy or approver says: what would run was not (and cannot be)
 	// assessed, such as a manifest kubectl would fetch from a URL.
 	Refused string `json:"refused,omitempty"`
-	// Discovery says whether the cluster's discovery was used ("live",
-	// "cache") or not ("offline").
+	// Discovery says whether the cluster's own discovery was asked
+	// ("live") or not ("offline").
 	Discovery string `json:"discovery,omitempty"`
 }
 

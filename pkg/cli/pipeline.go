@@ -67,7 +67,6 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Env:            credentials.ChildEnv(f.Environ, allowEnv),
 		Home:           home,
 		Deny:           []string{filepath.Dir(auditPath)},
-		CacheDir:       filepath.Join(cacheHome(f, home), "agentctl"),
 		Terraform:      func(tool string) (string, error) { return findTool(f, tool) },
 		Credentials:    broker,
 		TerraformAllow: admin.terraformAllow(),
@@ -116,13 +115,6 @@ func stateHome(f *Factory, home string) string {
 	return filepath.Join(home, ".local", "state")
 }
 
-func cacheHome(f *Factory, home string) string {
-	if c := f.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(c) {
-		return c
-	}
-	return filepath.Join(home, ".cache")
-}
-
 // terraformEnv are the TF_* variables that configure terraform itself
 // (where providers come from, which workspace, input variables) rather
 // than its arguments: TF_CLI_ARGS* are applied by the classifier and never
@@ -135,7 +127,6 @@ var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DAT
 // planOut receives terraform's output while it plans (nil: discarded).
 // allow is what the admin config allows in terraform's CLI configuration.
 func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer, allow tfclass.CLIConfigAllow) map[string]run.Classifier {
-	cacheDir := filepath.Join(cacheHome(f, home), "agentctl", "discovery")
 	tf, _ := findTool(f, "terraform")
 	tofu, _ := findTool(f, "tofu")
 	tfc := tfclass.New(tfclass.Options{
@@ -148,7 +139,7 @@ func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.W
 		Allow:      allow,
 	})
 	return map[string]run.Classifier{
-		"kubectl":   kubectlclass.New(kubectlclass.Options{CacheDir: cacheDir, Timeout: 2 * time.Second, Discovery: kubectlclass.DiskDiscovery}),
+		"kubectl":   kubectlclass.New(kubectlclass.Options{Timeout: 2 * time.Second, Discovery: kubectlclass.LiveDiscovery}),
 		"terraform": tfc,
 		"tofu":      tfc,
 	}

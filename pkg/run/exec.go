@@ -38,8 +38,6 @@ type LocalExecutor struct {
 	// Deny lists agentctl's own files a sandboxed command must not reach
 	// (audit log, keys, state).
 	Deny []string
-	// CacheDir is agentctl's cache directory ($XDG_CACHE_HOME/agentctl).
-	CacheDir string
 	// Terraform returns the path of the real terraform or tofu binary.
 	Terraform func(tool string) (string, error)
 	// Credentials, when set, issues the identity a command runs with:
@@ -174,6 +172,11 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		env = append(withoutKey(env, "KUBECONFIG"), "KUBECONFIG="+kubeconfig)
 	}
 	env = append(env, a.Exec.Env...) // KUBECTL_KUBERC=false among them; KubectlMain enforces it too
+	resolved, err := resolvedEnv(a)
+	if err != nil {
+		return 0, err
+	}
+	env = append(withoutKey(env, ResolvedEnv), resolved)
 	if d.Action != policy.Sandbox {
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
 		return startEntry(ctx, e.Self, KubectlEntry, a.Exec.Args, env, a.Exec.Dir, stdin, stdout, stderr)
@@ -191,16 +194,8 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 	if a.Exec.Scratch != "" {
 		cfg.ReadOnly = append(cfg.ReadOnly, a.Exec.Scratch) // snapshots of input files
 	}
-	// kubectl's discovery cache lives outside the sandbox's throwaway
-	// HOME, so that a read does not rediscover the API every time. Only
-	// sandboxed reads write it.
-	if e.CacheDir != "" {
-		cache := filepath.Join(e.CacheDir, "kube")
-		if err := os.MkdirAll(cache, 0o700); err == nil {
-			cfg.Env = append(cfg.Env, "KUBECACHEDIR="+cache)
-			cfg.ReadWrite = append(cfg.ReadWrite, cache)
-		}
-	}
+	// kubectl keeps no discovery cache (see KubectlMain): the agent could
+	// write one.
 	if dest := serverDestination(a.Target.Server); dest != "" {
 		cfg.Destinations = []string{dest}
 	}

@@ -14,10 +14,8 @@ import (
 type Options struct {
 	// Discovery enables live discovery against the effective target for
 	// types the built-in table does not know; nil means offline only.
-	// Use [DiskDiscovery].
+	// Use [LiveDiscovery].
 	Discovery DiscoveryFunc
-	// CacheDir holds the discovery cache (default: no discovery).
-	CacheDir string
 	// Timeout bounds discovery (default 2s).
 	Timeout time.Duration
 	// MaxStdin caps what is read from the agent's stdin for "-f -"

@@ -31,9 +31,17 @@
 // secrets) are resolved against a table of the built-in types of
 // Kubernetes 1.34 with kubectl's short names. Types the table does not
 // know are resolved through [Options.Discovery] when it is set
-// ([DiskDiscovery]: client-go's disk cache with a five-minute TTL and a
-// bounded timeout), and are [classify.Unknown] otherwise. Discovery is only
-// asked when the table fails, and its failure never fails a classification.
+// ([LiveDiscovery]: the API server's own discovery, cached in memory only,
+// with a bounded timeout), and are [classify.Unknown] otherwise. Discovery
+// is only asked when the table fails, and its failure never fails a
+// classification. No discovery cache on disk is ever read: the agent can
+// write one.
+//
+// What each type argument and manifest kind was resolved to is recorded in
+// [classify.Invocation.Resolved]; the embedded kubectl resolves them again
+// from the server's discovery before it sends anything and refuses to run
+// when the answers differ (a CRD whose category or plural shadows a
+// built-in name, say).
 //
 // # Manifests
 //

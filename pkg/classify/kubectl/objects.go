@@ -25,6 +25,7 @@ func (s *state) manifestObjects(action string, eff effect) {
 			a.Raise(classify.Unknown, "manifest object %d (%s %s): unknown kind, not resolved by discovery", i+1, gvk.String(), name)
 			continue
 		}
+		s.resolved(classify.Resolution{APIVersion: o.str("apiVersion"), Kind: o.str("kind")}, []*kind{k})
 		ns := o.str("metadata", "namespace")
 		if ns != "" && explicitNS != "" && ns != explicitNS && k.namespaced {
 			a.Raise(classify.Unknown, "kubectl would reject object %s/%s: its namespace %q does not match --namespace %q", k.resource, name, ns, explicitNS)
@@ -164,4 +165,36 @@ func (s *state) outputs() {
 	if s.verbosity >= 8 {
 		a.Raise(classify.Secret, "-v=%d logs request and response bodies, which hold Secret data", s.verbosity)
 	}
+	if p.path == "wait" && p.has("for") && !metadataWait(p.str("for")) {
+		// Whether the wait ends (exit 0) or times out tells whether a
+		// field holds a guessed value: an oracle for the Secret's data.
+		a.Raise(classify.Secret, "wait --for=%s on a Secret tests its data against a value", p.str("for"))
+	}
+	if p.has("sort-by") && !safeSortBy(p.str("sort-by")) {
+		// The order of the names printed follows the values sorted by.
+		a.Raise(classify.Secret, "--sort-by=%s orders Secrets by a field that may hold their data", p.str("sort-by"))
+	}
+}
+
+// metadataWait reports whether a wait --for condition reads nothing of an
+// object but whether it exists or its status conditions, as kubectl's
+// conditionFuncFor reads it: delete, create, condition=NAME[=VALUE].
+func metadataWait(cond string) bool {
+	switch strings.ToLower(cond) {
+	case "delete", "create":
+		return true
+	}
+	return strings.HasPrefix(cond, "condition=")
+}
+
+// safeSortBy reports whether a --sort-by expression names a field that is
+// never Secret data: a name, namespace, time stamp, uid, version or type.
+func safeSortBy(expr string) bool {
+	e := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), "{"), "}")
+	switch e {
+	case ".metadata.name", ".metadata.namespace", ".metadata.creationTimestamp", ".metadata.deletionTimestamp",
+		".metadata.uid", ".metadata.resourceVersion", ".metadata.generation", ".type":
+		return true
+	}
+	return false
 }

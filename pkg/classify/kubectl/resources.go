@@ -96,24 +96,17 @@ func (s *state) discover() *Mapper {
 		return s.mapper
 	}
 	s.mapperDone = true
-	if s.c.opts.Discovery == nil || s.c.opts.CacheDir == "" || s.p.cmd == nil {
+	if s.c.opts.Discovery == nil || s.p.cmd == nil {
 		return nil
 	}
-	m, err := s.c.opts.Discovery(s.ctx, clientConfig(s.req, s.p), s.c.opts.CacheDir, s.c.opts.Timeout)
+	m, err := s.c.opts.Discovery(s.ctx, clientConfig(s.req, s.p), s.c.opts.Timeout)
 	if err != nil {
 		s.a.Raise(classify.Read, "discovery unavailable, using built-in types only: %v", err)
 		return nil
 	}
 	s.mapper = &m
-	s.a.Discovery = "cache"
+	s.a.Discovery = "live"
 	return s.mapper
-}
-
-// noteFresh records whether discovery answered from the server.
-func (s *state) noteFresh() {
-	if s.mapper != nil && s.mapper.Fresh != nil && s.mapper.Fresh() {
-		s.a.Discovery = "live"
-	}
 }
 
 // namespaceFor is the namespace a namespaced object of the command is in.
@@ -170,18 +163,20 @@ func (s *state) typeArgs(args []string, action string, eff effect) []*kind {
 		return nil
 	}
 	var out []*kind
+	tuple := strings.Contains(args[0], "/")
 	one := func(typ, name string) {
 		ks := s.resolveType(typ)
 		if ks == nil {
 			s.a.Raise(classify.Unknown, "unknown resource type %q: not a built-in type and not resolved by discovery", typ)
 			return
 		}
+		s.resolved(classify.Resolution{Arg: typ, Tuple: tuple}, ks)
 		for _, k := range ks {
 			s.add(k, s.namespaceFor(k, ""), name, classify.SourceArgv, action, eff)
 			out = append(out, k)
 		}
 	}
-	if strings.Contains(args[0], "/") {
+	if tuple {
 		for _, a := range args {
 			typ, name, ok := strings.Cut(a, "/")
 			if !ok || typ == "" || name == "" {
@@ -201,4 +196,19 @@ func (s *state) typeArgs(args []string, action string, eff effect) []*kind {
 		}
 	}
 	return out
+}
+
+// resolved records what a type argument or manifest kind was resolved to,
+// once, for the embedded kubectl to check its own resolution against (see
+// [classify.Invocation.Resolved]).
+func (s *state) resolved(r classify.Resolution, ks []*kind) {
+	for _, have := range s.a.Exec.Resolved {
+		if have.Arg == r.Arg && have.Tuple == r.Tuple && have.APIVersion == r.APIVersion && have.Kind == r.Kind {
+			return
+		}
+	}
+	for _, k := range ks {
+		r.To = append(r.To, classify.ResolvedResource{Group: k.gvk.Group, Resource: k.resource, Namespaced: k.namespaced})
+	}
+	s.a.Exec.Resolved = append(s.a.Exec.Resolved, r)
 }

@@ -15,7 +15,6 @@ import (
 func (s *state) rule() {
 	p, a := s.p, s.a
 	args := p.args
-	defer s.noteFresh()
 	defer s.outputs()
 	switch p.path {
 	case "get":

@@ -176,6 +176,9 @@ func (s *state) globalFlags() {
 	if p.str("kuberc") != "" {
 		a.Raise(classify.Read, "--kuberc is ignored: kubectl runs with KUBECTL_KUBERC=false")
 	}
+	if p.has("cache-dir") {
+		a.Raise(classify.Read, "--cache-dir is ignored: kubectl asks the API server itself what resource types mean, never a discovery cache on disk")
+	}
 }
 
 // dryRun reads --dry-run exactly as kubectl's GetDryRunStrategy does. It
