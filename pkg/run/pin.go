@@ -20,7 +20,7 @@ import (
 // the assessment (a current-context switched from dev to prod) changes
 // nothing. A command with no kubeconfig file is left alone.
 func PinKubeconfig(a *classify.Assessment) error {
-	if a.Tool != "kubectl" || a.Target.Kubeconfig == "" {
+	if a.Tool != "kubectl" || a.Target.Kubeconfig == "" || a.Refused != "" {
 		return nil
 	}
 	args, explicit := withoutKubeconfigFlag(a.Exec.Args)
@@ -84,14 +84,14 @@ func dropUnreadable(cfg *clientcmdapi.Config, t classify.Target) {
 // the assessed server: the file may have changed since the classifier read
 // it.
 func sameServer(cfg *clientcmdapi.Config, t classify.Target) error {
-	if t.Cluster == "" || t.Server == "" {
-		return nil
+	if t.Cluster == "" || t.Server == "" || t.ServerFlag {
+		return nil // --server names it
 	}
 	c, ok := cfg.Clusters[t.Cluster]
 	if !ok {
-		return nil // --server or an override names it
+		return nil
 	}
-	if c.Server != t.Server && !strings.HasPrefix(t.Server, c.Server) {
+	if c.Server != t.Server {
 		return fmt.Errorf("kubeconfig changed while agentctl read it: cluster %q now points at %q, not %q", t.Cluster, c.Server, t.Server)
 	}
 	return nil
