@@ -58,7 +58,7 @@ const ServerHint = "write the API server as https://HOST:PORT (a DNS name or an 
 // query, a fragment, and a path with empty, "." or ".." segments.
 func ParseServer(s string) (Server, error) {
 	bad := func(why string) (Server, error) {
-		return Server{}, fmt.Errorf("%w: %q: %s", ErrServer, s, why)
+		return Server{}, fmt.Errorf("%w: %q: %s", ErrServer, HideUserinfo(s), why)
 	}
 	if s == "" {
 		return bad("empty")
@@ -237,4 +237,23 @@ func CAFingerprint(pemData []byte) (string, error) {
 	}
 	sum := sha256.Sum256(ders[0])
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// HideUserinfo replaces the user information of a URL (what comes before
+// the last "@" of its authority, which may be a password) with "***", so
+// that the URL can be shown and logged.
+func HideUserinfo(s string) string {
+	j := strings.Index(s, "://")
+	if j < 0 {
+		return s
+	}
+	auth := s[j+3:]
+	if k := strings.IndexAny(auth, "/?#"); k >= 0 {
+		auth = auth[:k]
+	}
+	k := strings.LastIndex(auth, "@")
+	if k < 0 {
+		return s
+	}
+	return s[:j+3] + "***" + s[j+3+k:]
 }

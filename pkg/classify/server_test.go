@@ -43,6 +43,7 @@ func TestParseServer(t *testing.T) {
 	refused := []struct{ name, in, why string }{
 		{"userinfo hides the dialled port", "https://127.0.0.1:6443@127.0.0.1:9999", "user information"},
 		{"userinfo without password", "https://admin@127.0.0.1:6443", "user information"},
+		{"userinfo with a password is not shown", "https://admin:secret-pw@127.0.0.1:6443/x", "\"https://***@127.0.0.1:6443/x\""},
 		{"two @", "https://a@b@127.0.0.1:9999", "user information"},
 		{"no scheme", "127.0.0.1:6443", "no scheme"},
 		{"no scheme, bare host", "api.example.com", "no scheme"},
@@ -91,6 +92,9 @@ func TestParseServer(t *testing.T) {
 			}
 			if !errors.Is(err, ErrServer) || !strings.Contains(err.Error(), c.why) {
 				t.Errorf("ParseServer(%q) = %v, want an ErrServer saying %q", c.in, err, c.why)
+			}
+			if strings.Contains(err.Error(), "secret-pw") {
+				t.Errorf("error shows the user information: %q", err)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)

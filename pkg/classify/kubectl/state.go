@@ -132,7 +132,7 @@ func (s *state) resolveTarget() {
 	}
 	if t.ProxyURL != "" {
 		s.a.RefuseHint(classify.Unknown, "remove proxy-url from the cluster in the kubeconfig: agentctl must see where kubectl connects",
-			"cluster %q has proxy-url %q: kubectl would connect through it, to wherever it forwards", t.Cluster, t.ProxyURL)
+			"cluster %q has proxy-url %q: kubectl would connect through it, to wherever it forwards", t.Cluster, classify.HideUserinfo(t.ProxyURL))
 	}
 }
 
