@@ -135,7 +135,7 @@ func TestServerURLTricksAreRefused(t *testing.T) {
 			args := append([]string{"kubectl"}, append(tc.args(t), "-n", ns, "get", "pods")...)
 			got := e.agentctl(args...)
 			if got.code != exitDenied || !strings.Contains(got.stderr, tc.want) || !strings.Contains(got.stderr, "hint: ") {
-				t.Errorf("exit %d, want %d with an error saying %q and a hint\nstderr: %s", got.code, exitDenied, tc.want, got.stderr)
+				t.Fatalf("exit %d, want %d with an error saying %q and a hint\nstderr: %s", got.code, exitDenied, tc.want, got.stderr)
 			}
 			if lines := strings.Split(strings.TrimSpace(got.stderr), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "hint: ") {
 				t.Errorf("want one error line and one hint line, got:\n%s", got.stderr)
@@ -219,11 +219,11 @@ rules:
 		t.Run(tc.name, func(t *testing.T) {
 			adminFiles(t, map[string]string{"policy.yaml": policy(tc.url, tc.ca)})
 			got := e.agentctl("--output", "json", "kubectl", "--kubeconfig", kc, "-n", ns, "delete", "cm", "app-config")
-			if got.code != exitDenied {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", got.code, exitDenied, got.stdout, got.stderr)
-			}
 			if !exists("app-config") {
 				t.Fatal("the renamed cluster was taken for dev: app-config was deleted")
+			}
+			if got.code != exitDenied {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", got.code, exitDenied, got.stdout, got.stderr)
 			}
 			recs := e.auditRecords()
 			last := recs[len(recs)-1]
