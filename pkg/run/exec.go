@@ -91,6 +91,11 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 		// Revoke when the command ends, fails or is interrupted: the
 		// context may be cancelled by then, Release revokes anyway.
 		defer cred.Release(context.WithoutCancel(ctx))
+		if a.Tool == "kubectl" && cred.Kubeconfig != "" {
+			if err := credentialReaches(cred.Kubeconfig, a.Target); err != nil {
+				return rep, err
+			}
+		}
 		rep.Identity = string(cred.Role) + " " + cred.Identity
 		rep.LeaseID = strings.Join(cred.Leases, ",")
 		env = cred.Environ(env)
