@@ -175,9 +175,9 @@ func (l *Log) write(recs []*Record) ([]*Record, [][]byte, error) {
 		if r.Args != nil {
 			r.Args = MaskArgs(r.Tool, r.Args) // idempotent; a caller may have forgotten
 		}
-		if r.Target != nil && r.Target.Server != "" {
+		if r.Target != nil && (r.Target.Server != "" || r.Target.ProxyURL != "") {
 			t := *r.Target
-			t.Server = maskWord(t.Server)
+			t.Server, t.ProxyURL = maskWord(t.Server), maskWord(t.ProxyURL)
 			r.Target = &t
 		}
 		line, err := json.Marshal(r)

@@ -47,8 +47,18 @@ type Target struct {
 	Context    string `json:"context,omitempty"`
 	Cluster    string `json:"cluster,omitempty"`
 	Server     string `json:"server,omitempty"`
-	User       string `json:"user,omitempty"` // the kubeconfig user entry's name, never its credentials
-	Namespace  string `json:"namespace,omitempty"`
+	// ServerFlag says Server comes from --server, not the kubeconfig.
+	ServerFlag bool `json:"-"`
+	// CASHA256 is the SHA-256 of the DER of the certificate authority
+	// kubectl checks the server's certificate against (lowercase hex), ""
+	// when there is none, it is not exactly one certificate, or the
+	// certificate is not checked (insecure-skip-tls-verify).
+	CASHA256 string `json:"caSha256,omitempty"`
+	// ProxyURL is the cluster's proxy-url, which kubectl would connect
+	// through.
+	ProxyURL  string `json:"proxyUrl,omitempty"`
+	User      string `json:"user,omitempty"` // the kubeconfig user entry's name, never its credentials
+	Namespace string `json:"namespace,omitempty"`
 	// Terraform
 	Dir       string `json:"dir,omitempty"`
 	Workspace string `json:"workspace,omitempty"`
@@ -172,6 +182,8 @@ type Assessment struct {
 	// policy or approver says: what would run was not (and cannot be)
 	// assessed, such as a manifest kubectl would fetch from a URL.
 	Refused string `json:"refused,omitempty"`
+	// RefusedHint, when set, says what to do instead of what was refused.
+	RefusedHint string `json:"-"`
 	// Discovery says whether the cluster's own discovery was asked
 	// ("live") or not ("offline").
 	Discovery string `json:"discovery,omitempty"`
@@ -189,6 +201,16 @@ func (a *Assessment) Refuse(c Class, format string, args ...any) {
 	a.Raise(c, format, args...)
 	if a.Refused == "" {
 		a.Refused = a.Reasons[len(a.Reasons)-1].Message
+	}
+}
+
+// RefuseHint is [Assessment.Refuse] with a hint that tells the user what
+// to do instead.
+func (a *Assessment) RefuseHint(c Class, hint, format string, args ...any) {
+	first := a.Refused == ""
+	a.Refuse(c, format, args...)
+	if first {
+		a.RefusedHint = hint
 	}
 }
 

@@ -133,7 +133,10 @@ func writeExplainText(w io.Writer, a *classify.Assessment, d policy.Decision) {
 func targetString(t classify.Target) string {
 	parts := []string{t.String()}
 	if t.Server != "" {
-		parts = append(parts, "server="+t.Server)
+		parts = append(parts, "server="+termsafe.Line(classify.HideUserinfo(t.Server)))
+	}
+	if t.CASHA256 != "" {
+		parts = append(parts, "caSHA256="+t.CASHA256)
 	}
 	if t.Env != "" {
 		parts = append(parts, "env="+t.Env)

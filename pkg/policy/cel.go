@@ -103,7 +103,7 @@ func activation(in *Input, env string) interpreter.Activation {
 		"resources":  types.NewRefValList(ad, res),
 		"target": types.NewStringStringMap(ad, map[string]string{
 			"kubeconfig": t.Kubeconfig, "context": t.Context, "cluster": t.Cluster, "server": t.Server,
-			"user": t.User, "namespace": t.Namespace, "dir": t.Dir, "workspace": t.Workspace, "env": env,
+			"caSHA256": t.CASHA256, "user": t.User, "namespace": t.Namespace, "dir": t.Dir, "workspace": t.Workspace, "env": env,
 		}),
 		"env":            types.String(env),
 		"agent":          types.String(in.Agent),

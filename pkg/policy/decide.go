@@ -37,22 +37,24 @@ func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 		return d, nil
 	}
 	ev := evaluation{in: in, env: env}
-	var d Decision
-	var rule *Rule
-	for _, l := range e.trusted {
-		if d, rule = ev.first(l.File); rule != nil {
-			break
+	d, rule := e.decideTrusted(&ev)
+	// An environment matched by names the agent writes (its kubeconfig's
+	// context and cluster names, its terraform workspace) only counts
+	// where it is stricter: renaming a prod context "dev" must not open
+	// dev's rules to it.
+	if name, ok := e.nameEnv(in); ok && name != env {
+		nev := &evaluation{in: in, env: name}
+		if nd, nrule := e.decideTrusted(nev); nd.Action.strictness() > d.Action.strictness() {
+			d, rule, env = nd, nrule, name
+			ev = *nev
 		}
-	}
-	if rule == nil {
-		d = Decision{Action: Deny, Rule: RuleNoMatch, Message: "no policy rule matches this command"}
 	}
 	for _, l := range e.tighten {
 		// Its environments name targets for its own rules, so that a
 		// file of the agent's can say "nothing in prod" without changing
 		// what the other layers' rules see.
 		tev := &ev
-		if name, ok := envOf(l.File.Environments, in); ok && name != env {
+		if name, ok := envOf(l.File.Environments, in, anyEnv); ok && name != env {
 			tev = &evaluation{in: in, env: name}
 		}
 		if pd, prule := tev.first(l.File); prule != nil && pd.Action.strictness() > d.Action.strictness() {
@@ -62,6 +64,17 @@ func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 	d = guarantee(d, rule, in.Assessment.Class)
 	d.Env = env
 	return d, nil
+}
+
+// decideTrusted returns the decision of the trusted layers: the first
+// matching rule from the most specific layer down, else deny.
+func (e *Engine) decideTrusted(ev *evaluation) (Decision, *Rule) {
+	for _, l := range e.trusted {
+		if d, rule := ev.first(l.File); rule != nil {
+			return d, rule
+		}
+	}
+	return Decision{Action: Deny, Rule: RuleNoMatch, Message: "no policy rule matches this command"}, nil
 }
 
 // evaluation is one input being matched; it builds the CEL variables at

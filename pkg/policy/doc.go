@@ -7,7 +7,9 @@
 //
 //	version: 1
 //	environments:
-//	  - {name: prod, context: ["*prod*"]}
+//	  - name: prod
+//	    servers: [{url: "https://prod.example.com:6443", caSHA256: "3f7a…"}]
+//	  - {name: prod, context: ["*prod*"]} # a name: only tightens
 //	  - {name: dev, namespace: "dev-*"}
 //	limits:
 //	  mutations: {max: 60, window: 1h}
@@ -24,6 +26,16 @@
 // conditions that do not compile are a *[LoadError] listing every problem
 // as file:line:col, and agentctl exits 78 ([ExitConfig]) without running
 // anything.
+//
+// # Environments
+//
+// An environment entry binds a name to targets. Context, cluster,
+// workspace and dir are names the agent writes, so an entry that matches
+// on them alone ([Environment.NameOnly]) names the environment only where
+// that makes the decision stricter; [Engine.Env] is the first bound entry
+// (servers: the API server's canonical URL and CA fingerprint, or
+// namespaces), else "unknown". [New] refuses a trusted rule that would
+// loosen on such names.
 //
 // # Layers
 //

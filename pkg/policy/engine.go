@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/classify"
@@ -244,6 +247,7 @@ func New(layers []Layer, opts Options) (*Engine, error) {
 			e.limits.Lockout = l.File.Limits.Lockout
 		}
 	}
+	issues = append(issues, e.checkNames()...)
 	// A tighten-only layer's limits count where they are stricter.
 	for _, l := range e.tighten {
 		for _, lim := range []struct {
@@ -302,6 +306,84 @@ func (e *Engine) check(l Layer) []Issue {
 	return issues
 }
 
+// checkNames refuses trusted rules that would loosen the policy on names
+// the agent writes: a context, cluster, workspace or dir matcher, or an
+// env: that only name-only environments define. At run time such a
+// match can only tighten, so the rule would never do what it says.
+func (e *Engine) checkNames() []Issue {
+	bound := map[string]bool{"unknown": true}
+	var names []string
+	for _, env := range e.envs {
+		if !env.NameOnly() {
+			bound[env.Name] = true
+		}
+		names = append(names, env.Name)
+	}
+	names = append(names, "unknown")
+	var issues []Issue
+	for _, l := range e.trusted {
+		for _, r := range l.File.Rules {
+			if !r.loosens() {
+				continue
+			}
+			var by []string
+			for _, m := range []struct {
+				name string
+				ps   patterns
+			}{{"context", r.Contexts}, {"cluster", r.Clusters}, {"workspace", r.Workspaces}, {"dir", r.Dirs}} {
+				if m.ps != nil {
+					by = append(by, m.name)
+				}
+			}
+			if m := celNames.FindStringSubmatch(r.When); m != nil {
+				by = append(by, "when: "+m[0])
+			}
+			if len(by) > 0 {
+				issues = append(issues, Issue{File: l.File.Name, Line: r.Line, Msg: fmt.Sprintf(
+					"rule %q would %s by %s, a name the agent writes (its kubeconfig, TF_WORKSPACE, its working tree)\nhint: %s",
+					r.label(), r.Action, strings.Join(by, " and "), nameHint)})
+				continue
+			}
+			if r.Envs == nil {
+				continue
+			}
+			matched, ok := []string{}, false
+			for _, n := range names {
+				if r.Envs.any(n) && !slices.Contains(matched, n) {
+					matched = append(matched, n)
+					ok = ok || bound[n]
+				}
+			}
+			if len(matched) > 0 && !ok {
+				issues = append(issues, Issue{File: l.File.Name, Line: r.Line, Msg: fmt.Sprintf(
+					"rule %q would %s in environment %q, which only context, cluster, workspace or dir names select: the agent writes those names, so they can only tighten\nhint: %s",
+					r.label(), r.Action, strings.Join(matched, ", "), nameHint)})
+			}
+		}
+	}
+	return issues
+}
+
+// celNames finds a condition's use of names the agent writes.
+var celNames = regexp.MustCompile(`\btarget\s*(\.\s*|\[\s*["'])(context|cluster|workspace|dir|kubeconfig|user)\b|\bcwd\b`)
+
+// nameHint says how to loosen the policy for one cluster.
+const nameHint = "bind the environment to the API server: servers: [{url: https://HOST:PORT, caSHA256: SHA256-OF-THE-CA-DER}] (docs/policy.md)"
+
+// loosens says whether the rule can let a command run without a human:
+// allow, or sandbox for anything but reads.
+func (r *Rule) loosens() bool {
+	return r.Action == Allow || r.Action == Sandbox && r.Classes != 1<<uint(classify.Read)
+}
+
+// label names the rule in messages: its name, else its id.
+func (r *Rule) label() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.ID
+}
+
 // Layers returns the engine's layers, least specific first.
 func (e *Engine) Layers() []Layer { return e.layers }
 
@@ -309,23 +391,36 @@ func (e *Engine) Layers() []Layer { return e.layers }
 func (e *Engine) Limits() Limits { return e.limits }
 
 // Env maps the input's target to an environment name: the first matching
-// entry of the most specific layer that has one, else "unknown". A
-// tighten-only layer's entries name environments for its own rules only
-// (see [Engine.Decide]).
+// entry of the most specific layer that has one, else "unknown". Entries
+// that match on names the agent writes only ([Environment.NameOnly]) are
+// left out here: they can only make a decision stricter (see
+// [Engine.Decide]). A tighten-only layer's entries name environments for
+// its own rules only.
 func (e *Engine) Env(in *Input) string {
-	if name, ok := envOf(e.envs, in); ok {
+	if name, ok := envOf(e.envs, in, bound); ok {
 		return name
 	}
 	return "unknown"
 }
 
-// envOf returns the name of the first of envs that matches the input.
-func envOf(envs []*Environment, in *Input) (string, bool) {
+// nameEnv is the environment the first matching name-only entry names.
+func (e *Engine) nameEnv(in *Input) (string, bool) {
+	return envOf(e.envs, in, (*Environment).NameOnly)
+}
+
+func bound(env *Environment) bool { return !env.NameOnly() }
+func anyEnv(*Environment) bool    { return true }
+
+// envOf returns the name of the first of envs that use says to consider
+// and that matches the input.
+func envOf(envs []*Environment, in *Input, use func(*Environment) bool) (string, bool) {
 	a := in.Assessment
 	t := &a.Target
 	for _, env := range envs {
 		switch {
-		case env.Contexts != nil && !matchSet(env.Contexts, t.Context),
+		case !use(env),
+			env.Servers != nil && !matchServer(env.Servers, t),
+			env.Contexts != nil && !matchSet(env.Contexts, t.Context),
 			env.Clusters != nil && !matchSet(env.Clusters, t.Cluster),
 			env.Workspaces != nil && !matchSet(env.Workspaces, t.Workspace),
 			env.Dirs != nil && !matchSet(env.Dirs, dirOf(in)),

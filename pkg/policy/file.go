@@ -27,15 +27,55 @@ type File struct {
 }
 
 // Environment maps targets to an environment name. An entry matches when
-// every pattern list it sets matches.
+// every matcher it sets matches.
+//
+// Context, cluster, workspace and dir are names the agent writes (its
+// kubeconfig, TF_WORKSPACE, its working tree): an entry that matches on
+// them alone is name-only ([Environment.NameOnly]) and can only make a
+// decision stricter. Servers binds an entry to an API server's identity,
+// which the agent cannot rename.
 type Environment struct {
 	Name       string
 	Line       int
+	Servers    []ServerID
 	Contexts   patterns
 	Clusters   patterns
 	Namespaces patterns
 	Workspaces patterns
 	Dirs       patterns
+}
+
+// ServerID is an API server's identity: the canonical URL kubectl dials
+// (see classify.ParseServer) and, when set, the SHA-256 of the DER of the
+// certificate authority kubectl checks its certificate against.
+type ServerID struct {
+	URL      string
+	CASHA256 string
+}
+
+// NameOnly says whether the entry selects targets by names the agent
+// writes only: it sets no servers, and sets context, cluster, workspace
+// or dir. Namespaces are names on the server (the namespace the command
+// touches), not in the agent's files.
+func (e *Environment) NameOnly() bool {
+	return len(e.Servers) == 0 && (e.Contexts != nil || e.Clusters != nil || e.Workspaces != nil || e.Dirs != nil)
+}
+
+// matchServer reports whether the target is one of the servers.
+func matchServer(ids []ServerID, t *classify.Target) bool {
+	if t.Server == "" {
+		return false
+	}
+	srv, err := classify.ParseServer(t.Server)
+	if err != nil {
+		return false
+	}
+	for _, id := range ids {
+		if id.URL == srv.URL && (id.CASHA256 == "" || id.CASHA256 == t.CASHA256) {
+			return true
+		}
+	}
+	return false
 }
 
 // Limits are the rate limit and the lockout of one layer; nil is unset.
@@ -296,6 +336,8 @@ func (d *decoder) environments(n *yaml.Node, f *File) {
 			switch key {
 			case "name":
 				e.Name = d.str(v, "name")
+			case "servers":
+				e.Servers, set = d.servers(v), true
 			case "context":
 				e.Contexts, set = d.patterns(v, key, false), true
 			case "cluster":
@@ -318,10 +360,53 @@ func (d *decoder) environments(n *yaml.Node, f *File) {
 			d.errorf(c, "an environment needs a name")
 		}
 		if !set {
-			d.errorf(c, "environment %q matches nothing: give context, cluster, namespace, workspace or dir patterns", e.Name)
+			d.errorf(c, "environment %q matches nothing: give servers, or context, cluster, namespace, workspace or dir patterns", e.Name)
 		}
 		f.Environments = append(f.Environments, e)
 	}
+}
+
+// servers reads a list of {url, caSHA256} server identities.
+func (d *decoder) servers(n *yaml.Node) []ServerID {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.errorf(n, "servers must be a non-empty list of {url: https://HOST:PORT, caSHA256: HEX}")
+		return nil
+	}
+	var out []ServerID
+	for _, c := range n.Content {
+		c = deref(c)
+		var id ServerID
+		var hasURL bool
+		d.fields(c, "a server", func(key string, k, v *yaml.Node) bool {
+			switch key {
+			case "url":
+				hasURL = true
+				raw := d.str(v, "url")
+				srv, err := classify.ParseServer(raw)
+				if err != nil {
+					d.errorf(v, "%v\nhint: %s", err, classify.ServerHint)
+					return true
+				}
+				id.URL = srv.URL
+			case "caSHA256":
+				raw := d.str(v, "caSHA256")
+				h := strings.ToLower(strings.ReplaceAll(raw, ":", ""))
+				if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+					d.errorf(v, "caSHA256 %q is not a SHA-256 in hex\nhint: openssl x509 -in ca.crt -outform der | sha256sum", raw)
+					return true
+				}
+				id.CASHA256 = h
+			default:
+				return false
+			}
+			return true
+		})
+		if c.Kind == yaml.MappingNode && !hasURL {
+			d.errorf(c, "a server needs a url")
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 func (d *decoder) limits(n *yaml.Node, f *File) {

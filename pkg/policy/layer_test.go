@@ -122,7 +122,7 @@ func TestTightenOnlyEnvironmentsAreTheirOwn(t *testing.T) {
 	def, _ := policy.Default()
 	user := layer(t, policy.LayerUser, "user.yaml", `
 environments:
-  - {name: dev, context: kind-dev}
+  - {name: dev, servers: [{url: "https://10.0.0.9:6443"}]}
 rules:
   - {env: dev, class: destructive, decision: allow}
 `)

@@ -8,8 +8,9 @@ import (
 )
 
 // TestRuleMatching checks each matcher with a user layer of one rule that
-// allows, above the default policy: when the rule does not match, the
-// default decides (approve for changes).
+// denies, above the default policy: when the rule does not match, the
+// default decides (approve for changes). (A rule that allows may not match
+// on names the agent writes: see TestNameOnlyLoosening.)
 func TestRuleMatching(t *testing.T) {
 	write := func(mod func(a *classify.Assessment)) *classify.Assessment {
 		a := kube(classify.Write, "patch", "Deployment", "dev-web")
@@ -65,7 +66,8 @@ environments:
 		{"dir: the working directory", "dir: /src/app/**", policy.Input{Assessment: write(nil), Cwd: "/src/app/infra/dev"}, true},
 		{"dir: terraform -chdir wins over the working directory", "dir: /src/app/*", policy.Input{Assessment: write(func(a *classify.Assessment) { a.Target.Dir = "/elsewhere" }), Cwd: "/src/app/x"}, false},
 		{"env from a namespace mapping", "env: dev", policy.Input{Assessment: write(nil)}, true},
-		{"env: the first mapping wins", "env: dev", policy.Input{Assessment: write(func(a *classify.Assessment) { a.Target.Context = "gke-prod-1" })}, false},
+		{"env: a name-only mapping does not displace a namespace mapping", "env: dev", policy.Input{Assessment: write(func(a *classify.Assessment) { a.Target.Context = "gke-prod-1" })}, true},
+		{"env: a name-only mapping still names the env for a stricter rule", "env: prod", policy.Input{Assessment: write(func(a *classify.Assessment) { a.Target.Context = "gke-prod-1" })}, true},
 		{"env: unmapped is unknown", "env: unknown", policy.Input{Assessment: write(func(a *classify.Assessment) { a.Resources[0].Namespace = "web" })}, true},
 		{"agent glob", "agent: 'claude-*'", policy.Input{Assessment: write(nil), Agent: "claude-ci"}, true},
 		{"agent: none given", "agent: 'claude-*'", policy.Input{Assessment: write(nil)}, false},
@@ -76,7 +78,7 @@ environments:
 		{"every matcher must match", "tool: kubectl\n    namespace: prod", policy.Input{Assessment: write(nil)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			user := layer(t, policy.LayerUser, "user.yaml", envs+"rules:\n  - "+tc.rule+"\n    decision: allow\n")
+			user := layer(t, policy.LayerUser, "user.yaml", envs+"rules:\n  - "+tc.rule+"\n    decision: deny\n")
 			d := decide(t, engine(t, policy.Options{}, user), &tc.in)
 			if got := d.Rule == "user.yaml:9"; got != tc.match {
 				t.Errorf("rule matched=%v, want %v (decision %s by %s: %s)", got, tc.match, d.Action, d.Rule, d.Message)

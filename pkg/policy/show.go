@@ -26,13 +26,23 @@ type EffectiveLayer struct {
 
 // EffectiveEnv is one environment mapping.
 type EffectiveEnv struct {
-	Name      string   `json:"name" yaml:"name"`
-	From      string   `json:"from" yaml:"from"`
-	Context   []string `json:"context,omitempty" yaml:"context,omitempty"`
-	Cluster   []string `json:"cluster,omitempty" yaml:"cluster,omitempty"`
-	Namespace []string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
-	Workspace []string `json:"workspace,omitempty" yaml:"workspace,omitempty"`
-	Dir       []string `json:"dir,omitempty" yaml:"dir,omitempty"`
+	Name string `json:"name" yaml:"name"`
+	From string `json:"from" yaml:"from"`
+	// NameOnly says the entry matches on names the agent writes only, so
+	// it can only make decisions stricter.
+	NameOnly  bool              `json:"nameOnly,omitempty" yaml:"nameOnly,omitempty"`
+	Servers   []EffectiveServer `json:"servers,omitempty" yaml:"servers,omitempty"`
+	Context   []string          `json:"context,omitempty" yaml:"context,omitempty"`
+	Cluster   []string          `json:"cluster,omitempty" yaml:"cluster,omitempty"`
+	Namespace []string          `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Workspace []string          `json:"workspace,omitempty" yaml:"workspace,omitempty"`
+	Dir       []string          `json:"dir,omitempty" yaml:"dir,omitempty"`
+}
+
+// EffectiveServer is one server identity of an environment.
+type EffectiveServer struct {
+	URL      string `json:"url" yaml:"url"`
+	CASHA256 string `json:"caSHA256,omitempty" yaml:"caSHA256,omitempty"`
 }
 
 // EffectiveRule is one rule.
@@ -81,8 +91,12 @@ func (e *Engine) Effective() Effective {
 	out.Environments = []EffectiveEnv{}
 	for _, l := range e.trusted {
 		for _, env := range l.File.Environments {
+			var servers []EffectiveServer
+			for _, id := range env.Servers {
+				servers = append(servers, EffectiveServer{URL: id.URL, CASHA256: id.CASHA256})
+			}
 			out.Environments = append(out.Environments, EffectiveEnv{
-				Name: env.Name, From: l.File.Name + ":" + itoa(env.Line),
+				Name: env.Name, From: l.File.Name + ":" + itoa(env.Line), NameOnly: env.NameOnly(), Servers: servers,
 				Context: env.Contexts.strings(), Cluster: env.Clusters.strings(), Namespace: env.Namespaces.strings(),
 				Workspace: env.Workspaces.strings(), Dir: env.Dirs.strings(),
 			})

@@ -24,7 +24,8 @@ import (
 //	  - name: a delete in prod is refused
 //	    command: kubectl --context prod-eu -n web delete deploy api
 //	    kubeconfig: testdata/kubeconfig # optional: contexts to resolve, relative to this file
-//	    target: {context: prod-eu}      # optional: overrides what the classifier found
+//	    target: {context: prod-eu}      # optional: overrides what the classifier found (context, cluster,
+//	                                    # namespace, workspace, dir, server, caSHA256)
 //	    want: {decision: deny, rule: no-prod-deletes, env: prod}
 //
 // Without policy:, the cases test the effective policy (every layer).
@@ -159,6 +160,10 @@ func runCase(ctx context.Context, e *Engine, tf *testFile, c testCase, opts Test
 			a.Target.Workspace = v
 		case "dir":
 			a.Target.Dir = v
+		case "server":
+			a.Target.Server = v
+		case "caSHA256":
+			a.Target.CASHA256 = v
 		}
 	}
 	d, err := e.Decide(ctx, &Input{Assessment: a, Agent: c.agent, Intent: c.intent, Cwd: cwd, NonInteractive: c.nonInteractive})
@@ -265,7 +270,7 @@ func (d *decoder) testCase(n *yaml.Node) testCase {
 			}
 			c.command = words
 		case "target":
-			c.target = d.stringMap(v, key, "context", "cluster", "namespace", "workspace", "dir")
+			c.target = d.stringMap(v, key, "context", "cluster", "namespace", "workspace", "dir", "server", "caSHA256")
 		case "kubeconfig":
 			c.kubeconfig = d.str(v, key)
 		case "stdin":

@@ -46,6 +46,9 @@ func (e *DeniedError) Error() string {
 
 // Hint tells the user how to proceed.
 func (e *DeniedError) Hint() string {
+	if a := e.Assessment; a != nil && a.Refused != "" && a.RefusedHint != "" && e.Decision.Rule == RuleUnassessable {
+		return a.RefusedHint
+	}
 	if e.Decision.Action == policy.Approve && (e.Answer == nil || e.Answer.Channel == "none") {
 		return "a human must approve this: run it where agentctl can ask one (a terminal, or `agentctl inbox` running), or change the policy"
 	}

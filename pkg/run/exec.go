@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +93,11 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 		// Revoke when the command ends, fails or is interrupted: the
 		// context may be cancelled by then, Release revokes anyway.
 		defer cred.Release(context.WithoutCancel(ctx))
+		if a.Tool == "kubectl" && cred.Kubeconfig != "" {
+			if err := credentialReaches(cred.Kubeconfig, a.Target); err != nil {
+				return rep, err
+			}
+		}
 		rep.Identity = string(cred.Role) + " " + cred.Identity
 		rep.LeaseID = strings.Join(cred.Leases, ",")
 		env = cred.Environ(env)
@@ -196,8 +199,14 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 	}
 	// kubectl keeps no discovery cache (see KubectlMain): the agent could
 	// write one.
-	if dest := serverDestination(a.Target.Server); dest != "" {
-		cfg.Destinations = []string{dest}
+	if a.Target.Server != "" {
+		// The host and port client-go dials, read as it reads them;
+		// the classifier refused anything else, and so does this.
+		srv, err := classify.ParseServer(a.Target.Server)
+		if err != nil {
+			return 0, err
+		}
+		cfg.Destinations = []string{srv.Dest()}
 	}
 	code, enf, err := e.runSandbox(ctx, cfg, stdin, stdout, stderr)
 	rep.Sandbox = enf.String()
@@ -255,25 +264,6 @@ func kubeconfigFiles(list string) []string {
 		}
 	}
 	return out
-}
-
-// serverDestination turns an API server URL into "host:port".
-func serverDestination(server string) string {
-	if server == "" {
-		return ""
-	}
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	if u.Port() != "" {
-		return u.Host
-	}
-	port := "443"
-	if u.Scheme == "http" {
-		port = "80"
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }
 
 type countingWriter struct {

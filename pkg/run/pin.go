@@ -20,7 +20,7 @@ import (
 // the assessment (a current-context switched from dev to prod) changes
 // nothing. A command with no kubeconfig file is left alone.
 func PinKubeconfig(a *classify.Assessment) error {
-	if a.Tool != "kubectl" || a.Target.Kubeconfig == "" {
+	if a.Tool != "kubectl" || a.Target.Kubeconfig == "" || a.Refused != "" {
 		return nil
 	}
 	args, explicit := withoutKubeconfigFlag(a.Exec.Args)
@@ -84,14 +84,14 @@ func dropUnreadable(cfg *clientcmdapi.Config, t classify.Target) {
 // the assessed server: the file may have changed since the classifier read
 // it.
 func sameServer(cfg *clientcmdapi.Config, t classify.Target) error {
-	if t.Cluster == "" || t.Server == "" {
-		return nil
+	if t.Cluster == "" || t.Server == "" || t.ServerFlag {
+		return nil // --server names it
 	}
 	c, ok := cfg.Clusters[t.Cluster]
 	if !ok {
-		return nil // --server or an override names it
+		return nil
 	}
-	if c.Server != t.Server && !strings.HasPrefix(t.Server, c.Server) {
+	if c.Server != t.Server {
 		return fmt.Errorf("kubeconfig changed while agentctl read it: cluster %q now points at %q, not %q", t.Cluster, c.Server, t.Server)
 	}
 	return nil
@@ -121,3 +121,65 @@ func withoutKubeconfigFlag(args []string) ([]string, bool) {
 	}
 	return out, found
 }
+
+// credentialReaches checks that a brokered credential's kubeconfig sends
+// the command to the server it was assessed (and its environment chosen)
+// for: the broker picks the identity by the target's names, which the
+// agent writes, so a kubeconfig that calls the prod cluster by a dev
+// server's URL must not get prod's identity for a decision made for dev.
+// A target with no server (none was known) had no server identity to
+// decide by.
+func credentialReaches(kubeconfig string, t classify.Target) error {
+	if t.Server == "" {
+		return nil
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		return fmt.Errorf("cannot read the credential's kubeconfig: %w", err)
+	}
+	var cl *clientcmdapi.Cluster
+	if ctx := cfg.Contexts[cfg.CurrentContext]; ctx != nil {
+		cl = cfg.Clusters[ctx.Cluster]
+	}
+	if cl == nil {
+		return fmt.Errorf("the credential's kubeconfig has no cluster for context %q", cfg.CurrentContext)
+	}
+	want, err := classify.ParseServer(t.Server)
+	if err != nil {
+		return err
+	}
+	got, err := classify.ParseServer(cl.Server)
+	if err != nil {
+		return fmt.Errorf("the credential's server: %w", err)
+	}
+	if got.URL != want.URL {
+		return &TargetMismatchError{fmt.Sprintf("the identity for context %q reaches %q, but the command was assessed for %q", t.Context, got.URL, want.URL)}
+	}
+	if t.CASHA256 != "" {
+		data := cl.CertificateAuthorityData
+		if len(data) == 0 && cl.CertificateAuthority != "" {
+			if data, err = os.ReadFile(cl.CertificateAuthority); err != nil {
+				return fmt.Errorf("the credential's certificate authority: %w", err)
+			}
+		}
+		if ca, _ := classify.CAFingerprint(data); ca != t.CASHA256 {
+			return &TargetMismatchError{fmt.Sprintf("the identity for context %q checks %q against another CA than the command was assessed with", t.Context, got.URL)}
+		}
+	}
+	return nil
+}
+
+// TargetMismatchError refuses to run a command with a brokered identity
+// for another server than the one the command was assessed for. Nothing
+// ran; it is a denial (exit 77).
+type TargetMismatchError struct{ Msg string }
+
+func (e *TargetMismatchError) Error() string { return "denied: " + e.Msg }
+
+// Hint tells the user what to do.
+func (e *TargetMismatchError) Hint() string {
+	return "point the agent's kubeconfig at the server the credentials configuration names for this target"
+}
+
+// ExitCode is 77: denied.
+func (e *TargetMismatchError) ExitCode() int { return 77 }

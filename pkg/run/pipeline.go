@@ -84,6 +84,10 @@ type ExecReport struct {
 	Redactions  map[string]int `json:"redactions,omitempty"`
 }
 
+// RuleUnassessable names the decision on a command the classifier refused
+// (see classify.Assessment.Refused).
+const RuleUnassessable = "agentctl:unassessable"
+
 // Pipeline is one configured pipeline.
 type Pipeline struct {
 	Classifiers map[string]Classifier
@@ -137,7 +141,7 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 	a.Target.Env = d.Env
 	if a.Refused != "" {
 		// No policy can run what was not assessed.
-		d = policy.Decision{Action: policy.Deny, Rule: "agentctl:unassessable", Message: a.Refused, Env: d.Env}
+		d = policy.Decision{Action: policy.Deny, Rule: RuleUnassessable, Message: a.Refused, Env: d.Env}
 	}
 	return a, d, nil
 }

@@ -96,7 +96,9 @@ func (s *state) discover() *Mapper {
 		return s.mapper
 	}
 	s.mapperDone = true
-	if s.c.opts.Discovery == nil || s.p.cmd == nil {
+	// A refused command (a server URL that is not plainly one server)
+	// contacts nothing.
+	if s.c.opts.Discovery == nil || s.p.cmd == nil || s.a.Refused != "" {
 		return nil
 	}
 	m, err := s.c.opts.Discovery(s.ctx, clientConfig(s.req, s.p), s.c.opts.Timeout)

@@ -150,6 +150,19 @@ func (s *state) resolveTarget() {
 	if err != nil {
 		s.a.Raise(classify.Unknown, "cannot load kubeconfig %q: %v", t.Kubeconfig, err)
 	}
+	// The server is where credentials go and what the sandbox lets the
+	// command reach: it must be plainly one host and port (see
+	// classify.ParseServer), whether it comes from --server or from the
+	// kubeconfig.
+	if t.Server != "" {
+		if _, err := classify.ParseServer(t.Server); err != nil {
+			s.a.RefuseHint(classify.Unknown, classify.ServerHint, "%v", err)
+		}
+	}
+	if t.ProxyURL != "" {
+		s.a.RefuseHint(classify.Unknown, "remove proxy-url from the cluster in the kubeconfig: agentctl must see where kubectl connects",
+			"cluster %q has proxy-url %q: kubectl would connect through it, to wherever it forwards", t.Cluster, classify.HideUserinfo(t.ProxyURL))
+	}
 }
 
 // globalFlags checks kubectl's root flags: identity, TLS, verbosity.

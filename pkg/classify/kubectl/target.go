@@ -87,10 +87,32 @@ func (r *targetResolver) resolve(req *request.Request, p *parsed) (classify.Targ
 	t.Cluster = first(p.str("cluster"), ctx.Cluster)
 	t.User = first(p.str("user"), ctx.AuthInfo)
 	t.Server = p.str("server")
-	if cl := cfg.Clusters[t.Cluster]; cl != nil && t.Server == "" {
+	t.ServerFlag = t.Server != ""
+	cl := clientcmdapi.NewCluster()
+	if c := cfg.Clusters[t.Cluster]; c != nil {
+		cl = c.DeepCopy()
+	}
+	if t.Server == "" {
 		t.Server = cl.Server
 	}
 	t.Namespace = first(p.str("namespace"), ctx.Namespace, "default")
+	// The certificate authority kubectl checks the server against, as
+	// clientcmd merges it: --certificate-authority or
+	// --insecure-skip-tls-verify=true replace the cluster's settings.
+	if ca, insecure := p.str("certificate-authority"), p.str("insecure-skip-tls-verify") == "true"; ca != "" || insecure {
+		if ca != "" && !filepath.IsAbs(ca) {
+			ca = filepath.Join(req.Cwd, ca)
+		}
+		cl.CertificateAuthority, cl.CertificateAuthorityData, cl.InsecureSkipTLSVerify = ca, nil, insecure
+	}
+	t.ProxyURL = cl.ProxyURL
+	if !cl.InsecureSkipTLSVerify {
+		data := cl.CertificateAuthorityData
+		if len(data) == 0 && cl.CertificateAuthority != "" {
+			data, _ = os.ReadFile(cl.CertificateAuthority)
+		}
+		t.CASHA256, _ = classify.CAFingerprint(data)
+	}
 	return t, nil
 }
 
