@@ -40,8 +40,9 @@ func TestInboxThroughAPipeNeedsRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &classify.Assessment{Tool: "kubectl", Class: classify.Destructive, Exec: classify.Invocation{Args: []string{"delete", "cm", "x"}}}
-	req := &approve.Request{Hash: approve.HashOf("r1", a), Req: &request.Request{ID: "r1", Tool: "kubectl", Args: []string{"delete", "cm", "x"}},
+	req := &approve.Request{Req: &request.Request{ID: "r1", Tool: "kubectl", Args: []string{"delete", "cm", "x"}},
 		Assessment: a, Expires: time.Now().Add(time.Minute)}
+	req.Hash = approve.HashOf(req)
 	deadline := time.Now().Add(time.Minute) // a hang, not a duration under test
 	for !approve.InboxRunning(paths) {
 		if time.Now().After(deadline) {
