@@ -45,7 +45,9 @@ func TestHashCoversWhatTheScreenShowsAndWhatRuns(t *testing.T) {
 		{"the command shown", func(c *Content) { c.Screen.Command = []string{"kubectl", "annotate", "cm", "app-config", "x=y"} }},
 		{"the class", func(c *Content) { c.Screen.Class = classify.Write }},
 		{"the confirmation", func(c *Content) { c.Screen.Confirm = false }},
-		{"the resources", func(c *Content) { c.Screen.Resources = []Change{{Action: "annotate", Kind: "ConfigMap", Name: "app-config"}} }},
+		{"the resources", func(c *Content) {
+			c.Screen.Resources = []Change{{Action: "annotate", Kind: "ConfigMap", Name: "app-config"}}
+		}},
 		{"the reasons", func(c *Content) { c.Screen.Reasons = nil }},
 		{"the diff", func(c *Content) { c.Screen.Diff = "" }},
 		{"the intent", func(c *Content) { c.Screen.Intent = "tidy up annotations" }},
