@@ -406,7 +406,7 @@ func TestPinnedInboxKeyRefusesTheAgentsOwnInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentctlBin(t) // build.admin, the directory read as /etc/agentctl
+	agentctlBin(t)           // build.admin, the directory read as /etc/agentctl
 	pinDir := e.agent.Dir(t) // the user's runtime directory: the agent's user can listen there
 	pinned := filepath.Join(pinDir, "agentctl", "inbox.sock")
 	adminFiles(t, map[string]string{
