@@ -7,10 +7,6 @@ package approve
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/classify"
@@ -59,44 +55,13 @@ func (n None) Approve(context.Context, *Request) (Answer, error) {
 
 var _ Approver = None{}
 
-// HashOf returns the SHA-256 that binds an approval to one request and to
-// exactly what it would run: the request id, the tool, the argv handed to
-// it, the manifest bytes fed to it and the plan file applied, with the
-// terraform CLI configuration, lock file and providers it is applied with.
-func HashOf(id string, a *classify.Assessment) string {
-	h := sha256.New()
-	field := func(s string) {
-		// Length-prefix every field so no two field lists collide.
-		fmt.Fprintf(h, "%d:%s\n", len(s), s)
-	}
-	field("agentctl-approval-v1")
-	field(id)
-	field(a.Tool)
-	field(strconv.Itoa(len(a.Exec.Args)))
-	for _, arg := range a.Exec.Args {
-		field(arg)
-	}
-	field(a.Exec.Dir)
-	if a.Exec.Stdin != nil {
-		field(classify.SHA256(a.Exec.Stdin))
-	} else {
-		field("")
-	}
-	if a.Exec.Kubeconfig != nil {
-		field(classify.SHA256(a.Exec.Kubeconfig))
-	} else {
-		field("")
-	}
-	if a.Plan != nil {
-		field(a.Plan.SHA256)
-		field(a.Plan.CLIConfigSHA256)
-		field(a.Plan.ProvidersSHA256)
-	} else {
-		field("")
-	}
-	t := a.Target
-	for _, s := range []string{t.Kubeconfig, t.Context, t.Cluster, t.Server, t.Namespace, t.Dir, t.Workspace} {
-		field(s)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+// HashOf returns the SHA-256 that binds an approval to one request: to
+// exactly what it would run (the request id, the tool, the argv handed to
+// it, its working directory, the manifest bytes fed to it, the kubeconfig
+// snapshot, the plan file applied with the terraform CLI configuration,
+// lock file and providers it is applied with) and to everything the approval
+// screen shows about it (see [Content.Sum]). Set r.Diff first: the diff
+// is shown, so it is covered too.
+func HashOf(r *Request) string {
+	return ContentOf(r).Sum()
 }

@@ -14,8 +14,11 @@ import (
 // Inbox is the approver that hands a request to `agentctl inbox`, a TUI
 // running in another terminal, and waits for its signed answer.
 //
-// The answer counts only if it carries a valid ed25519 signature, by the
-// key whose public half is at Paths.Pub, over this request's hash, the
+// The request sent is the whole [Content] the approval hash covers, so the
+// inbox can check that what it shows is what runs. The answer counts only
+// if it carries a valid ed25519 signature, by the trusted key
+// (Paths.Trusted, else the public key at Paths.Pub), over this request's
+// hash, the
 // fresh nonce this process sent with it, and an expiry that has not
 // passed. Anything else — no signature, a signature for another request or
 // by another key, an expired one, a dropped connection — is a denial.
@@ -39,9 +42,16 @@ func (in *Inbox) Approve(ctx context.Context, r *Request) (Answer, error) {
 	deny := func(why string) (Answer, error) {
 		return Answer{Approved: false, Channel: "inbox", Reason: why, Latency: now().Sub(start)}, nil
 	}
-	pub, err := ReadPublicKey(in.Paths.Pub)
-	if err != nil {
-		return deny(fmt.Sprintf("cannot verify inbox answers: %v", err))
+	pub := in.Paths.Trusted
+	if pub == nil {
+		var err error
+		if pub, err = ReadPublicKey(in.Paths.Pub); err != nil {
+			return deny(fmt.Sprintf("cannot verify inbox answers: %v", err))
+		}
+	}
+	content := ContentOf(r)
+	if content.Sum() != r.Hash {
+		return deny("the request's hash does not cover what it shows (approve.HashOf was not called)")
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", in.Paths.Socket)
@@ -54,7 +64,7 @@ func (in *Inbox) Approve(ctx context.Context, r *Request) (Answer, error) {
 		return Answer{}, err
 	}
 	nonce := hex.EncodeToString(nb[:])
-	if err := writeMessage(conn, &message{Type: "request", Nonce: nonce, Screen: NewScreen(r)}); err != nil {
+	if err := writeMessage(conn, &message{Type: "request", Nonce: nonce, Request: content}); err != nil {
 		return deny(fmt.Sprintf("cannot reach the inbox: %v", err))
 	}
 	if in.Status != nil {

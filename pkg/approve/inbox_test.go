@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 
 func requesterMain() int {
 	p := Paths{Socket: os.Getenv("SOCK"), Key: os.Getenv("KEY"), Pub: os.Getenv("PUB")}
-	r := testRequest(os.Getenv("REQ_ID"))
+	exp, _ := strconv.ParseInt(os.Getenv("REQ_EXPIRES"), 10, 64)
+	r := testRequestAt(os.Getenv("REQ_ID"), time.Unix(0, exp))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ans, err := (&Inbox{Paths: p, Status: os.Stderr}).Approve(ctx, r)
@@ -45,16 +47,19 @@ func requesterMain() int {
 	return 0
 }
 
-func testRequest(id string) *Request {
+func testRequest(id string) *Request { return testRequestAt(id, time.Now().Add(time.Minute)) }
+
+func testRequestAt(id string, expires time.Time) *Request {
 	a := &classify.Assessment{Tool: "kubectl", Class: classify.Destructive,
 		Exec:   classify.Invocation{Args: []string{"delete", "cm", "x", "-n", "web"}},
 		Target: classify.Target{Context: "test", Namespace: "web"}}
-	return &Request{
-		Hash:       HashOf(id, a),
+	r := &Request{
 		Req:        &request.Request{ID: id, Tool: "kubectl", Args: []string{"-n", "web", "delete", "cm", "x"}, Agent: "test-agent"},
 		Assessment: a,
-		Expires:    time.Now().Add(time.Minute),
+		Expires:    expires,
 	}
+	r.Hash = HashOf(r)
+	return r
 }
 
 // testPaths is a fresh inbox layout with a key created as `agentctl
@@ -78,13 +83,15 @@ type requester struct {
 	cmd            *exec.Cmd
 	stdout, stderr strings.Builder
 	mark           string
+	expires        time.Time
 }
 
 func startRequester(t *testing.T, p Paths, id string) *requester {
 	t.Helper()
-	r := &requester{mark: filepath.Join(t.TempDir(), "ran")}
+	r := &requester{mark: filepath.Join(t.TempDir(), "ran"), expires: time.Now().Add(time.Minute)}
 	r.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	r.cmd.Env = append(os.Environ(), "AGENTCTL_TEST_REQUESTER=1", "SOCK="+p.Socket, "KEY="+p.Key, "PUB="+p.Pub, "REQ_ID="+id, "MARK="+r.mark)
+	r.cmd.Env = append(os.Environ(), "AGENTCTL_TEST_REQUESTER=1", "SOCK="+p.Socket, "KEY="+p.Key, "PUB="+p.Pub, "REQ_ID="+id, "MARK="+r.mark,
+		"REQ_EXPIRES="+strconv.FormatInt(r.expires.UnixNano(), 10))
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -134,7 +141,7 @@ func TestInboxAnswersRequesterInAnotherProcess(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatalf("no request reached the inbox; requester stderr: %s", r.stderr.String())
 			}
-			if want := testRequest("req-1").Hash; pend.Screen.Hash != want {
+			if want := testRequestAt("req-1", r.expires).Hash; pend.Screen.Hash != want {
 				t.Errorf("inbox got hash %s, want %s", pend.Screen.Hash, want)
 			}
 			if pend.Screen.PID != r.cmd.Process.Pid {
@@ -198,10 +205,10 @@ func TestForgedInboxAnswersAreRejected(t *testing.T) {
 		want  string
 	}{
 		{"a client without the key: unsigned approval", func(_ ed25519.PrivateKey, m *message) *SignedAnswer {
-			return &SignedAnswer{Hash: m.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
+			return &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
 		}, "signature does not verify"},
 		{"a client without the key: signed with its own key", func(_ ed25519.PrivateKey, m *message) *SignedAnswer {
-			a := &SignedAnswer{Hash: m.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
+			a := &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
 			a.Sign(otherKey)
 			return a
 		}, "signature does not verify"},
@@ -211,17 +218,17 @@ func TestForgedInboxAnswersAreRejected(t *testing.T) {
 			return a
 		}, "signed for another request"},
 		{"replayed signature for the same command with an old nonce", func(key ed25519.PrivateKey, m *message) *SignedAnswer {
-			a := &SignedAnswer{Hash: m.Screen.Hash, Nonce: "an-earlier-nonce", Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
+			a := &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: "an-earlier-nonce", Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
 			a.Sign(key)
 			return a
 		}, "signed for another request"},
 		{"expired signature", func(key ed25519.PrivateKey, m *message) *SignedAnswer {
-			a := &SignedAnswer{Hash: m.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(-time.Second).UnixNano()}
+			a := &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(-time.Second).UnixNano()}
 			a.Sign(key)
 			return a
 		}, "expired"},
 		{"a signed denial turned into an approval", func(key ed25519.PrivateKey, m *message) *SignedAnswer {
-			a := &SignedAnswer{Hash: m.Screen.Hash, Nonce: m.Nonce, Approved: false, Expires: time.Now().Add(time.Minute).UnixNano()}
+			a := &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: m.Nonce, Approved: false, Expires: time.Now().Add(time.Minute).UnixNano()}
 			a.Sign(key)
 			a.Approved = true
 			return a
@@ -265,7 +272,7 @@ func TestUntrustedPublicKeyIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			fakeInbox(t, p, func(m *message) *SignedAnswer {
-				a := &SignedAnswer{Hash: m.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
+				a := &SignedAnswer{Hash: m.Request.Screen.Hash, Nonce: m.Nonce, Approved: true, Expires: time.Now().Add(time.Minute).UnixNano()}
 				a.Sign(key)
 				return a
 			})

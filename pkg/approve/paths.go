@@ -1,6 +1,7 @@
 package approve
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,9 @@ type Paths struct {
 	Socket string
 	// Key is the inbox's ed25519 private key (0600); Pub its public key.
 	Key, Pub string
+	// Trusted, when set, is the one public key answers are verified with
+	// (root's approval.inboxPublicKey); Pub is then not read.
+	Trusted ed25519.PublicKey
 }
 
 // DefaultPaths places the socket in $XDG_RUNTIME_DIR/agentctl/inbox.sock

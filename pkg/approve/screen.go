@@ -13,9 +13,10 @@ import (
 )
 
 // Screen is everything an approval screen shows about one request, and
-// nothing else: it is what travels to the inbox, so it never holds
-// credentials, the agent's environment or the manifest bytes themselves
-// (only their diff). Secret values on the command line are masked.
+// nothing else. It never holds credentials, the agent's environment or
+// the manifest bytes themselves (only their diff); secret values on the
+// command line are masked. It travels to the inbox inside [Content],
+// whose hash covers all of it.
 type Screen struct {
 	Hash    string    `json:"hash"`
 	ID      string    `json:"id"`
@@ -77,7 +78,7 @@ func NewScreen(r *Request) *Screen {
 			s.Target.Env = r.Decision.Env
 		}
 		s.Class = a.Class
-		s.Confirm = s.Confirm || a.Class == classify.Privilege || a.Class == classify.Unknown
+		s.Confirm = s.Confirm || NeedsConfirm(a.Class)
 		for _, re := range a.Reasons {
 			s.Reasons = append(s.Reasons, re.Class.String()+": "+re.Message)
 		}
@@ -121,6 +122,12 @@ func (s *Screen) Clean() {
 	}
 	s.Diff = termsafe.Text(s.Diff)
 	s.ConfirmWord = ConfirmWord(s.Target)
+}
+
+// NeedsConfirm says whether a change of class c needs its target typed:
+// privilege changes, and what could not be classified.
+func NeedsConfirm(c classify.Class) bool {
+	return c == classify.Privilege || c == classify.Unknown
 }
 
 func changeOf(r classify.Resource) Change {

@@ -87,6 +87,10 @@ type SelectOptions struct {
 	Prompt Prompt
 	// OpenTTY opens the terminal; nil opens /dev/tty.
 	OpenTTY func() (*os.File, error)
+	// Pin holds what root's configuration fixes (approval.inboxSocket,
+	// approval.inboxPublicKey): set fields replace DefaultPaths', and
+	// no variable changes them.
+	Pin Paths
 }
 
 // Select returns the approver, in this order: an explicit choice; none
@@ -104,7 +108,7 @@ func Select(o SelectOptions) (Approver, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	paths, perr := DefaultPaths(getenv)
+	paths, perr := PinnedPaths(getenv, o.Pin)
 	tty := &TTY{Prompt: o.Prompt, Open: open}
 	switch o.Choice {
 	case "none":
@@ -131,4 +135,21 @@ func Select(o SelectOptions) (Approver, error) {
 		return tty, nil
 	}
 	return None{Why: "no approver: no terminal and no agentctl inbox running"}, nil
+}
+
+// PinnedPaths is [DefaultPaths] with the socket and trusted key of pin,
+// where set, in place of what the environment says.
+func PinnedPaths(getenv func(string) string, pin Paths) (Paths, error) {
+	p, err := DefaultPaths(getenv)
+	if pin.Socket != "" {
+		p.Socket = pin.Socket
+	}
+	if pin.Trusted != nil {
+		p.Trusted = pin.Trusted
+	}
+	if err != nil && p.Socket != "" && p.Trusted != nil {
+		// Nothing the requester needs comes from the environment.
+		err = nil
+	}
+	return p, err
 }

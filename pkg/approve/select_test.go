@@ -88,11 +88,12 @@ func TestTTYPromptsOnItsOwnTerminal(t *testing.T) {
 			return Verdict{Approved: true}, nil
 		},
 	}
-	a, err := ap.Approve(context.Background(), testRequest("r"))
+	req := testRequest("r")
+	a, err := ap.Approve(context.Background(), req)
 	if err != nil || !a.Approved || a.Channel != "tty" {
 		t.Fatalf("answer %+v, err %v", a, err)
 	}
-	if !opened || shown == nil || shown.Hash != testRequest("r").Hash {
+	if !opened || shown == nil || shown.Hash != req.Hash {
 		t.Errorf("terminal opened %v, screen %+v", opened, shown)
 	}
 	ap.Prompt = func(ctx context.Context, _ *os.File, _ *Screen) (Verdict, error) {

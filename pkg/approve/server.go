@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/termsafe"
 )
 
 // InboxServer is the listening side of `agentctl inbox`: it accepts
@@ -25,7 +28,9 @@ type InboxServer struct {
 	ln       net.Listener
 	sock     string
 	pending  chan *Pending
+	notices  chan string
 	now      func() time.Time
+	classify func(ctx context.Context, x *Exec) (classify.Class, []string, error)
 }
 
 // ServerOptions configure [Listen].
@@ -36,6 +41,13 @@ type ServerOptions struct {
 	AnswerTTL time.Duration
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Classify, when set, classifies a request's invocation on the
+	// inbox's side (for kubectl: its argv and manifest bytes, offline),
+	// once its content has matched its hash. A class above the one the
+	// requester gave replaces it, with the reasons returned; the class
+	// decides whether the target's name must be typed. An error counts
+	// as class unknown.
+	Classify func(ctx context.Context, x *Exec) (classify.Class, []string, error)
 }
 
 // Listen opens the inbox socket at p.Socket in a private (0700) directory.
@@ -60,7 +72,7 @@ func Listen(p Paths, key ed25519.PrivateKey, o ServerOptions) (*InboxServer, err
 		return nil, err
 	}
 	s := &InboxServer{key: key, approver: o.Approver, ttl: o.AnswerTTL, ln: ln, sock: p.Socket,
-		pending: make(chan *Pending), now: o.Now}
+		pending: make(chan *Pending), notices: make(chan string, 16), now: o.Now, classify: o.Classify}
 	if s.ttl == 0 {
 		s.ttl = time.Minute
 	}
@@ -72,6 +84,18 @@ func Listen(p Paths, key ed25519.PrivateKey, o ServerOptions) (*InboxServer, err
 
 // Requests delivers each request as it arrives.
 func (s *InboxServer) Requests() <-chan *Pending { return s.pending }
+
+// Notices delivers one line about each request the inbox refused without
+// showing it (its content did not match its hash). Lines are dropped
+// while nobody reads them.
+func (s *InboxServer) Notices() <-chan string { return s.notices }
+
+func (s *InboxServer) notice(format string, args ...any) {
+	select {
+	case s.notices <- fmt.Sprintf(format, args...):
+	default:
+	}
+}
 
 // Close stops listening and removes the socket.
 func (s *InboxServer) Close() error {
@@ -106,13 +130,26 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
 	}
 	r := bufio.NewReader(c)
 	m, err := readMessage(r)
-	if err != nil || m.Type != "request" || m.Screen == nil || m.Nonce == "" || !validHash(m.Screen.Hash) {
+	if err != nil || m.Type != "request" || m.Request == nil || m.Request.Screen == nil || m.Nonce == "" || !validHash(m.Request.Screen.Hash) {
 		c.Close() // probes (InboxRunning) and garbage alike
 		return
 	}
-	m.Screen.PID = pid // what the kernel says, not what was claimed
-	m.Screen.Clean()   // whoever sent it, nothing in it reaches the terminal raw
-	p := &Pending{Screen: m.Screen, Received: s.now(), srv: s, conn: c, nonce: m.Nonce, gone: make(chan struct{})}
+	scr := m.Request.Screen
+	if sum := m.Request.Sum(); sum != scr.Hash {
+		// What would be shown is not what the hash (the one the
+		// requester checks the answer against) covers: a relay between
+		// agentctl and the inbox, or a forgery. Show nothing; deny.
+		s.notice("refused request %.12s from pid %d: what it shows does not match its hash (a program between agentctl and the inbox changed it); denied", scr.Hash, pid)
+		defer c.Close()
+		a := s.sign(scr.Hash, m.Nonce, Verdict{Reason: "the inbox refused the request: what it shows does not match its hash"})
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		writeMessage(c, &message{Type: "answer", Answer: a})
+		return
+	}
+	scr.PID = pid // what the kernel says, not what was claimed
+	scr.Clean()   // whoever sent it, nothing in it reaches the terminal raw
+	s.reclassify(ctx, scr, &m.Request.Exec)
+	p := &Pending{Screen: scr, Exec: m.Request.Exec, Received: s.now(), srv: s, conn: c, nonce: m.Nonce, gone: make(chan struct{})}
 	go func() {
 		// The requester sends nothing more: a read returns when it goes.
 		r.ReadByte()
@@ -126,6 +163,24 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
 	}
 }
 
+// reclassify raises scr's class to the inbox's own classification of x,
+// and demands the typed confirmation for the class that needs it.
+func (s *InboxServer) reclassify(ctx context.Context, scr *Screen, x *Exec) {
+	if s.classify != nil {
+		c, reasons, err := s.classify(ctx, x)
+		if err != nil {
+			c, reasons = classify.Unknown, []string{"the inbox cannot classify the request itself: " + err.Error()}
+		}
+		if c > scr.Class {
+			scr.Class = c
+			for _, r := range reasons {
+				scr.Reasons = append(scr.Reasons, termsafe.Line("inbox: "+r))
+			}
+		}
+	}
+	scr.Confirm = scr.Confirm || NeedsConfirm(scr.Class)
+}
+
 func validHash(h string) bool {
 	b, err := hex.DecodeString(h)
 	return err == nil && len(b) == 32
@@ -133,7 +188,11 @@ func validHash(h string) bool {
 
 // Pending is one request waiting in the inbox.
 type Pending struct {
-	Screen   *Screen
+	// Screen is what the request shows, checked against its hash, with
+	// the class raised to the inbox's own classification.
+	Screen *Screen
+	// Exec is what runs if it is approved, checked against its hash.
+	Exec     Exec
 	Received time.Time
 
 	srv   *InboxServer
@@ -151,14 +210,20 @@ func (p *Pending) Answer(v Verdict) error {
 	err := errors.New("request already answered")
 	p.once.Do(func() {
 		defer p.conn.Close()
-		a := &SignedAnswer{
-			Hash: p.Screen.Hash, Nonce: p.nonce, Approved: v.Approved, Reason: v.Reason,
-			Approver: p.srv.approver, KeyID: KeyID(p.srv.key.Public().(ed25519.PublicKey)),
-			Expires: p.srv.now().Add(p.srv.ttl).UnixNano(),
-		}
-		a.Sign(p.srv.key)
+		a := p.srv.sign(p.Screen.Hash, p.nonce, v)
 		p.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		err = writeMessage(p.conn, &message{Type: "answer", Answer: a})
 	})
 	return err
+}
+
+// sign signs v for the request with hash and nonce.
+func (s *InboxServer) sign(hash, nonce string, v Verdict) *SignedAnswer {
+	a := &SignedAnswer{
+		Hash: hash, Nonce: nonce, Approved: v.Approved, Reason: v.Reason,
+		Approver: s.approver, KeyID: KeyID(s.key.Public().(ed25519.PublicKey)),
+		Expires: s.now().Add(s.ttl).UnixNano(),
+	}
+	a.Sign(s.key)
+	return a
 }

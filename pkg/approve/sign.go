@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +22,7 @@ import (
 // makes the answer a denial.
 var (
 	ErrBadSignature = errors.New("signature does not verify with the inbox public key")
+	ErrUntrustedKey = errors.New("signed by an untrusted key")
 	ErrWrongRequest = errors.New("answer is signed for another request")
 	ErrExpired      = errors.New("signed answer has expired")
 )
@@ -64,9 +67,15 @@ func (a *SignedAnswer) Sign(key ed25519.PrivateKey) {
 }
 
 // Verify checks a's signature with pub and that it answers the request
-// with hash and nonce, and has not expired at now.
+// with hash and nonce, and has not expired at now. An answer that names
+// another key than pub, and does not verify with pub, is
+// [ErrUntrustedKey]; one that names pub's but does not verify is
+// [ErrBadSignature].
 func (a *SignedAnswer) Verify(pub ed25519.PublicKey, hash, nonce string, now time.Time) error {
 	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, a.message(), a.Sig) {
+		if a.KeyID != "" && len(pub) == ed25519.PublicKeySize && a.KeyID != KeyID(pub) {
+			return fmt.Errorf("%w %q, not by the trusted inbox key %q", ErrUntrustedKey, a.KeyID, KeyID(pub))
+		}
 		return ErrBadSignature
 	}
 	if a.Hash != hash || a.Nonce != nonce {
@@ -178,17 +187,39 @@ func ReadPublicKey(path string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("inbox public key %q is not a PEM public key", path)
-	}
-	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	pub, err := ParsePublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("inbox public key %q: %w", path, err)
 	}
+	return pub, nil
+}
+
+// ParsePublicKey reads an ed25519 public key as the inbox writes it (PEM,
+// "PUBLIC KEY"), or as base64 of its DER form or of its 32 bytes.
+func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
+	der := b
+	if blk, _ := pem.Decode(b); blk != nil {
+		if blk.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("PEM block %q is not a public key", blk.Type)
+		}
+		der = blk.Bytes
+	} else {
+		d, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, errors.New("not a PEM public key nor base64")
+		}
+		if len(d) == ed25519.PublicKeySize {
+			return ed25519.PublicKey(d), nil
+		}
+		der = d
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
 	pub, ok := k.(ed25519.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("inbox public key %q is not an ed25519 key", path)
+		return nil, errors.New("not an ed25519 key")
 	}
 	return pub, nil
 }

@@ -9,17 +9,18 @@ import (
 	"net"
 )
 
-// maxMessage bounds one protocol message (a screen carries its diff).
-const maxMessage = 16 << 20
+// maxMessage bounds one protocol message: a request carries its diff and
+// its manifests (up to the classifier's 64 MiB, base64 in JSON).
+const maxMessage = 160 << 20
 
 // message is one line of the inbox protocol: newline-delimited JSON over
-// the Unix socket. A requester sends one "request"; the inbox answers with
-// one "answer" and closes.
+// the Unix socket. A requester sends one "request" with its [Content];
+// the inbox answers with one "answer" and closes.
 type message struct {
-	Type   string        `json:"type"` // request, answer
-	Nonce  string        `json:"nonce,omitempty"`
-	Screen *Screen       `json:"screen,omitempty"`
-	Answer *SignedAnswer `json:"answer,omitempty"`
+	Type    string        `json:"type"` // request, answer
+	Nonce   string        `json:"nonce,omitempty"`
+	Request *Content      `json:"request,omitempty"`
+	Answer  *SignedAnswer `json:"answer,omitempty"`
 }
 
 func writeMessage(w io.Writer, m *message) error {

@@ -8,10 +8,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/policy"
@@ -47,6 +49,15 @@ type adminConfig struct {
 		// bridge): whatever writes the pipe approves, and the agent could
 		// start one itself, so only root allows it.
 		InboxPipe bool `yaml:"inboxPipe"`
+		// InboxSocket is the inbox's socket ("{user}" replaced), for
+		// agentctl and `agentctl inbox` alike, whatever XDG_RUNTIME_DIR
+		// says.
+		InboxSocket string `yaml:"inboxSocket"`
+		// InboxPublicKey is the one key inbox answers must be signed
+		// with, whatever XDG_CONFIG_HOME says: the absolute path of a
+		// public key file owned by root ("{user}" replaced), or the key
+		// itself in base64.
+		InboxPublicKey string `yaml:"inboxPublicKey"`
 	} `yaml:"approval"`
 	// State is the directory of the lockout and rate-limit state
 	// ("{user}" replaced), whatever XDG_STATE_HOME or HOME say.
@@ -115,7 +126,7 @@ func readAdmin(path string) (*adminConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
 	}
-	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}} {
+	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}} {
 		if p.v != "" && !filepath.IsAbs(p.v) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
 		}
@@ -124,6 +135,11 @@ func readAdmin(path string) (*adminConfig, error) {
 	case "", "tty", "inbox", "none":
 	default:
 		return nil, &ConfigError{Err: fmt.Errorf("%s: approval.approver %q is not tty, inbox or none", path, cfg.Approval.Approver)}
+	}
+	if k := cfg.Approval.InboxPublicKey; k != "" && !filepath.IsAbs(k) {
+		if _, err := approve.ParsePublicKey([]byte(k)); err != nil {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: approval.inboxPublicKey is neither an absolute path nor a base64 ed25519 public key: %w", path, err)}
+		}
 	}
 	if u := cfg.Audit.Syslog; u != "" {
 		if _, err := audit.ParseSyslogURL(u); err != nil {
@@ -221,4 +237,54 @@ func openAuditLog(f *Factory) (*audit.Log, string, error) {
 		return nil, "", &run.AuditError{Err: err}
 	}
 	return log, path, nil
+}
+
+// inboxPin is what the admin config fixes of the inbox: its socket and the
+// public key its answers must verify with (approve.SelectOptions.Pin).
+// A pinned key file must be root's, as the config is: whoever can write
+// it can approve.
+func inboxPin(f *Factory) (approve.Paths, error) {
+	admin, err := loadAdmin(f)
+	if err != nil {
+		return approve.Paths{}, err
+	}
+	var pin approve.Paths
+	if s := admin.Approval.InboxSocket; s != "" {
+		pin.Socket = forUser(s)
+	}
+	k := admin.Approval.InboxPublicKey
+	if k == "" {
+		return pin, nil
+	}
+	src := filepath.Join(f.adminDir(), "config.yaml") + ": approval.inboxPublicKey"
+	b := []byte(k)
+	if filepath.IsAbs(k) {
+		kp := forUser(k)
+		src += " " + strconv.Quote(kp)
+		if b, err = readRootFile(kp); err != nil {
+			return approve.Paths{}, &ConfigError{Err: fmt.Errorf("%s: %w", src, err)}
+		}
+	}
+	if pin.Trusted, err = approve.ParsePublicKey(b); err != nil {
+		return approve.Paths{}, &ConfigError{Err: fmt.Errorf("%s: %w", src, err)}
+	}
+	return pin, nil
+}
+
+// readRootFile reads a file that must be owned by root and writable by
+// nobody else.
+func readRootFile(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || !policy.Trusted(fi) {
+		return nil, errors.New("must be a file owned by root and writable by nobody else")
+	}
+	return io.ReadAll(io.LimitReader(fh, 1<<16))
 }

@@ -69,7 +69,10 @@ func tuiOptions(f *Factory) tui.Options {
 
 // selectApprover picks the approver: the admin config's, else the flag
 // or variable, else the user's config.yaml, else approve.Select's own
-// choice.
+// choice. The admin config's approval.inboxSocket and
+// approval.inboxPublicKey, when set, say where the inbox is and which key
+// its answers must be signed with, whatever XDG_RUNTIME_DIR and
+// XDG_CONFIG_HOME say.
 func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approver, error) {
 	choice := f.Global.Approver
 	if choice == "" {
@@ -82,7 +85,12 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 	if a := admin.Approval.Approver; a != "" {
 		choice = a // root's choice, whatever the agent's flags say
 	}
+	pin, err := inboxPin(f)
+	if err != nil {
+		return nil, err
+	}
 	ap, err := approve.Select(approve.SelectOptions{
+		Pin:            pin,
 		Choice:         choice,
 		NonInteractive: f.NonInteractive(),
 		Getenv:         f.Getenv,

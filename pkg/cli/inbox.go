@@ -1,12 +1,19 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
 	"fmt"
+	"os"
 	"os/user"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/classify"
+	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
+	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
 
@@ -22,10 +29,17 @@ the requests of every agentctl process of this user waiting for a human,
 shows each one as the terminal prompt would, and answers it.
 
 The inbox listens on $XDG_RUNTIME_DIR/agentctl/inbox.sock (a 0700
-directory). Each answer is signed with the inbox key, created on first run
-in $XDG_CONFIG_HOME/agentctl/inbox.key (0600); agentctl verifies the
-signature, the request it names and its expiry before it runs anything.
-While an inbox runs, agentctl asks it instead of the terminal.
+directory), or on root's approval.inboxSocket. Each answer is signed with
+the inbox key, created on first run in $XDG_CONFIG_HOME/agentctl/inbox.key
+(0600); agentctl verifies the signature (with root's
+approval.inboxPublicKey when set), the request it names and its expiry
+before it runs anything. While an inbox runs, agentctl asks it instead of
+the terminal.
+
+A request carries what would run (argv, manifests) and what it shows; the
+inbox recomputes the request's hash from them and refuses, unseen, one
+that does not match. It classifies kubectl requests again itself, and a
+privilege change or an unclassifiable one needs the target's name typed.
 
 With --plain the inbox prints each request as text and reads one answer
 per line: "y" approves (the target's name, for a change that needs
@@ -52,19 +66,33 @@ approval.inboxPipe: true in /etc/agentctl/config.yaml.`,
 			} else if who, pid, driven := approve.TerminalDriver(); driven {
 				return &deniedTerminal{who: who, pid: pid}
 			}
+			pin, err := inboxPin(f)
+			if err != nil {
+				return err
+			}
 			paths, err := approve.DefaultPaths(f.Getenv)
 			if err != nil {
 				return &ConfigError{Err: err}
+			}
+			if pin.Socket != "" {
+				paths.Socket = pin.Socket
 			}
 			key, err := approve.LoadOrCreateKey(paths)
 			if err != nil {
 				return &ConfigError{Err: err}
 			}
+			if pub := key.Public().(ed25519.PublicKey); pin.Trusted != nil && !pin.Trusted.Equal(pub) {
+				return &ConfigError{Err: &hintError{
+					msg: fmt.Sprintf("the inbox key %q (key id %s) is not the one approval.inboxPublicKey trusts (key id %s): agentctl would refuse every answer",
+						paths.Key, approve.KeyID(pub), approve.KeyID(pin.Trusted)),
+					hint: fmt.Sprintf("root sets approval.inboxPublicKey in /etc/agentctl/config.yaml to the public key at %q", paths.Pub),
+				}}
+			}
 			name := ""
 			if u, err := user.Current(); err == nil {
 				name = u.Username
 			}
-			srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: name})
+			srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: name, Classify: inboxClassifier()})
 			if err != nil {
 				return err
 			}
@@ -77,6 +105,33 @@ approval.inboxPipe: true in /etc/agentctl/config.yaml.`,
 	}
 	cmd.Flags().BoolVar(&plain, "plain", false, "answer line by line instead of on a screen")
 	return cmd
+}
+
+// inboxClassifier classifies kubectl requests on the inbox's side: the
+// argv and manifest bytes the request's hash covers, offline (no
+// discovery, no kubeconfig). Terraform requests keep their class, which
+// the hash covers with the plan's resources.
+func inboxClassifier() func(context.Context, *approve.Exec) (classify.Class, []string, error) {
+	kc := kubectlclass.New(kubectlclass.Options{})
+	return func(ctx context.Context, x *approve.Exec) (classify.Class, []string, error) {
+		if x.Tool != "kubectl" {
+			return classify.Read, nil, nil
+		}
+		a, err := kc.Classify(ctx, &request.Request{ID: "inbox", Tool: "kubectl", Args: x.Args, Stdin: bytes.NewReader(x.Stdin), Cwd: x.Dir})
+		if a != nil && a.Exec.Scratch != "" {
+			os.RemoveAll(a.Exec.Scratch)
+		}
+		if err != nil {
+			return classify.Unknown, nil, err
+		}
+		var why []string
+		for _, r := range a.Reasons {
+			if r.Class == a.Class {
+				why = append(why, r.Class.String()+": "+r.Message)
+			}
+		}
+		return a.Class, why, nil
+	}
 }
 
 // deniedTerminal refuses to run the inbox on a terminal a program drives:

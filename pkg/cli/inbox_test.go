@@ -40,8 +40,9 @@ func TestInboxThroughAPipeNeedsRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &classify.Assessment{Tool: "kubectl", Class: classify.Destructive, Exec: classify.Invocation{Args: []string{"delete", "cm", "x"}}}
-	req := &approve.Request{Hash: approve.HashOf("r1", a), Req: &request.Request{ID: "r1", Tool: "kubectl", Args: []string{"delete", "cm", "x"}},
+	req := &approve.Request{Req: &request.Request{ID: "r1", Tool: "kubectl", Args: []string{"delete", "cm", "x"}},
 		Assessment: a, Expires: time.Now().Add(time.Minute)}
+	req.Hash = approve.HashOf(req)
 	deadline := time.Now().Add(time.Minute) // a hang, not a duration under test
 	for !approve.InboxRunning(paths) {
 		if time.Now().After(deadline) {
@@ -59,5 +60,30 @@ func TestInboxThroughAPipeNeedsRoot(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "delete cm x") {
 		t.Errorf("the request was not printed:\n%s", out.String())
+	}
+}
+
+// TestInboxClassifierReadsTheRequestItself checks the inbox's own
+// classification of what a request would run, offline: a ClusterRoleBinding
+// in the manifest bytes is a privilege change whatever the requester
+// claimed, and a plain delete stays destructive (no typed confirmation).
+func TestInboxClassifierReadsTheRequestItself(t *testing.T) {
+	crb := []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: agent-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: agent}]\n")
+	c := inboxClassifier()
+	for _, tc := range []struct {
+		name string
+		x    approve.Exec
+		want classify.Class
+	}{
+		{"a binding fed on stdin", approve.Exec{Tool: "kubectl", Args: []string{"apply", "-f", "-"}, Stdin: crb}, classify.Privilege},
+		{"a configmap delete", approve.Exec{Tool: "kubectl", Args: []string{"-n", "web", "delete", "cm", "app-config"}}, classify.Destructive},
+		{"terraform keeps its plan's class", approve.Exec{Tool: "terraform", Args: []string{"apply", "plan.tfplan"}}, classify.Read},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why, err := c(context.Background(), &tc.x)
+			if err != nil || got != tc.want {
+				t.Errorf("class %v (%v, %v), want %v", got, why, err, tc.want)
+			}
+		})
 	}
 }

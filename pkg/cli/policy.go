@@ -301,14 +301,16 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 		Reasons: []classify.Reason{{Class: classify.Privilege, Message: why}}}
 	d := policy.Decision{Action: policy.Approve, Rule: policy.RuleLockout, Confirm: true,
 		Message: "the agent was stopped after repeated denials; only a human lets it change things again"}
-	hash := approve.HashOf(req.ID, a)
 	timeout, err := approvalTimeout(f, approval)
 	if err != nil {
 		return err
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ans, aerr := ap.Approve(actx, &approve.Request{Hash: hash, Req: req, Assessment: a, Decision: d, Expires: time.Now().Add(timeout)})
+	ar := &approve.Request{Req: req, Assessment: a, Decision: d, Expires: time.Now().Add(timeout)}
+	ar.Hash = approve.HashOf(ar)
+	hash := ar.Hash
+	ans, aerr := ap.Approve(actx, ar)
 	if aerr != nil && ans.Reason == "" {
 		ans.Reason = "approval failed: " + aerr.Error()
 	}

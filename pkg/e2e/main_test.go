@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(ptyAgentEnv); spec != "" {
 		os.Exit(ptyAgentMain(spec))
 	}
+	if spec := os.Getenv(inboxActorEnv); spec != "" {
+		os.Exit(inboxActorMain(spec))
+	}
 	defer func() {
 		if build.dir != "" {
 			os.RemoveAll(build.dir)

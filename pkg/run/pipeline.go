@@ -221,13 +221,11 @@ func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, erro
 	if ap == nil || p.NonInteractive {
 		ap = approve.None{}
 	}
-	ev.ApprovalHash = approve.HashOf(ev.Req.ID, ev.Assessment)
 	timeout := p.ApprovalTimeout
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
 	ar := &approve.Request{
-		Hash:       ev.ApprovalHash,
 		Req:        ev.Req,
 		Assessment: ev.Assessment,
 		Decision:   ev.Decision,
@@ -240,6 +238,10 @@ func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, erro
 		}
 		ar.Diff = diff
 	}
+	// The hash covers what runs and everything the approver is shown,
+	// the diff included: computed last.
+	ar.Hash = approve.HashOf(ar)
+	ev.ApprovalHash = ar.Hash
 	actx, cancel := context.WithDeadline(ctx, ar.Expires)
 	defer cancel()
 	ans, err := ap.Approve(actx, ar)

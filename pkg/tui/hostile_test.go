@@ -21,7 +21,6 @@ func TestScreenShowsHostileTextAsText(t *testing.T) {
 		Target:    classify.Target{Context: "prod", Namespace: "web\u202eved"},
 		Resources: []classify.Resource{{Kind: "ConfigMap", Resource: "configmaps", Namespace: "web", Name: "x\x1b[2K", Action: "delete"}}}
 	s := approve.NewScreen(&approve.Request{
-		Hash: approve.HashOf("r", a),
 		Req: &request.Request{ID: "r", Tool: "kubectl", Args: []string{"delete", "cm", "x\x1b[3A"},
 			Intent: "look \x1b[2J\x1b[Hjust reading pods", Agent: "bot\x07"},
 		Assessment: a,

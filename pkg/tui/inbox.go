@@ -33,6 +33,7 @@ func (i pendingItem) Gone() <-chan struct{}          { return i.p.Gone() }
 
 type (
 	arrivedMsg  struct{ item InboxItem }
+	noticeMsg   string
 	goneMsg     struct{ item InboxItem }
 	answeredMsg struct {
 		item InboxItem
@@ -82,13 +83,21 @@ func NewInboxModel(o Options, listen tea.Cmd) InboxModel {
 }
 
 // Listen turns a server's request channel into the inbox's listen command.
-func Listen(ch <-chan *approve.Pending) tea.Cmd {
+func Listen(ch <-chan *approve.Pending) tea.Cmd { return ListenNotices(ch, nil) }
+
+// ListenNotices is [Listen] that also shows each of notices (requests the
+// server refused unseen) as the inbox's notice line.
+func ListenNotices(ch <-chan *approve.Pending, notices <-chan string) tea.Cmd {
 	return func() tea.Msg {
-		p, ok := <-ch
-		if !ok {
-			return nil
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			return arrivedMsg{PendingItem(p)}
+		case n := <-notices:
+			return noticeMsg(n)
 		}
-		return arrivedMsg{PendingItem(p)}
 	}
 }
 
@@ -116,6 +125,9 @@ func (m InboxModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.items = append(m.items, msg.item)
 		gone := func() tea.Msg { <-msg.item.Gone(); return goneMsg{msg.item} }
 		return m, tea.Batch(m.listen, gone)
+	case noticeMsg:
+		m.notice = string(msg)
+		return m, m.listen
 	case goneMsg:
 		m.remove(msg.item)
 		if m.open == msg.item {
@@ -248,7 +260,7 @@ func RunInbox(ctx context.Context, srv *approve.InboxServer, in io.Reader, out i
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(sctx) }()
-	p := tea.NewProgram(NewInboxModel(o, Listen(srv.Requests())),
+	p := tea.NewProgram(NewInboxModel(o, ListenNotices(srv.Requests(), srv.Notices())),
 		tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx), tea.WithAltScreen())
 	_, err := p.Run()
 	cancel()

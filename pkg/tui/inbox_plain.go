@@ -17,7 +17,8 @@ import (
 // in, read as the line-based prompt reads it ([Plain]): "y" approves
 // (the target's name, when the change needs confirmation), "n: REASON"
 // denies with a reason, anything else denies. A requester that stops
-// waiting withdraws its request. When in ends, the request on screen is
+// waiting withdraws its request. A request the server refused unseen (its
+// content did not match its hash) is one line saying so. When in ends, the request on screen is
 // denied and the inbox stops.
 func RunInboxPlain(ctx context.Context, srv *approve.InboxServer, in io.Reader, out io.Writer) error {
 	sctx, cancel := context.WithCancel(ctx)
@@ -53,6 +54,9 @@ func RunInboxPlain(ctx context.Context, srv *approve.InboxServer, in io.Reader, 
 			return nil
 		case err := <-errc:
 			return err
+		case n := <-srv.Notices():
+			fmt.Fprintln(out, n)
+			continue
 		case p = <-srv.Requests():
 		}
 		s := p.Screen

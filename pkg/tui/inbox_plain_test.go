@@ -37,12 +37,13 @@ func inboxRequest(id string, class classify.Class) *approve.Request {
 	a := &classify.Assessment{Tool: "kubectl", Class: class,
 		Exec:   classify.Invocation{Args: []string{"delete", "cm", "x", "-n", "web"}},
 		Target: classify.Target{Context: "test", Namespace: "web"}}
-	return &approve.Request{
-		Hash:       approve.HashOf(id, a),
+	r := &approve.Request{
 		Req:        &request.Request{ID: id, Tool: "kubectl", Args: []string{"-n", "web", "delete", "cm", "x"}, Agent: "bot"},
 		Assessment: a,
 		Expires:    time.Now().Add(time.Minute),
 	}
+	r.Hash = approve.HashOf(r)
+	return r
 }
 
 // TestPlainInboxAnswersLineByLine runs the line-based inbox against real
