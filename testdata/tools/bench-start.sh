@@ -10,7 +10,9 @@
 #   agentctl version                the same and `terraform version -json`
 #                                   (terraform v1.5.7 from build-terraform.sh)
 #
-# Uses hyperfine when installed, else a loop of RUNS runs per command.
+# Uses hyperfine when installed (which also reports the CPU time, steadier
+# than the wall time on a loaded machine), else a loop of RUNS runs per
+# command.
 # Usage: bench-start.sh [RUNS] [AGENTCTL]   (default 40 runs; AGENTCTL: a
 # built binary to measure instead of building ./cmd/agentctl)
 set -eu
@@ -47,10 +49,11 @@ if command -v hyperfine >/dev/null 2>&1; then
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
 base = res[0]["median"]
-print("| command (median of %d runs, hyperfine) | wall | ratio to kubectl |" % len(res[0]["times"]))
-print("|---|---|---|")
+cpu = lambda r: r["user"] + r["system"]
+print("| command (%d runs, hyperfine) | wall, median | ratio to kubectl | CPU (user+sys), mean | ratio |" % len(res[0]["times"]))
+print("|---|---|---|---|---|")
 for r in res:
-    print(f"| `{r['command']}` | {r['median']*1000:.1f} ms | {r['median']/base:.2f}× |")
+    print(f"| `{r['command']}` | {r['median']*1000:.1f} ms | {r['median']/base:.2f}× | {cpu(r)*1000:.1f} ms | {cpu(r)/cpu(res[0]):.2f}× |")
 PY
 	exit 0
 fi

@@ -54,7 +54,9 @@ else
 fi
 
 bold "Starting a local cluster (real etcd + kube-apiserver on 127.0.0.1)…"
-(cd "$root" && go build -o "$work/testcluster" ./pkg/testenv/cmd/testcluster)
+# Without cgo, like make build: the packages it shares with agentctl are
+# compiled once.
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/testcluster" ./pkg/testenv/cmd/testcluster)
 "$work/testcluster" -kubeconfig "$work/kubeconfig" -context demo >"$work/cluster.log" 2>&1 &
 cluster_pid=$!
 for _ in $(seq 1 120); do
