@@ -12,7 +12,9 @@
 # every change is refused and nothing waits.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-agentctl() { "$root/bin/agentctl" "$@"; }
+# AGENTCTL_DEMO_BIN: another agentctl binary (pkg/e2e's TestDemoWithoutATerminal).
+bin=${AGENTCTL_DEMO_BIN:-$root/bin/agentctl}
+agentctl() { "$bin" "$@"; }
 testbin=${AGENTCTL_TESTBIN:-$HOME/.cache/agentctl/testbin}
 
 interactive=false
@@ -166,7 +168,7 @@ if $interactive; then
 			[[ -S $XDG_RUNTIME_DIR/agentctl/inbox.sock ]] && break
 			sleep 0.1
 		done
-		AGENTCTL_APPROVER=inbox exec "$root/bin/agentctl" --agent other-agent --intent "publish the release notes" \
+		AGENTCTL_APPROVER=inbox exec "$bin" --agent other-agent --intent "publish the release notes" \
 			kubectl -n demo create configmap release-notes --from-literal=version=2 </dev/null
 	) >"$work/request.out" 2>"$work/request.err" &
 	request=$!

@@ -281,7 +281,7 @@ while ((next < total || ${#running[@]} > 0)); do
 		last_beat=$SECONDS
 		line=
 		for name in "${running[@]}"; do
-			line+="${line:+, }${label_of[$name]} ($(elapsed $((SECONDS - started_at[$name]))))"
+			line+="${line:+, }${label_of[$name]} for $(elapsed $((SECONDS - started_at[$name])))"
 		done
 		echo "testbin: $(elapsed $((SECONDS - start))): still building $line"
 	fi
