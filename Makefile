@@ -13,32 +13,42 @@ LDFLAGS := -X github.com/agentctl/agentctl/pkg/cli.version=$(VERSION) \
            -X github.com/agentctl/agentctl/pkg/cli.commit=$(COMMIT) \
            -X github.com/agentctl/agentctl/pkg/cli.date=$(DATE)
 
-.PHONY: all build demo test testbin lint bench clean release-check
+.PHONY: all build demo test testdeps testbin lint bench clean release-check
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agentctl
 
-# The real components the tests run against, built from the Go module
-# proxy into ~/.cache/agentctl/testbin (only the first run builds).
-testbin:
-	bash testdata/tools/build-cluster.sh
-	bash testdata/tools/build-terraform.sh
+# The system tools the tests use (rsyslogd, tmux, ...): installed with
+# apt-get as root, else named in one line before anything slow starts.
+testdeps:
+	@bash testdata/tools/testdeps.sh
 
+# The real components the tests run against, built from the Go module
+# proxy into ~/.cache/agentctl/testbin, side by side, with progress (only
+# the first run builds: docs/testing.md says how long it takes).
+testbin:
+	@bash testdata/tools/testbin.sh
+
+# demo.sh builds the cluster binaries it needs (and, on a terminal,
+# terraform and the test provider).
 demo: build
-	bash testdata/tools/build-cluster.sh
 	bash testdata/tools/demo.sh
 
+# Without cgo, as released (build, goreleaser) and as pkg/e2e builds
+# agentctl: vet, the tests and the e2e binary then share one compilation
+# of every package instead of compiling each twice (cgo changes the build
+# of net and os/user, and so of everything above them).
 lint:
 	@out=$$(gofmt -l cmd pkg sandbox policies); if [[ -n $$out ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
 
 # Every test: unit, fuzz seeds, end-to-end against the real cluster and
 # terraform. AGENTCTL_E2E=1 makes a missing real component a failure, not
-# a skip.
-test: testbin lint release-check
-	AGENTCTL_E2E=1 $(GO) test -count=1 -timeout 40m ./...
+# a skip; testdeps fails first if a system tool is missing.
+test: testdeps testbin lint release-check
+	AGENTCTL_E2E=1 CGO_ENABLED=0 $(GO) test -count=1 -timeout 40m ./...
 
 # goreleaser check and a snapshot build of every release archive.
 release-check:

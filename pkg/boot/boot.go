@@ -23,9 +23,23 @@ import (
 // path order as far as their dependencies allow, so one such dependency
 // would hold it back most of the way through initialisation.
 func Start(argv []string) {
+	if os.Getenv(spawn.MarkerEnv) == spawn.MarkerProbe {
+		answerProbe()
+	}
 	if tool, args, ok := ToolArgs(argv); ok && Prestartable(tool, args) && !isChild() {
 		startChild()
 	}
+}
+
+// answerProbe answers sandbox.Probe's child, which only has to show that
+// it started in its new user and network namespaces, and exits. It exits
+// here, from package initialisation, and not from main (where
+// sandbox.MaybeChild would answer too) because by then the whole binary,
+// kubectl's packages above all, would have initialised for nothing: that
+// made `agentctl version` two full starts of agentctl.
+func answerProbe() {
+	os.NewFile(spawn.FDSpec, "sandbox-probe").WriteString("ok")
+	os.Exit(0)
 }
 
 // entryEnv is run.EntryEnv: set in agentctl's own unsandboxed children.

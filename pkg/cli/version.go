@@ -46,11 +46,15 @@ func newVersionCmd(f *Factory) *cobra.Command {
 				Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 				Kubectl: moduleVersion("k8s.io/kubectl"),
 			}
+			// Two children, side by side: terraform's own start is most
+			// of this command's time, the sandbox probe's the rest.
+			probed := make(chan sandbox.Status, 1)
+			go func() { probed <- sandbox.Probe() }()
 			if tf, err := findTool(f, "terraform"); err == nil {
 				info.TerraformAt = tf
 				info.Terraform = terraformVersion(cmd.Context(), tf)
 			}
-			st := sandbox.Probe()
+			st := <-probed
 			info.LandlockABI, info.UserNS = st.LandlockABI, st.UserNS
 			if f.Global.JSON() {
 				enc := json.NewEncoder(f.IO.Out)

@@ -12,7 +12,7 @@ set -eu
 runs=${1:-15}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${AGENTCTL_TESTBIN:-$HOME/.cache/agentctl/testbin}
-"$root/testdata/tools/build-terraform.sh" >/dev/null
+"$root/testdata/tools/build-terraform.sh" terraform testcloud >/dev/null
 tf="$cache/terraform-v1.5.7/terraform"
 provider=$(ls "$cache"/testcloud-*/terraform-provider-testcloud | head -n 1)
 

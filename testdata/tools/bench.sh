@@ -5,7 +5,9 @@
 #     wraps where there is one (kubectl's own argv parsing and manifest
 #     decoding);
 #   - end-to-end wall-time ratios against raw kubectl and raw terraform,
-#     measured in the same run (bench-sandbox.sh, bench-terraform.sh).
+#     measured in the same run (bench-sandbox.sh, bench-terraform.sh);
+#   - a one-shot start: `agentctl version` against upstream `kubectl
+#     version --client` (bench-start.sh).
 # Needs the test binaries (make testbin). Takes several minutes.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,3 +39,7 @@ echo
 echo '```'
 bash testdata/tools/bench-terraform.sh 2>/dev/null | tail -4
 echo '```'
+echo
+echo "## start: agentctl version vs kubectl version --client"
+echo
+bash testdata/tools/bench-start.sh 2>/dev/null

@@ -7,7 +7,7 @@
 #
 # The snapshot (4 archives, checksums, .deb and .rpm packages) lands in
 # dist/, which git ignores. goreleaser itself is built from the Go module
-# proxy into a cache outside the repository, once:
+# proxy into a cache outside the repository, once (testbin.sh):
 #
 #   $AGENTCTL_TESTBIN/goreleaser-v2.16.0/goreleaser
 #
@@ -21,14 +21,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 dir="$cache/goreleaser-$GORELEASER_VERSION"
 goreleaser="$dir/goreleaser"
 
-if [ ! -x "$goreleaser" ]; then
-	mkdir -p "$dir"
-	echo "goreleaser $GORELEASER_VERSION: building (this takes several minutes)"
-	# Outside any module, so the main go.mod is neither read nor changed;
-	# GOTOOLCHAIN=local: build with the Go installed, download no other.
-	(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod GOWORK=off GOTOOLCHAIN=local \
-		go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION")
-fi
+bash "$root/testdata/tools/testbin.sh" -q goreleaser
 echo "goreleaser $GORELEASER_VERSION: $goreleaser"
 
 cd "$root"

@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# testbin.sh builds the real tools agentctl's tests run against, from the
+# Go toolchain and the Go module proxy only, into a cache outside the
+# repository (so nothing built is ever committed):
+#
+#   $AGENTCTL_TESTBIN/k8s-<version>/kube-apiserver    testdata/cluster
+#   $AGENTCTL_TESTBIN/k8s-<version>/kubectl           testdata/cluster, upstream
+#   $AGENTCTL_TESTBIN/etcd-<version>/etcd             testdata/etcd
+#   $AGENTCTL_TESTBIN/terraform-v1.5.7/terraform
+#   $AGENTCTL_TESTBIN/testcloud-<hash>/terraform-provider-testcloud
+#                                                     testdata/testcloud, keyed on
+#                                                     a hash of its sources
+#   $AGENTCTL_TESTBIN/tofu-<version>/tofu             testdata/tofu
+#   $AGENTCTL_TESTBIN/goreleaser-v2.16.0/goreleaser   (release-check.sh)
+#
+# AGENTCTL_TESTBIN defaults to $HOME/.cache/agentctl/testbin; pkg/testenv
+# finds the binaries by the same rules. What is there is not built again,
+# so only the first run is slow (see docs/testing.md for how slow). The
+# components build side by side, AGENTCTL_BUILD_JOBS at a time (default 2:
+# on 2 cores one build's module downloads and single-threaded link overlap
+# the other's compiling), longest first, while the modules of those still
+# waiting download in the background. Each prints one line when it starts
+# and one when it is done, with its time and the total; a line a minute
+# says what is still building. A component's build output goes to
+# $AGENTCTL_TESTBIN/.logs/<name>.log and is printed when it fails.
+#
+# Each component is built under a lock of its own: a second run of this
+# script, or of another that builds the same component, waits for the
+# first and then finds it built.
+#
+# Usage: testbin.sh [-q] [COMPONENT]...   (default: all; components: k8s
+# etcd terraform testcloud tofu goreleaser; -q: say nothing of what is
+# there already).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${AGENTCTL_TESTBIN:-$HOME/.cache/agentctl/testbin}
+jobs=${AGENTCTL_BUILD_JOBS:-2}
+quiet=false
+if [[ ${1:-} == -q ]]; then
+	quiet=true
+	shift
+fi
+mkdir -p "$cache/.logs"
+
+TF_VERSION=v1.5.7
+GORELEASER_VERSION=v2.16.0
+
+# Every build: no cgo, no debug information (a faster link), no local
+# paths; built with the Go installed, never another toolchain.
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off
+buildflags=(-trimpath -ldflags=-s\ -w)
+
+modversion() { # modversion MODULE_DIR MODULE_PATH
+	(cd "$root/testdata/$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+testcloud_hash() {
+	(cd "$root/testdata/testcloud" &&
+		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) |
+		LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+}
+
+# describe NAME sets label (what it is, with its version) and outs (the
+# binaries it makes).
+describe() {
+	case $1 in
+	k8s)
+		local v
+		v=$(modversion cluster k8s.io/kubernetes)
+		label="kube-apiserver + kubectl (k8s $v)"
+		outs=("$cache/k8s-$v/kube-apiserver" "$cache/k8s-$v/kubectl")
+		;;
+	etcd)
+		local v
+		v=$(modversion etcd go.etcd.io/etcd/server/v3)
+		label="etcd $v"
+		outs=("$cache/etcd-$v/etcd")
+		;;
+	terraform)
+		label="terraform $TF_VERSION"
+		outs=("$cache/terraform-$TF_VERSION/terraform")
+		;;
+	testcloud)
+		label="testcloud (the test provider)"
+		outs=("$cache/testcloud-$(testcloud_hash)/terraform-provider-testcloud")
+		;;
+	tofu)
+		local v
+		v=$(modversion tofu github.com/opentofu/opentofu)
+		label="tofu $v"
+		outs=("$cache/tofu-$v/tofu")
+		;;
+	goreleaser)
+		label="goreleaser $GORELEASER_VERSION"
+		outs=("$cache/goreleaser-$GORELEASER_VERSION/goreleaser")
+		;;
+	*)
+		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu or goreleaser)" >&2
+		exit 2
+		;;
+	esac
+}
+
+have() { # have BINARY...: all exist
+	local o
+	for o in "$@"; do [[ -x $o ]] || return 1; done
+}
+
+# compile NAME DIR: build NAME's binaries into DIR. -n (as the first
+# argument): only print the commands, which downloads what the build needs.
+compile() {
+	local n=()
+	if [[ $1 == -n ]]; then
+		n=(-n)
+		shift
+	fi
+	local name=$1 dir=$2
+	case $name in
+	k8s)
+		(cd "$root/testdata/cluster" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/" \
+			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) ;;
+	etcd)
+		(cd "$root/testdata/etcd" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/etcd" go.etcd.io/etcd/server/v3) ;;
+	testcloud)
+		(cd "$root/testdata/testcloud" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/terraform-provider-testcloud" .) ;;
+	# OpenTofu's go.mod replaces hcl with its fork, so `go install` refuses
+	# it: testdata/tofu requires it with the same replace.
+	tofu)
+		(cd "$root/testdata/tofu" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/tofu" github.com/opentofu/opentofu/cmd/tofu) ;;
+	# Outside any module, so the main go.mod is neither read nor changed.
+	terraform)
+		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/hashicorp/terraform@$TF_VERSION") ;;
+	goreleaser)
+		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ;;
+	esac
+}
+
+# build NAME: build one component under its lock, into a temporary
+# directory first, so that a binary in the cache is always whole.
+build() {
+	local name=$1 label outs o
+	describe "$name"
+	exec 9>"$cache/.lock-$name"
+	flock 9
+	if have "${outs[@]}"; then
+		return 0
+	fi
+	tmp=$(mktemp -d "$cache/.tmp-$name.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	compile "$name" "$tmp"
+	for o in "${outs[@]}"; do
+		mkdir -p "$(dirname "$o")"
+		mv -f "$tmp/$(basename "$o")" "$o"
+	done
+}
+
+# The modes this script runs itself in, each in a process group of its
+# own (setsid) that an interrupted run stops whole.
+case ${1:-} in
+--one)
+	build "$2"
+	exit
+	;;
+--prefetch)
+	shift
+	for name in "$@"; do
+		pdir=$(mktemp -d)
+		compile -n "$name" "$pdir" >/dev/null 2>&1 || true
+		rm -rf "$pdir"
+	done
+	exit 0
+	;;
+esac
+
+elapsed() { # elapsed SECONDS: 1m05s
+	printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}
+
+# Longest first: the order the first run should start them in.
+all=(k8s tofu terraform goreleaser etcd testcloud)
+if (($# == 0)); then
+	set -- "${all[@]}"
+fi
+
+# What is missing, in the order given.
+todo=()
+for name in "$@"; do
+	describe "$name"
+	if have "${outs[@]}"; then
+		$quiet || echo "testbin: have $label"
+	else
+		todo+=("$name")
+	fi
+done
+if ((${#todo[@]} == 0)); then
+	exit 0
+fi
+
+command -v go >/dev/null 2>&1 || {
+	echo "testbin: missing go: install Go (the version go.mod names) and run this again" >&2
+	exit 1
+}
+command -v flock >/dev/null 2>&1 || {
+	echo "testbin: missing flock: install it (apt-get install util-linux)" >&2
+	exit 1
+}
+
+total=${#todo[@]}
+start=$SECONDS
+echo "testbin: building ${todo[*]} into $cache, $jobs at a time (the first run on 2 cores takes about 30 minutes; docs/testing.md)"
+
+# The modules of every component but the first ones download in the
+# background: a build that starts later then starts compiling at once.
+prefetch_pid=
+if ((total > jobs)); then
+	setsid bash "$0" --prefetch "${todo[@]:jobs}" &
+	prefetch_pid=$!
+fi
+
+declare -A pid_of label_of index_of started_at
+failed=()
+next=0
+running=()
+last_beat=$SECONDS
+
+start_next() {
+	local name=${todo[next]} label outs
+	describe "$name"
+	next=$((next + 1))
+	index_of[$name]=$next
+	label_of[$name]=$label
+	started_at[$name]=$SECONDS
+	echo "[$next/$total] building $label..."
+	setsid bash "$0" --one "$name" >"$cache/.logs/$name.log" 2>&1 &
+	pid_of[$name]=$!
+	running+=("$name")
+}
+
+finish() { # finish NAME: it has exited
+	local name=$1 rc=0
+	wait "${pid_of[$name]}" || rc=$?
+	local took=$((SECONDS - started_at[$name]))
+	if ((rc == 0)); then
+		echo "[${index_of[$name]}/$total] ${label_of[$name]}: built in $(elapsed $took) (total $(elapsed $((SECONDS - start))))"
+	else
+		echo "[${index_of[$name]}/$total] ${label_of[$name]}: FAILED after $(elapsed $took) (exit $rc); the end of $cache/.logs/$name.log:" >&2
+		tail -n 30 "$cache/.logs/$name.log" >&2
+		failed+=("$name")
+	fi
+}
+
+stop() { # stop PID: its process group
+	[[ -z $1 ]] || kill -- "-$1" 2>/dev/null || true
+}
+cleanup() {
+	local name
+	for name in "${running[@]}"; do
+		stop "${pid_of[$name]}"
+	done
+	stop "$prefetch_pid"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+while ((next < total || ${#running[@]} > 0)); do
+	while ((next < total && ${#running[@]} < jobs)); do
+		start_next
+	done
+	sleep 1
+	still=()
+	for name in "${running[@]}"; do
+		if kill -0 "${pid_of[$name]}" 2>/dev/null; then
+			still+=("$name")
+		else
+			finish "$name"
+		fi
+	done
+	running=("${still[@]}")
+	if ((SECONDS - last_beat >= 60 && ${#running[@]} > 0)); then
+		last_beat=$SECONDS
+		line=
+		for name in "${running[@]}"; do
+			line+="${line:+, }${label_of[$name]} for $(elapsed $((SECONDS - started_at[$name])))"
+		done
+		echo "testbin: $(elapsed $((SECONDS - start))): still building $line"
+	fi
+done
+trap - EXIT
+stop "$prefetch_pid"
+
+if ((${#failed[@]})); then
+	echo "testbin: failed: ${failed[*]}" >&2
+	exit 1
+fi
+echo "testbin: done in $(elapsed $((SECONDS - start))) ($cache)"
