@@ -270,7 +270,7 @@ func probeNamespaces() error {
 		AmbientCaps: []uintptr{unix.CAP_NET_ADMIN},
 		Pdeathsig:   syscall.SIGKILL,
 	}
-	err = cmd.Start()
+	err = spawn.OnLastingThread(cmd.Start)
 	w.Close()
 	if err != nil {
 		return fmt.Errorf("cannot create user and network namespaces: %w", err)

@@ -11,7 +11,8 @@ import (
 // does not close). With namespaces, the child is in new user and network
 // namespaces, mapped to the caller's uid and gid, with CAP_NET_ADMIN
 // there to bring its loopback up; failing to create them is a
-// *NamespaceError. The child dies with the thread that started it.
+// *NamespaceError. The child dies with this process (see
+// [OnLastingThread]).
 func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
@@ -37,10 +38,14 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 		sys.GidMappingsEnableSetgroups = false
 		sys.AmbientCaps = []uintptr{capNetAdmin}
 	}
-	proc, err := os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
-		Env:   Env(),
-		Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
-		Sys:   sys,
+	var proc *os.Process
+	err = OnLastingThread(func() (err error) {
+		proc, err = os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
+			Env:   Env(),
+			Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
+			Sys:   sys,
+		})
+		return err
 	})
 	closeAll(specR, brokerChild, statusW)
 	if err != nil {
