@@ -89,6 +89,14 @@ func runChild(entries map[string]func(args []string) int) int {
 		}
 	}
 
+	if r.MountNS {
+		if err := isolateMounts(r, r.Scratch); err != nil {
+			if r.Strict {
+				return fail(err)
+			}
+			r.Enforcement = r.Enforcement.withoutMountNS(err, r.DenyUnixSockets)
+		}
+	}
 	if err := os.Chdir(spec.Dir); err != nil {
 		return fail(fmt.Errorf("sandbox child: %w", err))
 	}
@@ -107,6 +115,11 @@ func runChild(entries map[string]func(args []string) int) int {
 		}
 	} else {
 		unix.Close(fdBroker)
+	}
+	if r.Namespaces {
+		if err := dropCapabilities(); err != nil {
+			return fail(err)
+		}
 	}
 	env := spec.Env
 	if fw.proxyAddr != "" {
@@ -145,6 +158,10 @@ func runChild(entries map[string]func(args []string) int) int {
 func supervise(spec childSpec, env []string) int {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if err := dropThreadCapabilities(); err != nil {
+		fmt.Fprintf(os.Stderr, "agentctl sandbox: %v\n", err)
+		return 127
+	}
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = spec.Dir

@@ -17,8 +17,8 @@ func TestEscapeReadCredentialStores(t *testing.T) {
 	for _, f := range credentialFiles {
 		t.Run(f, func(t *testing.T) {
 			out, _ := e.attempt(t, "read", filepath.Join(e.home, f))
-			if !strings.Contains(out, "permission denied") {
-				t.Errorf("want permission denied:\n%s", out)
+			if !unreachable(out) {
+				t.Errorf("want permission denied, or no such file (the file is not in the sandbox's root):\n%s", out)
 			}
 		})
 	}
@@ -154,4 +154,41 @@ func TestEscapeSignalAgentctl(t *testing.T) {
 		t.Skip("signal scoping needs Landlock ABI 6")
 	}
 	e.attempt(t, "signal")
+}
+
+// unreachable says whether a failed open's message is a denial by
+// Landlock or the file's absence from the sandbox's root.
+func unreachable(out string) bool {
+	out = strings.Join(strings.Fields(out), " ")
+	return strings.Contains(out, "permission denied") || strings.Contains(out, "no such file or directory")
+}
+
+// A terraform-like config (AllowUnixSockets, as provider plugins need)
+// must not reach Unix sockets outside the sandbox either: the child's
+// root holds only the granted paths, whatever the Landlock ABI.
+func TestEscapeUnixSocketWhenAllowed(t *testing.T) {
+	e := newEscapeEnv(t)
+	attempt := func(t *testing.T, addr string) string {
+		cfg := e.config("unix", addr)
+		cfg.AllowUnixSockets = true
+		out, _ := e.mustBlock(t, cfg)
+		return out
+	}
+	t.Run("pathname socket in /tmp, like tmux's", func(t *testing.T) {
+		dir, err := os.MkdirTemp("", "tmux-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		tr := streamTrap(t, "unix", filepath.Join(dir, "default"))
+		if out := attempt(t, tr.addr); !strings.Contains(out, "no such file or directory") {
+			t.Errorf("want the socket not to exist inside:\n%s", out)
+		}
+		tr.assertUntouched(t)
+	})
+	t.Run("abstract socket", func(t *testing.T) {
+		tr := streamTrap(t, "unix", fmt.Sprintf("@agentctl-escape-allowed-%d", os.Getpid()))
+		attempt(t, tr.addr)
+		tr.assertUntouched(t)
+	})
 }

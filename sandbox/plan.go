@@ -20,6 +20,17 @@ var SystemReadOnly = []string{
 	"/dev/zero", "/dev/random", "/dev/urandom",
 }
 
+// SharedDirs hold other programs' Unix sockets and files (tmux's
+// /tmp/tmux-UID, X11, an SSH agent's /tmp/ssh-*, /dev/shm): a grant that
+// equals or contains one is refused, as for [Config.Deny]; a dir of the
+// user's own inside /tmp (a scratch dir, a project) may be granted.
+var SharedDirs = []string{"/tmp", "/var/tmp", "/dev", "/dev/shm"}
+
+// RuntimeDirs hold daemons' and sessions' sockets ($XDG_RUNTIME_DIR is
+// /run/user/UID; agentctl's inbox socket is in it): nothing in them, on
+// them or above them may be granted.
+var RuntimeDirs = []string{"/run", "/var/run"}
+
 // SystemReadWrite are the device files every command may write.
 var SystemReadWrite = []string{"/dev/null"}
 
@@ -32,6 +43,13 @@ type Rules struct {
 	Strict bool `json:"strict"`
 	// Namespaces asks for new user and network namespaces.
 	Namespaces bool `json:"namespaces"`
+	// MountNS asks the child to replace its root with one that holds
+	// only the granted paths (the child is in its own mount namespace
+	// whenever it has the other namespaces).
+	MountNS bool `json:"mountNS"`
+	// Scratch is the scratch dir, where the child attaches its new root
+	// before pivoting into it.
+	Scratch string `json:"scratch,omitempty"`
 	// SystemReadOnly and SystemReadWrite may be missing; ReadOnly and
 	// ReadWrite must exist.
 	SystemReadOnly  []string `json:"systemReadOnly"`
@@ -60,6 +78,9 @@ type Enforcement struct {
 	UnixSockets bool `json:"unixSockets"`
 	UserNS      bool `json:"userNS"`
 	NetNS       bool `json:"netNS"`
+	// MountNS: only the granted paths exist inside (a root of bind
+	// mounts); no socket, file or device outside them can be reached.
+	MountNS bool `json:"mountNS"`
 	// Missing lists what `sandbox: required` needs and was not enforced.
 	Missing []string `json:"missing,omitempty"`
 	// Weaker lists hardening the kernel's Landlock ABI lacks; the
@@ -74,7 +95,7 @@ func (e Enforcement) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{e.FS, "fs"}, {e.NetNS, "netns"}, {e.UserNS, "userns"}, {e.NetTCP, "tcp"}, {e.Scoped, "scoped"}, {e.UnixSockets, "unix"}} {
+	}{{e.FS, "fs"}, {e.NetNS, "netns"}, {e.UserNS, "userns"}, {e.MountNS, "mountns"}, {e.NetTCP, "tcp"}, {e.Scoped, "scoped"}, {e.UnixSockets, "unix"}} {
 		if f.on {
 			parts = append(parts, f.name)
 		}
@@ -144,8 +165,12 @@ func Plan(cfg Config, st Status) (Rules, error) {
 		r.ReadOnly = append(r.ReadOnly, filepath.Clean(cfg.Argv[0]))
 	}
 	if cfg.Scratch != "" {
-		r.ReadWrite = append(r.ReadWrite, filepath.Clean(cfg.Scratch))
+		r.Scratch = filepath.Clean(cfg.Scratch)
+		r.ReadWrite = append(r.ReadWrite, r.Scratch)
 	}
+	// The new root is attached over the scratch dir: without one, the
+	// child keeps the whole filesystem (Landlock still applies).
+	r.MountNS = r.Namespaces && r.Scratch != ""
 	if cfg.Dir != "" && !coveredByAny(filepath.Clean(cfg.Dir), append(r.ReadOnly, r.ReadWrite...)) {
 		return Rules{}, fmt.Errorf("sandbox: working dir %q is neither read-only nor writable in the sandbox", cfg.Dir)
 	}
@@ -154,6 +179,24 @@ func Plan(cfg Config, st Status) (Rules, error) {
 		for _, set := range [][]string{r.SystemReadOnly, r.SystemReadWrite, r.ReadOnly, r.ReadWrite} {
 			for _, p := range set {
 				if covers(p, d) {
+					return Rules{}, &DeniedPathError{Grant: p, Denied: d}
+				}
+			}
+		}
+	}
+	for _, d := range append(append([]string(nil), SharedDirs...), RuntimeDirs...) {
+		for _, set := range [][]string{r.ReadOnly, r.ReadWrite} {
+			for _, p := range set {
+				if covers(p, d) {
+					return Rules{}, &DeniedPathError{Grant: p, Denied: d}
+				}
+			}
+		}
+	}
+	for _, d := range RuntimeDirs {
+		for _, set := range [][]string{r.ReadOnly, r.ReadWrite} {
+			for _, p := range set {
+				if covers(d, p) {
 					return Rules{}, &DeniedPathError{Grant: p, Denied: d}
 				}
 			}
@@ -172,8 +215,8 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	f := FeaturesOf(st.LandlockABI)
 	e := Enforcement{
 		LandlockABI: st.LandlockABI, FS: f.FS, NetTCP: f.TCP && r.Namespaces,
-		Scoped: f.Scoped, UnixSockets: f.UnixSockets || !cfg.AllowUnixSockets,
-		UserNS: r.Namespaces, NetNS: r.Namespaces,
+		Scoped: f.Scoped, UnixSockets: f.UnixSockets || r.MountNS || !cfg.AllowUnixSockets,
+		UserNS: r.Namespaces, NetNS: r.Namespaces, MountNS: r.MountNS,
 	}
 	e.Missing = essentialMissing(st)
 	if !f.TCP {
@@ -184,7 +227,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	}
 	r.DenyUnixSockets = !f.UnixSockets && !cfg.AllowUnixSockets
 	if !e.UnixSockets {
-		e.Weaker = append(e.Weaker, "pathname unix sockets outside the sandbox (Landlock ABI<9)")
+		e.Weaker = append(e.Weaker, "pathname unix sockets outside the sandbox (Landlock ABI<9, no mount namespace)")
 	}
 	r.Enforcement = e
 	if cfg.Required && len(e.Missing) > 0 {
@@ -216,4 +259,13 @@ func cleanAll(in []string) []string {
 		out = append(out, filepath.Clean(p))
 	}
 	return out
+}
+
+// withoutMountNS is e after the child failed to build its root (best
+// effort only; with Required that failure is fatal).
+func (e Enforcement) withoutMountNS(err error, denyUnix bool) Enforcement {
+	e.MountNS = false
+	e.UnixSockets = FeaturesOf(e.LandlockABI).UnixSockets || denyUnix
+	e.Weaker = append(e.Weaker, "mount namespace: "+err.Error())
+	return e
 }

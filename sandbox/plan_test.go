@@ -16,6 +16,8 @@ func TestPlanABIMatrix(t *testing.T) {
 		st           Status
 		required     bool
 		unixOK       bool
+		scratch      string
+		wantMountNS  bool
 		wantErr      bool
 		wantTCP      bool
 		wantScoped   bool
@@ -31,6 +33,12 @@ func TestPlanABIMatrix(t *testing.T) {
 		{name: "ABI 4 required: tcp rules, no scoping", st: fullStatus(4), required: true, wantTCP: true, wantUnix: true, wantSeccomp: true, wantWeakerIn: "scoping"},
 		{name: "ABI 6 required: tcp and scoping", st: fullStatus(6), required: true, wantTCP: true, wantScoped: true, wantUnix: true, wantSeccomp: true},
 		{name: "ABI 6 unix sockets allowed: weaker", st: fullStatus(6), required: true, unixOK: true, wantTCP: true, wantScoped: true, wantWeakerIn: "pathname unix"},
+		{name: "ABI 6 unix sockets allowed, own root: none outside exists", st: fullStatus(6), required: true, unixOK: true, scratch: "/tmp/s",
+			wantTCP: true, wantScoped: true, wantUnix: true, wantMountNS: true},
+		{name: "ABI 1 unix sockets allowed, own root: none outside exists", st: fullStatus(1), unixOK: true, scratch: "/tmp/s",
+			wantUnix: true, wantMountNS: true, wantWeakerIn: "tcp"},
+		{name: "no user namespace: no own root either", st: Status{LandlockABI: 6}, unixOK: true, scratch: "/tmp/s",
+			wantScoped: true, wantMissing: []string{"user namespace", "network namespace"}, wantWeakerIn: "pathname unix"},
 		{name: "ABI 9 unix sockets allowed: landlock controls them", st: fullStatus(9), required: true, unixOK: true, wantTCP: true, wantScoped: true, wantUnix: true},
 		{name: "no user namespace required: refused", st: Status{LandlockABI: 6}, required: true, wantErr: true},
 		{name: "no user namespace best effort: no tcp rules without netns", st: Status{LandlockABI: 6}, wantScoped: true, wantUnix: true, wantSeccomp: true,
@@ -39,7 +47,7 @@ func TestPlanABIMatrix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg
-			c.Required, c.AllowUnixSockets = tt.required, tt.unixOK
+			c.Required, c.AllowUnixSockets, c.Scratch = tt.required, tt.unixOK, tt.scratch
 			r, err := Plan(c, tt.st)
 			if tt.wantErr {
 				var ne *NotEnforceableError
@@ -57,6 +65,9 @@ func TestPlanABIMatrix(t *testing.T) {
 			e := r.Enforcement
 			if e.NetTCP != tt.wantTCP || e.Scoped != tt.wantScoped || e.UnixSockets != tt.wantUnix || r.DenyUnixSockets != tt.wantSeccomp {
 				t.Errorf("enforcement = %v (seccomp %v), want tcp=%v scoped=%v unix=%v seccomp=%v", e, r.DenyUnixSockets, tt.wantTCP, tt.wantScoped, tt.wantUnix, tt.wantSeccomp)
+			}
+			if e.MountNS != tt.wantMountNS || r.MountNS != tt.wantMountNS {
+				t.Errorf("mount namespace: enforcement %v, rules %v, want %v", e.MountNS, r.MountNS, tt.wantMountNS)
 			}
 			if !slices.Equal(e.Missing, tt.wantMissing) {
 				t.Errorf("missing = %q, want %q", e.Missing, tt.wantMissing)
@@ -88,6 +99,11 @@ func TestPlanDeny(t *testing.T) {
 		{name: "chosen kubeconfig inside ~/.kube is an explicit exception", ro: []string{home + "/.kube/agentctl-read.yaml"}},
 		{name: "sibling with a common prefix is not covered", ro: []string{home + "/.kube-other", home + "/.awsome"}},
 		{name: "project dir is fine", ro: []string{home + "/src/app"}, rw: []string{home + "/src/app/.terraform"}},
+		{name: "/tmp holds other programs' sockets (tmux, ssh-agent)", rw: []string{"/tmp"}, wantError: `grant "/tmp" would expose denied path "/tmp"`},
+		{name: "a project dir in /tmp is fine", rw: []string{"/tmp/app"}},
+		{name: "/dev as a whole", ro: []string{"/dev"}, wantError: `denied path "/dev"`},
+		{name: "/ covers /run", ro: []string{"/"}, wantError: "would expose"},
+		{name: "anything in /run ($XDG_RUNTIME_DIR, the inbox socket)", rw: []string{"/run/user/1000/agentctl"}, wantError: `denied path "/run"`},
 		{name: "working dir outside every grant", ro: []string{home + "/src/app"}, dir: home + "/elsewhere", wantError: "working dir"},
 	}
 	for _, tt := range tests {

@@ -251,8 +251,8 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 	return exitCode(ps, werr), st2.Enforcement, nil
 }
 
-// probeNamespaces starts the re-executed binary in new user and network
-// namespaces and waits for it to report on fd 3 that it ran.
+// probeNamespaces starts the re-executed binary in new user, network and
+// mount namespaces and waits for it to report on fd 3 that it ran.
 func probeNamespaces() error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -264,16 +264,16 @@ func probeNamespaces() error {
 	cmd.Env = []string{markerEnv + "=" + markerProbe}
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
 		AmbientCaps: []uintptr{unix.CAP_NET_ADMIN},
 		Pdeathsig:   syscall.SIGKILL,
 	}
-	err = cmd.Start()
+	err = spawn.OnLastingThread(cmd.Start)
 	w.Close()
 	if err != nil {
-		return fmt.Errorf("cannot create user and network namespaces: %w", err)
+		return fmt.Errorf("cannot create user, network and mount namespaces: %w", err)
 	}
 	got, _ := io.ReadAll(r)
 	if err := cmd.Wait(); err != nil {

@@ -135,7 +135,8 @@ func (st Status) Report() string {
 	fmt.Fprintf(&b, "  network isolation:        %s (egress only to allowed destinations, via the broker)\n", yes(st.NetNS))
 	fmt.Fprintf(&b, "  TCP connect/bind rules:   %s (Landlock ABI 4)\n", yes(f.TCP))
 	fmt.Fprintf(&b, "  signal/abstract-socket scoping: %s (Landlock ABI 6)\n", yes(f.Scoped))
-	fmt.Fprintf(&b, "  pathname Unix sockets:    %s (Landlock ABI 9)\n", yes(f.UnixSockets))
+	fmt.Fprintf(&b, "  only granted paths exist: %s (mount namespace: a root of bind mounts)\n", yes(st.UserNS))
+	fmt.Fprintf(&b, "  pathname Unix sockets:    %s (unreachable outside the grants: mount namespace, or Landlock ABI 9)\n", yes(st.UserNS || f.UnixSockets))
 	fmt.Fprintf(&b, "  ptrace of agentctl:       %s (Landlock ABI 1)\n", yes(f.FS))
 	if missing := essentialMissing(st); len(missing) > 0 {
 		fmt.Fprintf(&b, "\nsandbox: required cannot be met: %s\n", strings.Join(missing, "; "))

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +47,17 @@ type Repaired struct {
 	Torn []int `json:"torn"` // the torn lines it skips
 }
 
+// Unfinished is a decision to run a command (allow, sandbox, or an
+// approved approve) that no result record follows: the command is still
+// running, or agentctl died (was killed) before it could record the
+// result. The log cannot tell which; a command whose agentctl died was
+// killed with it (see docs/audit.md).
+type Unfinished struct {
+	Line int    `json:"line"` // the decision record, counting from 1
+	ID   string `json:"id"`   // its request id
+	Time string `json:"time"` // its time, as recorded
+}
+
 // Report is the outcome of [Verify].
 type Report struct {
 	Lines    int        `json:"lines"`
@@ -52,9 +65,14 @@ type Report struct {
 	Repairs  []Repaired `json:"repairs,omitempty"`
 	Broken   *Break     `json:"broken,omitempty"`
 	TornTail *TornTail  `json:"tornTail,omitempty"`
+	// Unfinished lists, in log order, the decisions of the intact part of
+	// the chain that no result follows. They do not make the report
+	// fail: the chain holds.
+	Unfinished []Unfinished `json:"unfinished,omitempty"`
 }
 
 // OK reports whether the whole chain holds and the file ends cleanly.
+// Unfinished decisions do not count against it.
 func (r *Report) OK() bool { return r.Broken == nil && r.TornTail == nil }
 
 // maxWindow is how many lines after a break Verify reads to tell a
@@ -75,8 +93,11 @@ type seenLine struct {
 // the first), and seq must count up by one. Torn lines are accepted only
 // when a repair record right after them names them. The error is for
 // reading failures; what is wrong with the log is in the report.
+//
+// Verify also pairs decisions with results by request id and lists the
+// decisions to run something that no result follows ([Report.Unfinished]).
 func Verify(r io.Reader) (Report, error) {
-	v := verifier{anchor: seenLine{hash: Genesis, confirmed: true}}
+	v := verifier{anchor: seenLine{hash: Genesis, confirmed: true}, open: map[string]int{}}
 	br := bufio.NewReaderSize(r, 1<<20)
 	var long []byte
 	for {
@@ -121,6 +142,9 @@ type verifier struct {
 		terminated bool
 		bytes      int
 	}
+	// open maps the request id of each decision to run something that no
+	// result has followed yet to its index in rep.Unfinished.
+	open map[string]int
 }
 
 func (v *verifier) add(line []byte, terminated bool) {
@@ -136,6 +160,7 @@ func (v *verifier) add(line []byte, terminated bool) {
 	case s.complete && s.h.Kind != KindRepair && len(v.window) == 0 &&
 		s.h.Prev == v.anchor.hash && s.h.Seq == v.anchor.h.Seq+1:
 		v.confirm(s)
+		v.pair(s, line)
 	default:
 		if len(v.window) == 0 {
 			v.pending = v.diagnose(s)
@@ -239,6 +264,7 @@ func (v *verifier) refine(first, next seenLine) {
 }
 
 func (v *verifier) finish() {
+	v.compact()
 	if len(v.window) == 0 && v.lastRaw.terminated {
 		return
 	}
@@ -261,6 +287,7 @@ func (v *verifier) finish() {
 		return
 	}
 	v.rep.Broken = v.pending
+	v.compact()
 	if !v.lastRaw.terminated {
 		v.rep.TornTail = &TornTail{Line: v.rep.Lines, Lines: 1, Bytes: v.lastRaw.bytes}
 	}
@@ -272,4 +299,69 @@ func lineRange(from, to int) []int {
 		r = append(r, i)
 	}
 	return r
+}
+
+// pair tracks a confirmed decision or result: a decision to run
+// something opens its request id, a result closes it.
+func (v *verifier) pair(s seenLine, line []byte) {
+	switch s.h.Kind {
+	case KindDecision:
+		id, decision, time := requestFields(line)
+		if id == "" || decision == "deny" {
+			return // a refusal has no result
+		}
+		v.open[id] = len(v.rep.Unfinished)
+		v.rep.Unfinished = append(v.rep.Unfinished, Unfinished{Line: s.no, ID: id, Time: time})
+	case KindResult:
+		id, _, _ := requestFields(line)
+		if i, ok := v.open[id]; ok {
+			v.rep.Unfinished[i].Line = 0 // finished; dropped by compact
+			delete(v.open, id)
+		}
+	}
+}
+
+// compact drops the finished entries from rep.Unfinished.
+func (v *verifier) compact() {
+	out := v.rep.Unfinished[:0]
+	for _, u := range v.rep.Unfinished {
+		if u.Line != 0 {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	v.rep.Unfinished = out
+}
+
+// requestFields reads a record's request id, decision and time. They are
+// top-level string fields, and no nested object of a record has keys of
+// those names, so the first occurrence of each key is the record's own
+// (a key inside a string value would have its quotes escaped). Values
+// with escapes are decoded properly.
+func requestFields(line []byte) (id, decision, time string) {
+	field := func(key string) string {
+		k := []byte(`"` + key + `":"`)
+		i := bytes.Index(line, k)
+		if i < 0 {
+			return ""
+		}
+		rest := line[i+len(k):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return ""
+		}
+		if bytes.IndexByte(rest[:j], '\\') < 0 {
+			return string(rest[:j])
+		}
+		var r struct {
+			ID       string `json:"id"`
+			Decision string `json:"decision"`
+			Time     string `json:"time"`
+		}
+		json.Unmarshal(line, &r)
+		return map[string]string{"id": r.ID, "decision": r.Decision, "time": r.Time}[key]
+	}
+	return field("id"), field("decision"), field("time")
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -106,5 +107,72 @@ func TestVerifyClean100kLog(t *testing.T) {
 	rep := verifyFile(t, writeLog(t, 100_000))
 	if !rep.OK() || rep.Records != 100_000 {
 		t.Fatalf("want 100000 good records, got %+v broken=%v", rep.Records, rep.Broken)
+	}
+}
+
+func TestVerifyListsDecisionsWithoutAResult(t *testing.T) {
+	path := t.TempDir() + "/audit.jsonl"
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decision := func(agent, decision string) *Record {
+		r := testRecord(agent, 1)
+		r.Decision = decision
+		return r
+	}
+	finished := decision("finished", "approve")   // line 1, result on line 2
+	denied := decision("denied", "deny")          // line 3: a refusal has no result
+	killed := decision("killed", "approve")       // line 4: agentctl was killed while it ran
+	sandboxed := decision("sandboxed", "sandbox") // line 5, result on line 7
+	running := decision("running", "allow")       // line 6: still running
+	escaped := decision("escaped", "allow")       // line 8: an id the writer had to escape
+	escaped.ID = `a"b`
+	result := func(d *Record) *Record {
+		r := NewResult(d, d.Time)
+		r.SetExit(0)
+		return r
+	}
+	for _, r := range []*Record{finished, result(finished), denied, killed, sandboxed, running, result(sandboxed), escaped} {
+		if err := l.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+
+	rep := verifyFile(t, path)
+	if !rep.OK() {
+		t.Fatalf("the chain holds; got broken=%+v torn=%+v", rep.Broken, rep.TornTail)
+	}
+	var got []string
+	for _, u := range rep.Unfinished {
+		got = append(got, strconv.Itoa(u.Line)+" "+u.ID)
+		if u.Time == "" {
+			t.Errorf("unfinished line %d has no time", u.Line)
+		}
+	}
+	want := []string{"4 " + killed.ID, "6 " + running.ID, `8 a"b`}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("unfinished: got %q, want %q", got, want)
+	}
+}
+
+func TestVerifyCleanLogHasNothingUnfinished(t *testing.T) {
+	path := t.TempDir() + "/audit.jsonl"
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		d := testRecord("agent", i)
+		r := NewResult(d, d.Time)
+		r.SetExit(0)
+		if err := l.AppendAll([]*Record{d, r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	if rep := verifyFile(t, path); !rep.OK() || rep.Unfinished != nil {
+		t.Fatalf("want an intact log with nothing unfinished, got %+v", rep)
 	}
 }

@@ -62,7 +62,12 @@ func newAuditVerifyCmd(f *Factory) *cobra.Command {
 SHA-256 of the record before it, from the genesis value on. It exits 0 when
 the chain holds, and 1 naming the first broken record (edited, deleted,
 inserted, reordered) or a torn last line (a writer crashed mid-write; the
-next append repairs it).`,
+next append repairs it).
+
+It also lists the decisions to run a command that no result record
+follows, as "unfinished": the command is still running, or agentctl was
+killed before it could record the result (its command died with it).
+They do not change the exit code: the chain holds.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, path, err := readAuditLog(f, strings.Join(args, ""))
@@ -105,6 +110,12 @@ func writeVerifyText(w io.Writer, path string, rep *audit.Report) {
 	}
 	if rep.OK() {
 		fmt.Fprintf(w, "%s: OK: %d records, chain intact\n", path, rep.Records)
+	}
+	if n := len(rep.Unfinished); n > 0 {
+		fmt.Fprintf(w, "%s: unfinished: %d decision(s) with no result: still running, or agentctl was killed before it recorded the result\n", path, n)
+		for _, u := range rep.Unfinished {
+			fmt.Fprintf(w, "  line %d: request %s at %s\n", u.Line, termsafe.Line(u.ID), termsafe.Line(u.Time))
+		}
 	}
 }
 

@@ -17,10 +17,10 @@ func TestSandboxStatus(t *testing.T) {
 		wantJSON func(sandbox.Summary) bool
 	}{
 		{name: "full support", st: sandbox.Status{LandlockABI: 7, UserNS: true, NetNS: true},
-			want: []string{"landlock ABI:               7", "TCP connect/bind rules:   yes", "pathname Unix sockets:    NO", "sandbox: required can be met"}},
+			want: []string{"landlock ABI:               7", "TCP connect/bind rules:   yes", "only granted paths exist: yes", "pathname Unix sockets:    yes", "sandbox: required can be met"}},
 		{name: "user namespaces blocked by AppArmor",
 			st:   sandbox.Status{LandlockABI: 4, NamespaceError: "operation not permitted", Hints: []string{"kernel/apparmor_restrict_unprivileged_userns = 1"}},
-			want: []string{"user namespace:             NO", "apparmor_restrict_unprivileged_userns = 1", "sandbox: required cannot be met: user namespace; network namespace", "hint: "}},
+			want: []string{"user namespace:             NO", "apparmor_restrict_unprivileged_userns = 1", "pathname Unix sockets:    NO", "sandbox: required cannot be met: user namespace; network namespace", "hint: "}},
 		{name: "no landlock, json", json: true, st: sandbox.Status{LandlockError: "landlock unavailable", UserNS: true, NetNS: true},
 			wantJSON: func(s sandbox.Summary) bool {
 				return !s.RequiredOK && len(s.Missing) == 1 && s.Missing[0] == "landlock filesystem rules" && !s.Features.FS && s.Hint != ""

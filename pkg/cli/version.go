@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentctl/agentctl/pkg/childproc"
 	"github.com/agentctl/agentctl/sandbox"
 )
 
@@ -104,7 +105,7 @@ func moduleVersion(path string) string {
 func terraformVersion(ctx context.Context, bin string) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "version", "-json").Output()
+	out, err := childproc.Output(exec.CommandContext(ctx, bin, "version", "-json"))
 	if err != nil {
 		return ""
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/agentctl/agentctl/pkg/childproc"
 )
 
 // fromEnv builds the environment entries of an env identity. Several
@@ -100,7 +102,7 @@ func runCommand(ctx context.Context, argv []string, env []string) (string, error
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
+	if err := childproc.Run(cmd); err != nil {
 		return "", fmt.Errorf("command %q: %w", argv[0], err)
 	}
 	v := strings.TrimRight(out.String(), "\r\n")

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/agentctl/agentctl/pkg/childproc"
 )
 
 // EntryEnv is the environment variable that marks a child agentctl process
@@ -71,7 +73,7 @@ func startEntry(ctx context.Context, self, name string, args []string, env []str
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	cmd.ExtraFiles = []*os.File{r}
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		w.Close()
 		return 0, fmt.Errorf("cannot start %s: %w", name, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/agentctl/agentctl/pkg/childproc"
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/classify/terraform"
 )
@@ -137,5 +138,5 @@ func Terraform(ctx context.Context, bin string, args []string, dir string, env [
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 2 * time.Minute
-	return exitCode(cmd.Run())
+	return exitCode(childproc.Run(cmd))
 }

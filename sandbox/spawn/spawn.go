@@ -1,9 +1,9 @@
 // Package spawn starts the process a sandbox runs in: agentctl's own
 // binary, re-executed in new user and network namespaces, waiting for its
-// configuration. It imports nothing but the standard library's os and
-// syscall so that agentctl can start the child while the rest of the
-// binary is still initialising (package boot), and the sandbox package
-// adopts it later.
+// configuration. It imports nothing but the standard library's os,
+// syscall, runtime and sync so that agentctl can start the child while
+// the rest of the binary is still initialising (package boot), and the
+// sandbox package adopts it later.
 package spawn
 
 import (

@@ -8,10 +8,12 @@ import (
 )
 
 // Start starts a sandbox child with the given standard streams (which it
-// does not close). With namespaces, the child is in new user and network
-// namespaces, mapped to the caller's uid and gid, with CAP_NET_ADMIN
-// there to bring its loopback up; failing to create them is a
-// *NamespaceError. The child dies with the thread that started it.
+// does not close). With namespaces, the child is in new user, network
+// and mount namespaces, mapped to the caller's uid and gid, with
+// CAP_NET_ADMIN and CAP_SYS_ADMIN there to bring its loopback up and
+// build its root; failing to create them is a
+// *NamespaceError. The child dies with this process (see
+// [OnLastingThread]).
 func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
@@ -31,16 +33,20 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if namespaces {
-		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
+		sys.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWNS
 		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
 		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
 		sys.GidMappingsEnableSetgroups = false
-		sys.AmbientCaps = []uintptr{capNetAdmin}
+		sys.AmbientCaps = []uintptr{capNetAdmin, capSysAdmin}
 	}
-	proc, err := os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
-		Env:   Env(),
-		Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
-		Sys:   sys,
+	var proc *os.Process
+	err = OnLastingThread(func() (err error) {
+		proc, err = os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
+			Env:   Env(),
+			Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
+			Sys:   sys,
+		})
+		return err
 	})
 	closeAll(specR, brokerChild, statusW)
 	if err != nil {
@@ -53,5 +59,10 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 	return &Process{Process: proc, Spec: specW, Status: statusR, Broker: broker}, nil
 }
 
-// capNetAdmin is CAP_NET_ADMIN (linux/capability.h).
-const capNetAdmin = 12
+// capNetAdmin and capSysAdmin are CAP_NET_ADMIN and CAP_SYS_ADMIN
+// (linux/capability.h): the child brings lo up and builds its root with
+// them, then drops every capability before it runs the command.
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+)
