@@ -35,7 +35,7 @@ func newCELEnv() (*cel.Env, error) {
 // compileWhen compiles a rule's condition. Errors are reported at the
 // position in the policy file, computed from the position of the YAML
 // scalar and the position inside the expression.
-func (d *decoder) compileWhen(n *yaml.Node) cel.Program {
+func (d *decoder) compileWhen(n *yaml.Node) (cel.Program, *cel.Ast) {
 	ast, iss := d.cel.Compile(n.Value)
 	if iss != nil && iss.Err() != nil {
 		for _, e := range iss.Errors() {
@@ -62,18 +62,18 @@ func (d *decoder) compileWhen(n *yaml.Node) cel.Program {
 			}
 			d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: col, Msg: "when: " + e.Message})
 		}
-		return nil
+		return nil, nil
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		d.errorf(n, "when: condition must be a bool, not %s", ast.OutputType())
-		return nil
+		return nil, nil
 	}
 	prg, err := d.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		d.errorf(n, "when: %v", err)
-		return nil
+		return nil, nil
 	}
-	return prg
+	return prg, ast
 }
 
 // activation is the value of every CEL variable for one input, converted

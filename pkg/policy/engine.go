@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -335,8 +334,8 @@ func (e *Engine) checkNames() []Issue {
 					by = append(by, m.name)
 				}
 			}
-			if m := celNames.FindStringSubmatch(r.When); m != nil {
-				by = append(by, "when: "+m[0])
+			if len(r.whenNames) > 0 {
+				by = append(by, "when: "+strings.Join(r.whenNames, ", "))
 			}
 			if len(by) > 0 {
 				issues = append(issues, Issue{File: l.File.Name, Line: r.Line, Msg: fmt.Sprintf(
@@ -363,9 +362,6 @@ func (e *Engine) checkNames() []Issue {
 	}
 	return issues
 }
-
-// celNames finds a condition's use of names the agent writes.
-var celNames = regexp.MustCompile(`\btarget\s*(\.\s*|\[\s*["'])(context|cluster|workspace|dir|kubeconfig|user)\b|\bcwd\b`)
 
 // nameHint says how to loosen the policy for one cluster.
 const nameHint = "bind the environment to the API server: servers: [{url: https://HOST:PORT, caSHA256: SHA256-OF-THE-CA-DER}] (docs/policy.md)"

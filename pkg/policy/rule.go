@@ -36,6 +36,9 @@ type Rule struct {
 
 	When string
 	prg  cel.Program
+	// whenNames is what When reads of the names the agent writes
+	// ([namesRead]).
+	whenNames []string
 
 	Action          Action
 	Message         string
@@ -83,7 +86,9 @@ func (d *decoder) rule(n *yaml.Node) *Rule {
 		case "when":
 			r.When = d.str(v, key)
 			if r.When != "" {
-				r.prg = d.compileWhen(v)
+				var ast *cel.Ast
+				r.prg, ast = d.compileWhen(v)
+				r.whenNames = namesRead(ast)
 			}
 		case "decision":
 			decision = v
