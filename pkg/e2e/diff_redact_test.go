@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/base64"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,5 +65,67 @@ data:
 	}
 	if g, w := diffTemps.ReplaceAllString(got.stdout, "$1"), diffTemps.ReplaceAllString(want.stdout, "$1"); g != w {
 		t.Errorf("diff through agentctl differs from kubectl's\n--- agentctl:\n%s\n--- kubectl:\n%s", g, w)
+	}
+}
+
+// TestDiffShowsConfigMapsAndHidesSecrets checks `kubectl diff` of a
+// ConfigMap whose second key, a value kubectl wraps over lines, changed,
+// next to a changed Secret applied client-side: the ConfigMap's part is
+// exactly kubectl's (it was `mode: [REDACTED:secret]`), no Secret value
+// shows. (kubectl masks the Secret here itself; agentctl's own redaction of
+// unmasked Secret diffs is TestDiffRedaction in pkg/redact.)
+func TestDiffShowsConfigMapsAndHidesSecrets(t *testing.T) {
+	c := testenv.Start(t)
+	ns := c.NewNamespace(t)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	long := strings.Repeat("a long line of configuration text ", 6)
+	objects := func(notes, password string) string {
+		return `apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data:
+  mode: prod
+  notes: "` + notes + `"
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData:
+  password: ` + password + `
+  user: app-user-name
+`
+	}
+	e := newEnv(t)
+	kubectl := testenv.Bin(t, "kubectl")
+	if r := e.runStdin(kubectl, objects(long, "hunter2-before"), "--kubeconfig", admin, "-n", ns, "apply", "-f", "-"); r.code != 0 {
+		t.Fatalf("kubectl apply: %s", r.stderr)
+	}
+	changed := objects(long+"x", "hunter2-after")
+	args := []string{"--kubeconfig", admin, "-n", ns, "diff", "-f", "-"}
+	want := e.runStdin(kubectl, changed, args...)
+	got := e.agentctlStdin(changed, append([]string{"kubectl"}, args...)...)
+	if got.code != want.code || got.code != 1 {
+		t.Fatalf("exit %d, kubectl's %d\nstderr: %s", got.code, want.code, got.stderr)
+	}
+	part := func(out, kind string) string {
+		for _, f := range strings.Split(out, "diff -u -N ")[1:] {
+			if head, _, _ := strings.Cut(f, "\n"); strings.Contains(head, "/v1."+kind+".") {
+				return diffTemps.ReplaceAllString("diff -u -N "+f, "$1")
+			}
+		}
+		t.Fatalf("no %s in the diff:\n%s", kind, out)
+		return ""
+	}
+	if g, w := part(got.stdout, "ConfigMap"), part(want.stdout, "ConfigMap"); g != w {
+		t.Errorf("the ConfigMap's diff through agentctl differs from kubectl's\n--- agentctl:\n%s\n--- kubectl:\n%s", g, w)
+	}
+	if !strings.Contains(part(got.stdout, "ConfigMap"), "   mode: prod\n") {
+		t.Errorf("the ConfigMap's unchanged value is not shown:\n%s", got.stdout)
+	}
+	for _, v := range []string{"hunter2-before", "hunter2-after", "app-user-name"} {
+		b64 := base64.StdEncoding.EncodeToString([]byte(v))
+		if strings.Contains(got.stdout, v) || strings.Contains(got.stdout, b64) {
+			t.Errorf("the Secret's value %q shows in the diff:\n%s", v, got.stdout)
+		}
 	}
 }

@@ -11,6 +11,9 @@ type state struct {
 	hints hints
 	pem   bool // inside a multi-line private key
 
+	diff diffState // where a unified diff is at, if the output is one
+	pfx  []byte    // the current diff line's prefix, put back on output
+
 	maps    []mapping // open mappings, outermost first
 	active  *block    // the data block collecting its lines
 	pending []*block  // blocks waiting for their mapping's kind
@@ -28,6 +31,7 @@ type mapping struct {
 	col       int
 	kind      string
 	sensitive bool
+	locked    bool // the kind is known from outside (a diff's file name)
 }
 
 // block is the value of a data/stringData key (or of a sensitive
@@ -52,6 +56,7 @@ const (
 )
 
 type heldLine struct {
+	pfx  []byte // a diff line's prefix
 	b    []byte
 	nl   bool
 	blk  *block
@@ -67,6 +72,14 @@ var (
 
 // line processes one line (without its newline; nl says it had one).
 func (s *state) line(l []byte, nl bool) {
+	if s.diffLine(l, nl) {
+		return
+	}
+	s.yamlLine(l, nl)
+}
+
+// yamlLine processes one line of YAML or JSON (or plain text).
+func (s *state) yamlLine(l []byte, nl bool) {
 	if (s.pem || s.hints.pem) && s.pemLine(l, nl) {
 		return
 	}
@@ -211,7 +224,11 @@ func (s *state) sensitiveAt(col int) bool {
 }
 
 func (s *state) setKind(col int, kind string) {
-	s.mapAt(col).kind = kind
+	m := s.mapAt(col)
+	if m.locked {
+		return
+	}
+	m.kind = kind
 	for _, b := range s.pending {
 		if !b.decided && b.col == col {
 			b.decided, b.redact = true, kind == "Secret"
@@ -233,11 +250,11 @@ func (s *state) failClosed() {
 
 func (s *state) emit(l []byte, nl bool, b *block, r role) {
 	if len(s.queue) == 0 && (b == nil || b.decided) {
-		s.render(heldLine{l, nl, b, r})
+		s.render(heldLine{s.pfx, l, nl, b, r})
 		return
 	}
-	s.queue = append(s.queue, heldLine{append([]byte(nil), l...), nl, b, r})
-	s.held += len(l) + 1
+	s.queue = append(s.queue, heldLine{append([]byte(nil), s.pfx...), append([]byte(nil), l...), nl, b, r})
+	s.held += len(s.pfx) + len(l) + 1
 }
 
 // emitRaw passes on a fragment of an over-long line (no structure).
@@ -254,7 +271,7 @@ func (s *state) drain() {
 			break
 		}
 		s.render(h)
-		s.held -= len(h.b) + 1
+		s.held -= len(h.pfx) + len(h.b) + 1
 	}
 	s.queue = append(s.queue[:0], s.queue[i:]...)
 	if len(s.queue) == 0 {
