@@ -61,6 +61,9 @@ func exitCode(err error) int {
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &denied):
+		if te := denied.ToolError(); te != nil {
+			return te.ExitCode
+		}
 		return ExitDenied
 	case errors.As(err, &auditer):
 		return ExitAudit
@@ -86,6 +89,12 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if errors.As(err, &exit) || errors.As(err, &planErr) && !asJSON {
 		return // the tool said it already
 	}
+	var tool *run.DeniedError
+	if errors.As(err, &tool) && tool.ToolError() != nil && !asJSON {
+		// The tool's own words: what it would have printed.
+		io.WriteString(w, tool.ToolError().Stderr)
+		return
+	}
 	code := exitCode(err)
 	hint := ""
 	var h hinted
@@ -102,6 +111,9 @@ func printError(w io.Writer, err error, asJSON bool) {
 			obj["decision"] = "deny"
 			obj["rule"] = denied.Decision.Rule
 			obj["reason"] = denied.Message
+			if te := denied.ToolError(); te != nil {
+				obj["toolStderr"] = te.Stderr
+			}
 			if denied.Assessment != nil {
 				obj["class"] = denied.Assessment.Class.String()
 				obj["subcommand"] = denied.Assessment.Subcommand

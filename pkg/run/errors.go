@@ -44,6 +44,15 @@ func (e *DeniedError) Error() string {
 	return msg
 }
 
+// ToolError returns the wrapped tool's own rejection, when that is why
+// the command was denied.
+func (e *DeniedError) ToolError() *classify.ToolError {
+	if e.Assessment == nil || e.Decision.Rule != RuleToolRejects {
+		return nil
+	}
+	return e.Assessment.ToolError
+}
+
 // Hint tells the user how to proceed.
 func (e *DeniedError) Hint() string {
 	if a := e.Assessment; a != nil && a.Refused != "" && a.RefusedHint != "" && e.Decision.Rule == RuleUnassessable {

@@ -88,6 +88,12 @@ type ExecReport struct {
 // (see classify.Assessment.Refused).
 const RuleUnassessable = "agentctl:unassessable"
 
+// RuleToolRejects names the decision on a command the wrapped tool itself
+// would reject before doing anything (see classify.Assessment.ToolError).
+// Such a denial is a mistake, not an attempt: it does not count towards
+// the lockout.
+const RuleToolRejects = "agentctl:tool-rejects"
+
 // Pipeline is one configured pipeline.
 type Pipeline struct {
 	Classifiers map[string]Classifier
@@ -139,7 +145,10 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 		return a, policy.Decision{}, err
 	}
 	a.Target.Env = d.Env
-	if a.Refused != "" {
+	switch {
+	case a.ToolError != nil:
+		d = policy.Decision{Action: policy.Deny, Rule: RuleToolRejects, Message: a.Refused, Env: d.Env}
+	case a.Refused != "":
 		// No policy can run what was not assessed.
 		d = policy.Decision{Action: policy.Deny, Rule: RuleUnassessable, Message: a.Refused, Env: d.Env}
 	}
