@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/run"
@@ -114,7 +115,12 @@ func printError(w io.Writer, err error, asJSON bool) {
 			if te := denied.ToolError(); te != nil {
 				obj["toolStderr"] = te.Stderr
 			}
+			if denied.RequestID != "" {
+				obj["requestId"] = denied.RequestID
+			}
 			if denied.Assessment != nil {
+				obj["target"] = jsonTarget(denied.Assessment)
+				obj["resources"] = jsonResources(denied.Assessment)
 				obj["class"] = denied.Assessment.Class.String()
 				obj["subcommand"] = denied.Assessment.Subcommand
 				var reasons []string
@@ -136,4 +142,31 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
+}
+
+// refusalTarget is where a refused command would have gone, for agents:
+// the kubectl context, cluster, server and namespace, or the terraform
+// working directory and workspace, and the environment the policy named.
+type refusalTarget struct {
+	Context   string `json:"context,omitempty"`
+	Cluster   string `json:"cluster,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Dir       string `json:"dir,omitempty"`
+	Workspace string `json:"workspace,omitempty"`
+	Env       string `json:"env,omitempty"`
+}
+
+func jsonTarget(a *classify.Assessment) refusalTarget {
+	t := a.Target
+	return refusalTarget{Context: t.Context, Cluster: t.Cluster, Server: t.Server, Namespace: t.Namespace,
+		Dir: t.Dir, Workspace: t.Workspace, Env: t.Env}
+}
+
+// jsonResources is never null: an agent may range over it.
+func jsonResources(a *classify.Assessment) []classify.Resource {
+	if a.Resources == nil {
+		return []classify.Resource{}
+	}
+	return a.Resources
 }

@@ -11,10 +11,16 @@ import (
 // DeniedError is returned when policy or the approver refused a command.
 // Nothing of the command ran.
 type DeniedError struct {
+	// RequestID is the request's id, as in its audit records and in the
+	// inbox.
+	RequestID  string
 	Assessment *classify.Assessment
 	Decision   policy.Decision
 	Answer     *approve.Answer
 	Message    string
+	// ModeHint, when set, is the hint that fits how agentctl runs (CI,
+	// an inbox it did not use); it replaces the generic one.
+	ModeHint string
 }
 
 func (e *DeniedError) Error() string {
@@ -55,6 +61,9 @@ func (e *DeniedError) ToolError() *classify.ToolError {
 
 // Hint tells the user how to proceed.
 func (e *DeniedError) Hint() string {
+	if e.ModeHint != "" {
+		return e.ModeHint
+	}
 	if a := e.Assessment; a != nil && a.Refused != "" && a.RefusedHint != "" && e.Decision.Rule == RuleUnassessable {
 		return a.RefusedHint
 	}
