@@ -18,10 +18,10 @@ func TestAllowRuleAllowsWhatWasRefused(t *testing.T) {
 		a    classify.Assessment
 	}{
 		{name: "kubectl delete in a namespace", a: classify.Assessment{Tool: "kubectl", Class: classify.Destructive, Subcommand: "delete",
-			Target: classify.Target{Context: "ci", Namespace: "staging"},
+			Target:    classify.Target{Context: "ci", Namespace: "staging"},
 			Resources: []classify.Resource{{Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "staging", Name: "x", Class: classify.Destructive}}}},
 		{name: "kubectl rbac change", a: classify.Assessment{Tool: "kubectl", Class: classify.Privilege, Subcommand: "apply",
-			Target: classify.Target{Context: "ci", Namespace: "staging"},
+			Target:    classify.Target{Context: "ci", Namespace: "staging"},
 			Resources: []classify.Resource{{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding", Resource: "rolebindings", Namespace: "staging", Name: "x", Class: classify.Privilege}}}},
 		{name: "terraform apply in a workspace", a: classify.Assessment{Tool: "terraform", Class: classify.Write, Subcommand: "apply",
 			Target: classify.Target{Dir: "/src/infra", Workspace: "staging"}}},
