@@ -70,3 +70,22 @@ func TestJSONRefusalIsActionable(t *testing.T) {
 		t.Error("the configmap was deleted")
 	}
 }
+
+// TestOwnedPlanHasNoApplyAdvice: when agentctl plans an apply to its own
+// plan file, the agent sees terraform's plan but not terraform's advice to
+// run `terraform apply PLANFILE` on agentctl's file.
+func TestOwnedPlanHasNoApplyAdvice(t *testing.T) {
+	e, _ := tfEnv(t, "creates")
+	got := e.agentctl("terraform", "apply")
+	if got.code != exitDenied {
+		t.Fatalf("exit %d, want %d\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+	if !strings.Contains(got.stderr, "Plan: 2 to add, 0 to change, 0 to destroy.") {
+		t.Errorf("terraform's plan is missing:\n%s", got.stderr)
+	}
+	for _, advice := range []string{"To perform exactly these actions", `terraform apply "`, "Saved the plan to"} {
+		if strings.Contains(got.stderr, advice) {
+			t.Errorf("the agent sees terraform's advice %q:\n%s", advice, got.stderr)
+		}
+	}
+}
