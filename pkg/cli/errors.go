@@ -118,6 +118,9 @@ func printError(w io.Writer, err error, asJSON bool) {
 			if denied.RequestID != "" {
 				obj["requestId"] = denied.RequestID
 			}
+			if denied.ApprovalHash != "" {
+				obj["approvalHash"] = denied.ApprovalHash
+			}
 			if denied.Assessment != nil {
 				obj["target"] = jsonTarget(denied.Assessment)
 				obj["resources"] = jsonResources(denied.Assessment)

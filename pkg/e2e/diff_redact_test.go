@@ -1,11 +1,14 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
@@ -127,5 +130,82 @@ stringData:
 		if strings.Contains(got.stdout, v) || strings.Contains(got.stdout, b64) {
 			t.Errorf("the Secret's value %q shows in the diff:\n%s", v, got.stdout)
 		}
+	}
+}
+
+// TestApprovalScreenShowsAConfigMapDiffAsKubectl: the change an approver
+// is shown for `kubectl apply` of a ConfigMap whose wrapped second value
+// changed shows the unchanged first value as it is (it was
+// `mode: [REDACTED:secret]`), and the refusal the agent gets when the
+// human says no names the request the inbox showed: its approval hash
+// (the inbox shows its first 12 characters) and the request id.
+func TestApprovalScreenShowsAConfigMapDiffAsKubectl(t *testing.T) {
+	c := testenv.Start(t)
+	ns := c.NewNamespace(t)
+	long := strings.Repeat("a long line of configuration text ", 6)
+	cm := func(notes string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata:\n  mode: prod\n  notes: \"" + notes + "\"\n"
+	}
+	c.Apply(t, ns, cm(long))
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	e := newEnv(t)
+	e.vars = append(e.interactive(), "XDG_RUNTIME_DIR="+t.TempDir())
+	getenv := func(k string) string {
+		for i := len(e.vars) - 1; i >= 0; i-- {
+			if name, v, _ := strings.Cut(e.vars[i], "="); name == k {
+				return v
+			}
+		}
+		return ""
+	}
+	paths, err := approve.DefaultPaths(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := approve.LoadOrCreateKey(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: "e2e-human"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); srv.Close() })
+	go srv.Serve(ctx)
+	shown := make(chan *approve.Screen, 1)
+	go func() {
+		select {
+		case p := <-srv.Requests():
+			shown <- p.Screen
+			p.Answer(approve.Verdict{Approved: false, Reason: "looking only"})
+		case <-ctx.Done():
+		}
+	}()
+
+	got := e.agentctlStdin(cm(long+"x"), "--output", "json", "kubectl", "--kubeconfig", admin, "-n", ns, "apply", "-f", "-")
+	if got.code != exitDenied {
+		t.Fatalf("exit %d, want %d (the human said no)\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+	var s *approve.Screen
+	select {
+	case s = <-shown:
+	default:
+		t.Fatal("the inbox was not asked")
+	}
+	if !strings.Contains(s.Diff, "\n   mode: prod\n") || strings.Contains(s.Diff, "REDACTED") {
+		t.Errorf("the approval screen's diff:\n%s", s.Diff)
+	}
+	// The inbox's waiting line comes first; the refusal is the last line.
+	lines := strings.Split(strings.TrimSpace(got.stderr), "\n")
+	var refusal map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &refusal); err != nil {
+		t.Fatalf("the last line of stderr is not one JSON object: %v\n%s", err, got.stderr)
+	}
+	if refusal["requestId"] != s.ID || s.ID == "" {
+		t.Errorf("requestId %v, the inbox's request %q", refusal["requestId"], s.ID)
+	}
+	if refusal["approvalHash"] != s.Hash || s.Hash == "" {
+		t.Errorf("approvalHash %v, the inbox showed %q", refusal["approvalHash"], s.Hash)
 	}
 }

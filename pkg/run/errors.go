@@ -13,11 +13,14 @@ import (
 type DeniedError struct {
 	// RequestID is the request's id, as in its audit records and in the
 	// inbox.
-	RequestID  string
-	Assessment *classify.Assessment
-	Decision   policy.Decision
-	Answer     *approve.Answer
-	Message    string
+	RequestID string
+	// ApprovalHash is the hash of what an approver was shown, when one
+	// was asked; the inbox names the request by its first 12 characters.
+	ApprovalHash string
+	Assessment   *classify.Assessment
+	Decision     policy.Decision
+	Answer       *approve.Answer
+	Message      string
 	// ModeHint, when set, is the hint that fits how agentctl runs (CI,
 	// an inbox it did not use); it replaces the generic one.
 	ModeHint string

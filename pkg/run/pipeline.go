@@ -266,5 +266,5 @@ func (p *Pipeline) deny(ev *Event, msg string) error {
 	if err := p.Auditor.Decision(ev); err != nil {
 		return &AuditError{Err: err}
 	}
-	return &DeniedError{RequestID: ev.Req.ID, Assessment: ev.Assessment, Decision: ev.Decision, Answer: ev.Answer, Message: msg}
+	return &DeniedError{RequestID: ev.Req.ID, ApprovalHash: ev.ApprovalHash, Assessment: ev.Assessment, Decision: ev.Decision, Answer: ev.Answer, Message: msg}
 }
