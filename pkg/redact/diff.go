@@ -155,13 +155,7 @@ func (s *state) diffContent(l []byte, nl bool) bool {
 		d.phase = diffOff
 		return false
 	}
-	if onOld {
-		d.old--
-	}
-	if onNew {
-		d.nw--
-	}
-	if d.old < 0 || d.nw < 0 {
+	if !s.diffCount(p) {
 		// More lines than the header said: not this hunk's.
 		s.diffFile()
 		d.phase = diffOff
@@ -180,6 +174,28 @@ func (s *state) diffContent(l []byte, nl bool) bool {
 	if d.old == 0 && d.nw == 0 {
 		d.phase = diffBetween
 	}
+	return true
+}
+
+// diffCount counts a hunk line with prefix p against the hunk's header;
+// it reports false when the hunk has no room for it.
+func (s *state) diffCount(p byte) bool {
+	d := &s.diff
+	old, nw := d.old, d.nw
+	switch p {
+	case ' ':
+		old, nw = old-1, nw-1
+	case '-':
+		old--
+	case '+':
+		nw--
+	default:
+		return false
+	}
+	if old < 0 || nw < 0 {
+		return false
+	}
+	d.old, d.nw = old, nw
 	return true
 }
 

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,51 @@ func TestKindFromName(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("kindFromName(%q) = %q, %v; want %q", name, got, ok, want)
 		}
+	}
+}
+
+// TestOverLongValues streams output whose line is longer than MaxHold in
+// 32 KiB writes: a Secret's value, or one whose kind is not known yet, is
+// redacted whole (it was passed on raw in pieces), anything else passes as
+// it is, and a diff goes on being followed after it.
+func TestOverLongValues(t *testing.T) {
+	big := strings.Repeat("QUJD", 300000) // 1.2 MB on one line
+	secretDiff := diffHead("v1.Secret.p.db") + "@@ -1,2 +1,2 @@\n data:\n-  pw: aHVudGVyMi1vbGQ=\n+  pw: aHVudGVyMi1uZXc=\n"
+	tests := []struct {
+		name, in string
+		gone     []string
+		want     []string
+	}{
+		{name: "secret yaml", in: "apiVersion: v1\ndata:\n  big: " + big + "\n  small: c2Vjcgo=\nkind: Secret\n",
+			gone: []string{"QUJDQUJD", "c2Vjcgo="}, want: []string{"  big: [REDACTED:secret]\n  small: [REDACTED:secret]\nkind: Secret\n"}},
+		{name: "secret diff", in: diffHead("v1.Secret.p.x") + "@@ -1,3 +1,3 @@\n data:\n-  big: " + big + "\n+  big: " + big + "x\n" + secretDiff,
+			gone: []string{"QUJDQUJD", "aHVudGVyMi1vbGQ=", "aHVudGVyMi1uZXc="}, want: []string{"-  big: [REDACTED:secret]\n+  big: [REDACTED:secret]\n", "+  pw: [REDACTED:secret]\n"}},
+		{name: "configmap yaml: the kind shows only after MaxHold, fail closed", in: "apiVersion: v1\ndata:\n  big: " + big + "\nkind: ConfigMap\n",
+			gone: []string{"QUJDQUJD"}, want: []string{"  big: [REDACTED:secret]\nkind: ConfigMap\n"}},
+		{name: "configmap yaml, kind first", in: "apiVersion: v1\nkind: ConfigMap\ndata:\n  big: " + big + "\n  b: c\n",
+			want: []string{"  big: " + big + "\n  b: c\n"}},
+		{name: "configmap diff, then a secret's", in: diffHead("v1.ConfigMap.p.x") + "@@ -1,3 +1,3 @@\n data:\n-  big: " + big + "\n+  big: " + big + "x\n" + secretDiff,
+			gone: []string{"aHVudGVyMi1vbGQ=", "aHVudGVyMi1uZXc="}, want: []string{"-  big: " + big + "\n+  big: " + big + "x\n", "+  pw: [REDACTED:secret]\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			w := New(Options{}).Writer(&b)
+			for i := 0; i < len(tt.in); i += 32 << 10 {
+				w.Write([]byte(tt.in[i:min(len(tt.in), i+32<<10)]))
+			}
+			w.Close()
+			got := b.String()
+			for _, g := range tt.gone {
+				if strings.Contains(got, g) {
+					t.Errorf("output still holds %q:\n%.400s", g, got)
+				}
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(got, s) {
+					t.Errorf("output lacks %.80q:\n%.400s", s, got)
+				}
+			}
+		})
 	}
 }
