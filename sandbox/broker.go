@@ -29,6 +29,30 @@ const dialTimeout = 30 * time.Second
 type broker struct {
 	conn  *net.UnixConn
 	allow map[string]bool // Destination.Addr()
+
+	mu      sync.Mutex
+	refused []string // destinations asked for and not allowed, in order, once each
+}
+
+// refusals returns the destinations the broker refused because they were
+// not allowed (not those whose dial failed).
+func (b *broker) refusals() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.refused...)
+}
+
+func (b *broker) refuse(addr string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.refused {
+		if r == addr {
+			return
+		}
+	}
+	if len(b.refused) < 16 {
+		b.refused = append(b.refused, addr)
+	}
 }
 
 func newBroker(f *os.File, dests []Destination) (*broker, error) {
@@ -72,6 +96,7 @@ func (b *broker) answer(ctx context.Context, id, addr string) {
 	d, err := ParseDestination(addr)
 	if err == nil && !b.allow[d.Addr()] {
 		err = fmt.Errorf("destination %q not allowed", addr)
+		b.refuse(d.Addr())
 	}
 	var f *os.File
 	if err == nil {

@@ -1,11 +1,14 @@
 package sandbox
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The escape suite: each test makes one attempt from inside the sandbox
@@ -191,4 +194,28 @@ func TestEscapeUnixSocketWhenAllowed(t *testing.T) {
 		attempt(t, tr.addr)
 		tr.assertUntouched(t)
 	})
+}
+
+// TestRunReportsRefusedDestinations: a destination the broker refused is
+// reported with the result, so agentctl can say the sandbox refused it
+// (and which), and an allowed one is not.
+func TestRunReportsRefusedDestinations(t *testing.T) {
+	e := newEscapeEnv(t)
+	e.extraDest = []string{"registry.allowed.test:443"} // starts the proxy; never dialled
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, enf, err := Run(ctx, e.config("proxy", "exfil.example.test:443"), Stdio{Out: &out, Err: &errb})
+	if err != nil || code != 0 {
+		t.Fatalf("sandbox.Run: exit %d, %v\n%s%s", code, err, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "blocked:") {
+		t.Fatalf("the proxy let it through:\n%s", out.String())
+	}
+	if len(enf.Refused) != 1 || enf.Refused[0] != "exfil.example.test:443" {
+		t.Errorf("refused %q, want [exfil.example.test:443] (the cluster %s was allowed)", enf.Refused, e.server)
+	}
+	if !strings.Contains(enf.String(), "refused: exfil.example.test:443") {
+		t.Errorf("summary %q does not name the refusal", enf.String())
+	}
 }

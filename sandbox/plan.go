@@ -86,6 +86,10 @@ type Enforcement struct {
 	// Weaker lists hardening the kernel's Landlock ABI lacks; the
 	// namespaces cover most of it (see docs/sandbox.md).
 	Weaker []string `json:"weaker,omitempty"`
+	// Refused lists the destinations (host:port) the command asked the
+	// egress broker for and was refused, as not granted: the sandbox's
+	// own answer, not a guess from the command's output.
+	Refused []string `json:"refused,omitempty"`
 }
 
 // String summarises e in one line, e.g.
@@ -106,6 +110,9 @@ func (e Enforcement) String() string {
 	}
 	if len(e.Weaker) > 0 {
 		s += "; weaker: " + strings.Join(e.Weaker, ", ")
+	}
+	if len(e.Refused) > 0 {
+		s += "; refused: " + strings.Join(e.Refused, ", ")
 	}
 	return s
 }

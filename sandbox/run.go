@@ -248,7 +248,10 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 		return 0, r.Enforcement, errors.New(st2.Error)
 	}
 	ps, werr := c.wait()
-	return exitCode(ps, werr), st2.Enforcement, nil
+	stopBroker()
+	enf := st2.Enforcement
+	enf.Refused = b.refusals()
+	return exitCode(ps, werr), enf, nil
 }
 
 // probeNamespaces starts the re-executed binary in new user, network and

@@ -184,6 +184,12 @@ type Assessment struct {
 	Refused string `json:"refused,omitempty"`
 	// RefusedHint, when set, says what to do instead of what was refused.
 	RefusedHint string `json:"-"`
+	// ToolError, when set, is how the wrapped tool itself would reject
+	// the command before doing anything (an unknown subcommand with no
+	// plugin for it, a resource type the server does not have): agentctl
+	// answers with the tool's own message and exit code. Refused is set
+	// too.
+	ToolError *ToolError `json:"toolError,omitempty"`
 	// Discovery says whether the cluster's own discovery was asked
 	// ("live") or not ("offline").
 	Discovery string `json:"discovery,omitempty"`
@@ -201,6 +207,28 @@ func (a *Assessment) Refuse(c Class, format string, args ...any) {
 	a.Raise(c, format, args...)
 	if a.Refused == "" {
 		a.Refused = a.Reasons[len(a.Reasons)-1].Message
+	}
+}
+
+// ToolError is the wrapped tool's own rejection of a command.
+type ToolError struct {
+	// Stderr is what the tool prints, byte for byte.
+	Stderr string `json:"stderr"`
+	// ExitCode is the tool's exit code.
+	ExitCode int `json:"exitCode"`
+}
+
+// RejectAsTool marks the command as one the tool itself would reject
+// before doing anything, with the tool's stderr and exit code; why is the
+// reason recorded (and refused) in agentctl's words. Only the first
+// rejection is kept, as the tool stops at its first error.
+//
+// The class is Unknown: the command is none the tool has.
+func (a *Assessment) RejectAsTool(exit int, stderr, format string, args ...any) {
+	first := a.Refused == ""
+	a.Refuse(Unknown, format, args...)
+	if first {
+		a.ToolError = &ToolError{Stderr: stderr, ExitCode: exit}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/run"
@@ -61,6 +62,9 @@ func exitCode(err error) int {
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &denied):
+		if te := denied.ToolError(); te != nil {
+			return te.ExitCode
+		}
 		return ExitDenied
 	case errors.As(err, &auditer):
 		return ExitAudit
@@ -86,6 +90,12 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if errors.As(err, &exit) || errors.As(err, &planErr) && !asJSON {
 		return // the tool said it already
 	}
+	var tool *run.DeniedError
+	if errors.As(err, &tool) && tool.ToolError() != nil && !asJSON {
+		// The tool's own words: what it would have printed.
+		io.WriteString(w, tool.ToolError().Stderr)
+		return
+	}
 	code := exitCode(err)
 	hint := ""
 	var h hinted
@@ -102,7 +112,18 @@ func printError(w io.Writer, err error, asJSON bool) {
 			obj["decision"] = "deny"
 			obj["rule"] = denied.Decision.Rule
 			obj["reason"] = denied.Message
+			if te := denied.ToolError(); te != nil {
+				obj["toolStderr"] = te.Stderr
+			}
+			if denied.RequestID != "" {
+				obj["requestId"] = denied.RequestID
+			}
+			if denied.ApprovalHash != "" {
+				obj["approvalHash"] = denied.ApprovalHash
+			}
 			if denied.Assessment != nil {
+				obj["target"] = jsonTarget(denied.Assessment)
+				obj["resources"] = jsonResources(denied.Assessment)
 				obj["class"] = denied.Assessment.Class.String()
 				obj["subcommand"] = denied.Assessment.Subcommand
 				var reasons []string
@@ -124,4 +145,31 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
+}
+
+// refusalTarget is where a refused command would have gone, for agents:
+// the kubectl context, cluster, server and namespace, or the terraform
+// working directory and workspace, and the environment the policy named.
+type refusalTarget struct {
+	Context   string `json:"context,omitempty"`
+	Cluster   string `json:"cluster,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Dir       string `json:"dir,omitempty"`
+	Workspace string `json:"workspace,omitempty"`
+	Env       string `json:"env,omitempty"`
+}
+
+func jsonTarget(a *classify.Assessment) refusalTarget {
+	t := a.Target
+	return refusalTarget{Context: t.Context, Cluster: t.Cluster, Server: t.Server, Namespace: t.Namespace,
+		Dir: t.Dir, Workspace: t.Workspace, Env: t.Env}
+}
+
+// jsonResources is never null: an agent may range over it.
+func jsonResources(a *classify.Assessment) []classify.Resource {
+	if a.Resources == nil {
+		return []classify.Resource{}
+	}
+	return a.Resources
 }

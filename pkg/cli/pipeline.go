@@ -70,6 +70,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		Terraform:      func(tool string) (string, error) { return findTool(f, tool) },
 		Credentials:    broker,
 		TerraformAllow: admin.terraformAllow(),
+		AdminPolicy:    filepath.Join(f.adminDir(), "policy.yaml"),
 	}
 	// terraform's own output while agentctl plans an apply reaches the
 	// agent: redacted like everything else.

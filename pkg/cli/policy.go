@@ -74,6 +74,10 @@ func (o *observingAuditor) Decision(ev *run.Event) error {
 	if err := o.Auditor.Decision(ev); err != nil {
 		return err
 	}
+	// A command the tool itself rejects (a typo) is no strike.
+	if ev.Decision.Rule == run.RuleToolRejects {
+		return nil
+	}
 	if ev.Decision.Action == policy.Deny || ev.Answer != nil && !ev.Answer.Approved {
 		final := ev.Decision
 		final.Action = policy.Deny

@@ -70,7 +70,7 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 	}
 	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
 	if err != nil {
-		return err
+		return withModeHint(f, err)
 	}
 	if code != 0 {
 		return &ExitError{Code: code}

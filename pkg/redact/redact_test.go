@@ -136,12 +136,14 @@ func TestDisable(t *testing.T) {
 // offset, and expects the same output as one Write.
 func TestSplitWrites(t *testing.T) {
 	inputs := map[string]string{
-		"secret yaml": mustRead(t, "secret.yaml"),
-		"secret json": mustRead(t, "secret.json"),
-		"jwt":         "a " + jwt + " b\n",
-		"vault":       "token " + vaultTok + "\n",
-		"pem":         "k: |\n  " + strings.ReplaceAll(pemKey, "\n", "\n  ") + "\n",
-		"exact":       "x: opaque-credential-42\n",
+		"secret yaml":    mustRead(t, "secret.yaml"),
+		"secret json":    mustRead(t, "secret.json"),
+		"jwt":            "a " + jwt + " b\n",
+		"vault":          "token " + vaultTok + "\n",
+		"pem":            "k: |\n  " + strings.ReplaceAll(pemKey, "\n", "\n  ") + "\n",
+		"exact":          "x: opaque-credential-42\n",
+		"configmap diff": configMapDiff,
+		"secret diff":    diffHead("v1.Secret.p.db") + "@@ -1,3 +1,3 @@\n data:\n-  pw: aHVudGVyMi1vbGQ=\n+  pw: aHVudGVyMi1uZXc=\n kind: Secret\n",
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {

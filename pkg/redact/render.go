@@ -17,6 +17,7 @@ func (s *state) render(h heldLine) {
 			}
 		}
 	}
+	s.out = append(s.out, h.pfx...)
 	s.out = append(s.out, l...)
 	if h.nl {
 		s.out = append(s.out, '\n')
@@ -202,7 +203,7 @@ func (s *state) pemLine(l []byte, nl bool) bool {
 	if k := bytes.Index(l[end:], pemEnd); k >= 0 {
 		if m := bytes.Index(l[end+k:], pemKeyEnd); m >= 0 {
 			out = append(out, l[end+k+m+len(pemKeyEnd):]...)
-			s.line(out, nl)
+			s.yamlLine(out, nl)
 			return true
 		}
 	}

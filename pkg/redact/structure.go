@@ -11,6 +11,12 @@ type state struct {
 	hints hints
 	pem   bool // inside a multi-line private key
 
+	diff diffState // where a unified diff is at, if the output is one
+	pfx  []byte    // the current diff line's prefix, put back on output
+	// cut says an over-long line is being passed on in fragments;
+	// cutRedact that its fragments are dropped (see emitRaw).
+	cut, cutRedact bool
+
 	maps    []mapping // open mappings, outermost first
 	active  *block    // the data block collecting its lines
 	pending []*block  // blocks waiting for their mapping's kind
@@ -28,6 +34,7 @@ type mapping struct {
 	col       int
 	kind      string
 	sensitive bool
+	locked    bool // the kind is known from outside (a diff's file name)
 }
 
 // block is the value of a data/stringData key (or of a sensitive
@@ -52,6 +59,7 @@ const (
 )
 
 type heldLine struct {
+	pfx  []byte // a diff line's prefix
 	b    []byte
 	nl   bool
 	blk  *block
@@ -67,6 +75,18 @@ var (
 
 // line processes one line (without its newline; nl says it had one).
 func (s *state) line(l []byte, nl bool) {
+	if s.cut {
+		s.rawTail(l, nl)
+		return
+	}
+	if s.diffLine(l, nl) {
+		return
+	}
+	s.yamlLine(l, nl)
+}
+
+// yamlLine processes one line of YAML or JSON (or plain text).
+func (s *state) yamlLine(l []byte, nl bool) {
 	if (s.pem || s.hints.pem) && s.pemLine(l, nl) {
 		return
 	}
@@ -211,7 +231,11 @@ func (s *state) sensitiveAt(col int) bool {
 }
 
 func (s *state) setKind(col int, kind string) {
-	s.mapAt(col).kind = kind
+	m := s.mapAt(col)
+	if m.locked {
+		return
+	}
+	m.kind = kind
 	for _, b := range s.pending {
 		if !b.decided && b.col == col {
 			b.decided, b.redact = true, kind == "Secret"
@@ -233,17 +257,72 @@ func (s *state) failClosed() {
 
 func (s *state) emit(l []byte, nl bool, b *block, r role) {
 	if len(s.queue) == 0 && (b == nil || b.decided) {
-		s.render(heldLine{l, nl, b, r})
+		s.render(heldLine{s.pfx, l, nl, b, r})
 		return
 	}
-	s.queue = append(s.queue, heldLine{append([]byte(nil), l...), nl, b, r})
-	s.held += len(l) + 1
+	s.queue = append(s.queue, heldLine{append([]byte(nil), s.pfx...), append([]byte(nil), l...), nl, b, r})
+	s.held += len(s.pfx) + len(l) + 1
 }
 
-// emitRaw passes on a fragment of an over-long line (no structure).
+// emitRaw passes on a fragment of an over-long line (no structure). The
+// first fragment of a line that may be a Secret's value (inside a data
+// block that redacts or waits for its kind, or in a Secret's diff) is
+// replaced by the marker, with its key kept, and the rest of the line is
+// dropped: fail closed. Otherwise the line's fragments, and its tail when
+// its newline arrives, pass as they are.
 func (s *state) emitRaw(l []byte) {
 	s.failClosed()
-	s.out = append(s.out, l...)
+	if s.cut {
+		if !s.cutRedact {
+			s.out = append(s.out, l...)
+		}
+		return
+	}
+	s.cut = true
+	pfx, c := []byte(nil), l
+	inDiff := s.diff.phase == diffHunk
+	if inDiff && len(l) > 0 {
+		pfx, c = l[:1], l[1:]
+		if !s.diffCount(l[0]) {
+			// Not a line of this hunk after all.
+			s.diffFile()
+			s.diff.phase = diffOff
+			pfx, c, inDiff = nil, l, false
+		}
+	}
+	indent := spaces(c)
+	s.cutRedact = inDiff && s.diff.redact ||
+		s.active != nil && s.active.redact && indent > s.active.col
+	if !s.cutRedact {
+		s.out = append(s.out, l...)
+		return
+	}
+	s.r.count(Secret, 1)
+	s.out = append(s.out, pfx...)
+	if k, ok := parseKey(c, indent); ok {
+		s.out = append(s.out, c[:k.vstart]...)
+		if k.vstart > 0 && c[k.vstart-1] == ':' {
+			s.out = append(s.out, ' ')
+		}
+	} else {
+		s.out = append(s.out, c[:indent]...)
+	}
+	s.out = append(s.out, marker(Secret)...)
+}
+
+// rawTail ends an over-long line that was passed on in fragments: l is
+// its tail.
+func (s *state) rawTail(l []byte, nl bool) {
+	s.cut = false
+	if !s.cutRedact {
+		s.out = append(s.out, l...)
+	}
+	if nl {
+		s.out = append(s.out, '\n')
+	}
+	if s.diff.phase == diffHunk && s.diff.old == 0 && s.diff.nw == 0 {
+		s.diff.phase = diffBetween
+	}
 }
 
 func (s *state) drain() {
@@ -254,7 +333,7 @@ func (s *state) drain() {
 			break
 		}
 		s.render(h)
-		s.held -= len(h.b) + 1
+		s.held -= len(h.pfx) + len(h.b) + 1
 	}
 	s.queue = append(s.queue[:0], s.queue[i:]...)
 	if len(s.queue) == 0 {

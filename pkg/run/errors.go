@@ -11,10 +11,19 @@ import (
 // DeniedError is returned when policy or the approver refused a command.
 // Nothing of the command ran.
 type DeniedError struct {
-	Assessment *classify.Assessment
-	Decision   policy.Decision
-	Answer     *approve.Answer
-	Message    string
+	// RequestID is the request's id, as in its audit records and in the
+	// inbox.
+	RequestID string
+	// ApprovalHash is the hash of what an approver was shown, when one
+	// was asked; the inbox names the request by its first 12 characters.
+	ApprovalHash string
+	Assessment   *classify.Assessment
+	Decision     policy.Decision
+	Answer       *approve.Answer
+	Message      string
+	// ModeHint, when set, is the hint that fits how agentctl runs (CI,
+	// an inbox it did not use); it replaces the generic one.
+	ModeHint string
 }
 
 func (e *DeniedError) Error() string {
@@ -44,8 +53,20 @@ func (e *DeniedError) Error() string {
 	return msg
 }
 
+// ToolError returns the wrapped tool's own rejection, when that is why
+// the command was denied.
+func (e *DeniedError) ToolError() *classify.ToolError {
+	if e.Assessment == nil || e.Decision.Rule != RuleToolRejects {
+		return nil
+	}
+	return e.Assessment.ToolError
+}
+
 // Hint tells the user how to proceed.
 func (e *DeniedError) Hint() string {
+	if e.ModeHint != "" {
+		return e.ModeHint
+	}
 	if a := e.Assessment; a != nil && a.Refused != "" && a.RefusedHint != "" && e.Decision.Rule == RuleUnassessable {
 		return a.RefusedHint
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -48,6 +49,9 @@ type LocalExecutor struct {
 	// TerraformAllow lists the parts of terraform's CLI configuration
 	// the administrator allows (dev_overrides, credentials helpers).
 	TerraformAllow tfclass.CLIConfigAllow
+	// AdminPolicy is the policy file that may loosen (root's), named in
+	// the hint when the sandbox refused a destination.
+	AdminPolicy string
 
 	pre *prestarted // see Prestart
 }
@@ -164,6 +168,10 @@ func (e *LocalExecutor) Execute(ctx context.Context, a *classify.Assessment, d p
 	default:
 		err = fmt.Errorf("running %s is not supported yet", a.Tool)
 	}
+	if len(rep.Refused) > 0 {
+		// The broker's own answer: say it, after the tool's output.
+		fmt.Fprint(stderr, sandboxRefusal(rep.Refused, e.AdminPolicy))
+	}
 	rep.Redactions = flush()
 	rep.ExitCode = code
 	rep.OutputBytes = out.n + errw.n
@@ -209,8 +217,24 @@ func (e *LocalExecutor) kubectl(ctx context.Context, a *classify.Assessment, d p
 		cfg.Destinations = []string{srv.Dest()}
 	}
 	code, enf, err := e.runSandbox(ctx, cfg, stdin, stdout, stderr)
-	rep.Sandbox = enf.String()
+	rep.Sandbox, rep.Refused = enf.String(), enf.Refused
 	return code, err
+}
+
+// sandboxRefusal is agentctl's note on destinations the sandbox refused:
+// which, and how to let the command reach them.
+func sandboxRefusal(refused []string, adminPolicy string) string {
+	q := make([]string, len(refused))
+	for i, r := range refused {
+		q[i] = strconv.Quote(r)
+	}
+	where := "the admin policy"
+	if adminPolicy != "" {
+		where = adminPolicy
+	}
+	return fmt.Sprintf("agentctl: the sandbox refused a connection to %s: a sandboxed read reaches only the destinations agentctl grants it (for kubectl, the target's API server)\n"+
+		"hint: to run this command outside the sandbox, a rule in %s (root's file: only it may loosen) must decide allow for it; `agentctl explain -- ...` shows the rule that decided sandbox\n",
+		strings.Join(q, ", "), where)
 }
 
 // kubeconfigFiles lists the kubeconfig files of a KUBECONFIG-style list

@@ -59,7 +59,7 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 	}
 	defer cleanup()
 	code, enf, err := e.runSandbox(ctx, cfg, stdio.Stdin, stdio.Stdout, stdio.Stderr)
-	rep.Sandbox = enf.String()
+	rep.Sandbox, rep.Refused = enf.String(), enf.Refused
 	return code, err
 }
 

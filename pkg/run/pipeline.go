@@ -76,8 +76,10 @@ type Executor interface {
 
 // ExecReport says how a command ran.
 type ExecReport struct {
-	ExitCode    int            `json:"exitCode"`
-	Sandbox     string         `json:"sandbox,omitempty"`  // enforcement summary
+	ExitCode int    `json:"exitCode"`
+	Sandbox  string `json:"sandbox,omitempty"` // enforcement summary
+	// Refused lists the destinations the sandbox refused (host:port).
+	Refused     []string       `json:"refused,omitempty"`
 	Identity    string         `json:"identity,omitempty"` // credential identity used, never the credential
 	LeaseID     string         `json:"leaseId,omitempty"`
 	OutputBytes int64          `json:"outputBytes"`
@@ -87,6 +89,12 @@ type ExecReport struct {
 // RuleUnassessable names the decision on a command the classifier refused
 // (see classify.Assessment.Refused).
 const RuleUnassessable = "agentctl:unassessable"
+
+// RuleToolRejects names the decision on a command the wrapped tool itself
+// would reject before doing anything (see classify.Assessment.ToolError).
+// Such a denial is a mistake, not an attempt: it does not count towards
+// the lockout.
+const RuleToolRejects = "agentctl:tool-rejects"
 
 // Pipeline is one configured pipeline.
 type Pipeline struct {
@@ -139,7 +147,10 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 		return a, policy.Decision{}, err
 	}
 	a.Target.Env = d.Env
-	if a.Refused != "" {
+	switch {
+	case a.ToolError != nil:
+		d = policy.Decision{Action: policy.Deny, Rule: RuleToolRejects, Message: a.Refused, Env: d.Env}
+	case a.Refused != "":
 		// No policy can run what was not assessed.
 		d = policy.Decision{Action: policy.Deny, Rule: RuleUnassessable, Message: a.Refused, Env: d.Env}
 	}
@@ -255,5 +266,5 @@ func (p *Pipeline) deny(ev *Event, msg string) error {
 	if err := p.Auditor.Decision(ev); err != nil {
 		return &AuditError{Err: err}
 	}
-	return &DeniedError{Assessment: ev.Assessment, Decision: ev.Decision, Answer: ev.Answer, Message: msg}
+	return &DeniedError{RequestID: ev.Req.ID, ApprovalHash: ev.ApprovalHash, Assessment: ev.Assessment, Decision: ev.Decision, Answer: ev.Answer, Message: msg}
 }

@@ -38,7 +38,8 @@ func req(t testing.TB, args []string, stdin string) *request.Request {
 	dir := testdata(t)
 	r := &request.Request{
 		Tool: "kubectl", Args: args, Cwd: dir,
-		Env: []string{"KUBECONFIG=" + filepath.Join(dir, "kubeconfig"), "HOME=/nonexistent"},
+		// PATH holds the plugins kubectl-foo and kubectl-convert.
+		Env: []string{"KUBECONFIG=" + filepath.Join(dir, "kubeconfig"), "HOME=/nonexistent", "PATH=/nonexistent:plugins"},
 	}
 	if stdin != "" {
 		r.Stdin = strings.NewReader(stdin)

@@ -1,6 +1,7 @@
 package kubectl
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/agentctl/agentctl/pkg/classify"
@@ -58,6 +59,36 @@ func (s *state) resolveType(typ string) []*kind {
 		return nil
 	}
 	return s.kindFromMapper(m, gvr)
+}
+
+// serverLacks reports whether the cluster's discovery answered and has no
+// resource or kind typ, looked up as kubectl's resource builder does
+// (mappingFor); res is the name kubectl's error gives. A discovery error
+// (a group that did not answer) is not a no.
+func (s *state) serverLacks(typ string) (res string, none bool) {
+	m := s.discover()
+	if m == nil {
+		return "", false
+	}
+	fq, gr := schema.ParseResourceArg(typ)
+	if fq != nil {
+		if _, err := m.KindFor(*fq); !meta.IsNoMatchError(err) {
+			return "", false
+		}
+	}
+	if _, err := m.KindFor(gr.WithVersion("")); !meta.IsNoMatchError(err) {
+		return "", false
+	}
+	fk, gk := schema.ParseKindArg(typ)
+	if fk != nil {
+		if _, err := m.RESTMapping(fk.GroupKind(), fk.Version); !meta.IsNoMatchError(err) {
+			return "", false
+		}
+	}
+	if _, err := m.RESTMapping(gk); !meta.IsNoMatchError(err) {
+		return "", false
+	}
+	return gr.Resource, true
 }
 
 // resolveKind resolves a manifest's apiVersion/kind.
@@ -169,6 +200,11 @@ func (s *state) typeArgs(args []string, action string, eff effect) []*kind {
 	one := func(typ, name string) {
 		ks := s.resolveType(typ)
 		if ks == nil {
+			if res, none := s.serverLacks(typ); none {
+				s.a.RejectAsTool(1, fmt.Sprintf("error: the server doesn't have a resource type %q\n", res),
+					"the server has no resource type %q (asked by discovery): kubectl would fail before sending anything", typ)
+				return
+			}
 			s.a.Raise(classify.Unknown, "unknown resource type %q: not a built-in type and not resolved by discovery", typ)
 			return
 		}

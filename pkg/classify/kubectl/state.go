@@ -40,11 +40,17 @@ func (s *state) run() error {
 		a.Subcommand = firstWord(s.req.Args)
 		if len(s.req.Args) > 0 && strings.HasPrefix(s.req.Args[0], "-") {
 			// kubectl's HandlePluginCommand refuses this before any lookup.
-			a.Raise(classify.Unknown, "kubectl would reject this command: flags cannot be placed before plugin name: %s", s.req.Args[0])
+			a.RejectAsTool(1, "Error: flags cannot be placed before plugin name: "+s.req.Args[0]+"\n",
+				"kubectl would reject this command: flags cannot be placed before plugin name: %s", s.req.Args[0])
 			return nil
 		}
 		if removedCommands[a.Subcommand] {
 			a.Refuse(classify.Unknown, "%q is no longer a kubectl command (removed from kubectl; kubectl 1.34 would look for a plugin kubectl-%s and fail without one)", a.Subcommand, a.Subcommand)
+			return nil
+		}
+		if plugin, sure := s.pluginOnPath(); !plugin && sure && p.notFound != nil {
+			a.RejectAsTool(1, "error: "+strings.TrimSuffix(p.notFound.Error(), "\n")+"\n",
+				"%q is not a kubectl command and no plugin kubectl-%s is on PATH: kubectl would fail with its usage error", a.Subcommand, a.Subcommand)
 			return nil
 		}
 		a.Raise(classify.Exec, "%q is not a kubectl command: kubectl would run a plugin (kubectl-%s) from PATH", a.Subcommand, a.Subcommand)

@@ -53,6 +53,17 @@ func runTable(t *testing.T, cases []tc) {
 	}
 }
 
+// toolError checks that kubectl itself would reject the command, with
+// exactly this stderr and exit code.
+func toolError(code int, stderr string) func(*testing.T, *classify.Assessment) {
+	return func(t *testing.T, a *classify.Assessment) {
+		t.Helper()
+		if a.ToolError == nil || a.ToolError.Stderr != stderr || a.ToolError.ExitCode != code {
+			t.Errorf("tool error = %+v, want exit %d and %q", a.ToolError, code, stderr)
+		}
+	}
+}
+
 func ns(want string) func(*testing.T, *classify.Assessment) {
 	return func(t *testing.T, a *classify.Assessment) {
 		t.Helper()
@@ -121,9 +132,16 @@ func TestFlagsAndSubcommands(t *testing.T) {
 		{name: "bad -v value is rejected", args: "-v=loud get pods", want: U},
 		{name: "unknown verb is a plugin dispatch", args: "foo bar", want: X, sub: "foo"},
 		{name: "kubectl foo plugin", args: "foo", want: X},
+		{name: "unknown verb without a plugin on PATH: kubectl's own usage error", args: "gte pods", want: U,
+			check: toolError(1, "error: unknown command \"gte\" for \"kubectl\"\n\nDid you mean this?\n\tget\n")},
+		{name: "unknown verb, no suggestion, no plugin", args: "xyzzy", want: U,
+			check: toolError(1, "error: unknown command \"xyzzy\" for \"kubectl\"\n")},
+		{name: "dashes become underscores in plugin names: kubectl-foo is not kubectl-foo_x", args: "foo-x", want: U,
+			check: toolError(1, "error: unknown command \"foo-x\" for \"kubectl\"\n")},
 		{name: "unknown create subcommand is a plugin dispatch", args: "create foo x", want: X, sub: "create"},
 		{name: "flag of a subcommand before the verb: kubectl refuses a plugin after a flag", args: "-A get pods", want: U},
-		{name: "root flag before an unknown verb: kubectl refuses", args: "-n prod foo", want: U},
+		{name: "root flag before an unknown verb: kubectl refuses", args: "-n prod foo", want: U,
+			check: toolError(1, "Error: flags cannot be placed before plugin name: -n\n")},
 		{name: "pipe as an argument", args: "get pods | grep web", want: U},
 		{name: "semicolon glued to an argument", args: "get pods; rm -rf /", want: U},
 		{name: "&& as an argument", args: "get pods && kubectl delete ns prod", want: U},

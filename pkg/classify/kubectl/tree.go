@@ -74,6 +74,9 @@ type parsed struct {
 	rest []string // the arguments after the subcommand path, as Find left them
 	// dash is the index in args where "--" was seen, or -1.
 	dash int
+	// notFound is cobra's error for an argv that names no command (a
+	// plugin dispatch), as kubectl would print it when no plugin matches.
+	notFound error
 	// flags holds the string form of every flag that was set, by name;
 	// repeated and slice flags keep every value in order.
 	flags map[string][]string
@@ -96,7 +99,7 @@ func (p *parsed) str(name string) string {
 func (t *tree) parse(argv []string) (*parsed, error) {
 	cmd, rest, err := t.root.Find(argv)
 	if err != nil {
-		return &parsed{}, nil //nolint:nilerr // unknown command: plugin dispatch
+		return &parsed{notFound: err}, nil //nolint:nilerr // unknown command: plugin dispatch
 	}
 	defer resetFlags(cmd)
 	if err := cmd.ParseFlags(rest); err != nil {

@@ -103,7 +103,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 			args = append(args, "-destroy")
 		}
 		args = append(args, carry(p, planCarry)...)
-		if err := c.runPlan(ctx, bin, dir, args, env); err != nil {
+		if err := c.runPlan(ctx, bin, dir, args, env, plan.Path); err != nil {
 			os.Remove(plan.Path)
 			return err
 		}
@@ -170,12 +170,16 @@ func (c *Classifier) run(ctx context.Context, bin string, args []string, dir str
 	return Exec(ctx, bin, args, dir, env, stdout, stderr)
 }
 
-// runPlan runs terraform plan in dir, its output to PlanOutput.
-func (c *Classifier) runPlan(ctx context.Context, bin, dir string, args, env []string) error {
+// runPlan runs terraform plan in dir to agentctl's own plan file path,
+// its output to PlanOutput without terraform's advice to apply that file
+// (see adviceFilter).
+func (c *Classifier) runPlan(ctx context.Context, bin, dir string, args, env []string, path string) error {
 	var out bytes.Buffer
 	var w io.Writer = &out
 	if c.opts.PlanOutput != nil {
-		w = io.MultiWriter(&out, c.opts.PlanOutput)
+		af := newAdviceFilter(c.opts.PlanOutput, path)
+		defer af.Close()
+		w = io.MultiWriter(&out, af)
 	}
 	code, err := c.run(ctx, bin, args, dir, env, w, w)
 	if err != nil {
