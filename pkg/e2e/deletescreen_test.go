@@ -1,0 +1,92 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/agentctl/agentctl/pkg/testenv"
+)
+
+const apiDeployment = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: api:2.4.1
+`
+
+// TestTerminalApprovalDeleteListsLiveObjects deletes by a label selector
+// across three types in a real terminal: the screen lists the objects the
+// selector matches in the cluster now, with a summary each, says that the
+// selection is open, and a single key does not approve a delete of more
+// than one object: the context's name must be typed. Then exactly the
+// listed objects go.
+func TestTerminalApprovalDeleteListsLiveObjects(t *testing.T) {
+	c := testenv.Start(t)
+	bin := agentctlBin(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, webFixtures)
+	c.Apply(t, ns, apiDeployment)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	dir, env := approvalEnv(t)
+	tm := newTerm(t, dir, env)
+	errf := filepath.Join(dir, "stderr")
+	tm.start("agent", fmt.Sprintf("%s </dev/null >/dev/null 2>%s", shellQuote([]string{bin, "--intent", "remove the web tier",
+		"kubectl", "--kubeconfig", admin, "-n", ns, "delete", "deploy,cm,pod", "-l", "app=web"}), errf))
+	screen := tm.waitFor("agent", "approval needed", "a approve")
+	for _, want := range []string{
+		"matches 3 objects now (-l app=web); it deletes what matches when it runs",
+		"Deployment  " + ns + "/api", "replicas 3, image api:2.4.1, age ",
+		"ConfigMap   " + ns + "/app-config",
+		"Pod         " + ns + "/web-0", "image web:1",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, "(all)") {
+		t.Errorf("screen shows (all) instead of the selector:\n%s", screen)
+	}
+	if strings.Contains(screen, "other-config") {
+		t.Errorf("screen lists an object the selector does not match:\n%s", screen)
+	}
+	tm.keys("agent", "a")
+	screen = tm.waitFor("agent", "type the target's name")
+	word := between(screen, `type the target's name "`, `"`)
+	if word == "" {
+		t.Fatalf("no name to type on the screen:\n%s", screen)
+	}
+	if !configMapExists(t, c, ns, "app-config") {
+		t.Fatal("a single key deleted the objects")
+	}
+	tm.keys("agent", word, "Enter")
+	if s := tm.waitFor("agent", "EXIT="); !strings.Contains(s, "EXIT=0") {
+		stderr, _ := os.ReadFile(errf)
+		t.Fatalf("screen:\n%s\nstderr: %s", s, stderr)
+	}
+	if configMapExists(t, c, ns, "app-config") {
+		t.Error("app-config stays after the approved delete")
+	}
+	if _, err := c.AdminClient(t).AppsV1().Deployments(ns).Get(context.Background(), "api", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployment api after the approved delete: %v", err)
+	}
+	if !configMapExists(t, c, ns, "other-config") {
+		t.Error("other-config was deleted too")
+	}
+}
