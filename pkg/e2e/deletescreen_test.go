@@ -90,3 +90,66 @@ func TestTerminalApprovalDeleteListsLiveObjects(t *testing.T) {
 		t.Error("other-config was deleted too")
 	}
 }
+
+const viewBinding = `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: web-view
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- {kind: ServiceAccount, name: web}
+`
+
+// TestTerminalApprovalPrivilegeNoOp applies a RoleBinding the cluster
+// already holds: the screen says what it grants, that the dry run found
+// nothing to change, and one key approves. The same manifest with a
+// changed subject still needs the typed name.
+func TestTerminalApprovalPrivilegeNoOp(t *testing.T) {
+	c := testenv.Start(t)
+	bin := agentctlBin(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, viewBinding)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	dir, env := approvalEnv(t)
+	for _, tc := range []struct {
+		name     string
+		manifest string
+		noop     bool
+	}{
+		{"unchanged", viewBinding, true},
+		{"another subject", strings.Replace(viewBinding, "name: web}", "name: admin}", 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name+".yaml")
+			if err := os.WriteFile(file, []byte(tc.manifest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tm := newTerm(t, filepath.Join(dir, tc.name[:3]), env)
+			if err := os.MkdirAll(filepath.Join(dir, tc.name[:3]), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tm.start("agent", fmt.Sprintf("%s </dev/null >/dev/null 2>&1", shellQuote([]string{bin,
+				"kubectl", "--kubeconfig", admin, "-n", ns, "apply", "-f", file})))
+			screen := flat(tm.waitFor("agent", "approval needed", "PRIVILEGE", "a approve"))
+			subject := "ServiceAccount " + ns + "/web"
+			if !tc.noop {
+				subject = "ServiceAccount " + ns + "/admin"
+			}
+			nospace := func(s string) string { return strings.ReplaceAll(s, " ", "") }
+			if want := "RoleBinding web-view binds ClusterRole view to " + subject; !strings.Contains(nospace(screen), nospace(want)) {
+				t.Errorf("screen lacks %q:\n%s", want, screen)
+			}
+			if got := strings.Contains(nospace(screen), nospace("the cluster already matches: applying changes nothing")); got != tc.noop {
+				t.Errorf("no-op shown = %v, want %v:\n%s", got, tc.noop, screen)
+			}
+			tm.keys("agent", "a")
+			if tc.noop {
+				if s := tm.waitFor("agent", "EXIT="); !strings.Contains(s, "EXIT=0") {
+					t.Fatalf("one key did not approve the no-op:\n%s", s)
+				}
+				return
+			}
+			tm.waitFor("agent", "type the target's name")
+		})
+	}
+}
