@@ -137,7 +137,11 @@ func PlainReport(s *approve.Screen) string {
 		}
 	}
 	if s.NoOp {
-		w("Dry run", "the cluster already matches: applying changes nothing, so no typed confirmation")
+		line := "the cluster already matches: applying changes nothing"
+		if !s.Confirm {
+			line += ", so no typed confirmation"
+		}
+		w("Dry run", line)
 	}
 	if s.PlanSummary != "" {
 		w("Plan", s.PlanSummary)

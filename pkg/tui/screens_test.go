@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
@@ -279,5 +281,32 @@ func checkFits(t *testing.T, view string, w, h int) {
 		if n := len([]rune(l)); n > w {
 			t.Errorf("%dx%d: line of %d cells: %q", w, h, n, l)
 		}
+	}
+}
+
+// TestFlowDeleteSelectorNeedsTheTypedName runs the delete screen in a
+// bubbletea program at both sizes: a alone asks for the name, the name
+// approves.
+func TestFlowDeleteSelectorNeedsTheTypedName(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			m := NewModel(deleteSelectorScreen(), Options{NoColor: true, Now: func() time.Time { return t0 }, Width: sz[0], Height: sz[1], Location: time.UTC})
+			m.quitOnDone = true
+			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(sz[0], sz[1]))
+			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+				return bytes.Contains(b, []byte("matches 3 objects now")) && bytes.Contains(b, []byte("a approve"))
+			}, teatest.WithDuration(10*time.Second))
+			tm.Send(press("a"))
+			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+				return bytes.Contains(b, []byte("type prod-eu to approve"))
+			}, teatest.WithDuration(10*time.Second))
+			for _, k := range append(typeText("prod-eu"), press("enter")) {
+				tm.Send(k)
+			}
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+			if v := fm.Verdict(); !v.Approved {
+				t.Fatalf("verdict %+v, want approved after the typed name", v)
+			}
+		})
 	}
 }

@@ -146,7 +146,13 @@ func (m Model) headerView() string {
 		m.liveRows(row)
 	}
 	if s.NoOp {
-		row("Dry run", "the cluster already matches: applying changes nothing, so no typed confirmation")
+		// The inbox asks for the name anyway (it cannot check the dry
+		// run): say "no typed confirmation" only where none is asked.
+		line := "the cluster already matches: applying changes nothing"
+		if !s.Confirm {
+			line += ", so no typed confirmation"
+		}
+		row("Dry run", line)
 	}
 	if s.PlanSummary != "" {
 		row("Plan", s.PlanSummary)
