@@ -153,3 +153,40 @@ func TestTerminalApprovalPrivilegeNoOp(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalApprovalTerraformScreen applies a terraform change in a real
+// terminal: the screen shows the -var values the plan shows anyway, the
+// resources with their address and provider (no Kubernetes columns) and no
+// environment the policy did not map.
+func TestTerminalApprovalTerraformScreen(t *testing.T) {
+	_, d := tfEnv(t, "fleet")
+	bin := agentctlBin(t)
+	dir, env := approvalEnv(t)
+	for _, kv := range d.Env {
+		if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "HOME" {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "AGENTCTL_TERRAFORM="+d.Bin)
+	tm := newTerm(t, dir, env)
+	tm.start("agent", fmt.Sprintf("cd %s && %s </dev/null >/dev/null 2>&1", shellQuote([]string{d.Dir}),
+		shellQuote([]string{bin, "terraform", "apply", "-var", "instances=3", "-var", "image=debian-13"})))
+	screen := tm.waitFor("agent", "approval needed", "a approve")
+	for _, want := range []string{
+		"terraform apply -var instances=3 -var image=debian-13",
+		"ACTION  ADDRESS",
+		"PROVIDER", "agentctl.test/agentctl/testcloud",
+		"testcloud_instance.node[2]",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+	for _, not := range []string{"KIND", "NAMESPACE", "env unknown", "***"} {
+		if strings.Contains(screen, not) {
+			t.Errorf("screen shows %q:\n%s", not, screen)
+		}
+	}
+	tm.keys("agent", "d")
+	tm.waitFor("agent", "EXIT=")
+}

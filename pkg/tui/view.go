@@ -40,6 +40,7 @@ func (m Model) diffLines() []string {
 			}
 		}
 	}
+	diff = strings.TrimLeft(diff, "\n")
 	return append(note, wrapDiff(strings.Split(diff, "\n"), m.width, m.st.diffLine)...)
 }
 
