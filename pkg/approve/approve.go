@@ -23,7 +23,12 @@ type Request struct {
 	Decision   policy.Decision
 	// Diff is the human-readable change: a server-side dry-run diff for
 	// kubectl, the rendered plan for terraform. May be empty.
-	Diff    string
+	Diff string
+	// Live is what a delete matches now (see [Live]); nil when not read.
+	Live *Live
+	// NoOp: a server-side dry run found nothing to change, reliably (see
+	// the Preview hook of pkg/run).
+	NoOp    bool
 	Expires time.Time
 }
 

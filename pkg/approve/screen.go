@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/termsafe"
 )
 
@@ -42,6 +42,11 @@ type Screen struct {
 	// PlanSummary is terraform's one-line plan summary.
 	PlanSummary string `json:"planSummary,omitempty"`
 	Diff        string `json:"diff,omitempty"`
+	// Live is what a delete matches now, read when the screen was built.
+	Live *Live `json:"live,omitempty"`
+	// NoOp: a server-side dry run found that the cluster already matches
+	// what the command applies.
+	NoOp bool `json:"noOp,omitempty"`
 
 	// Confirm: the approver must type ConfirmWord to approve.
 	Confirm     bool   `json:"confirm,omitempty"`
@@ -54,17 +59,20 @@ type Change struct {
 	Kind      string `json:"kind,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
+	// Provider is a terraform resource's provider; Kind is then its type
+	// and Name its address.
+	Provider string `json:"provider,omitempty"`
 }
 
 // NewScreen builds what the approver is shown for r.
 func NewScreen(r *Request) *Screen {
-	s := &Screen{Hash: r.Hash, Expires: r.Expires, PID: os.Getpid(), Diff: r.Diff}
+	s := &Screen{Hash: r.Hash, Expires: r.Expires, PID: os.Getpid(), Diff: r.Diff, Live: r.Live}
 	if u, err := user.Current(); err == nil {
 		s.User = u.Username
 	}
 	if q := r.Req; q != nil {
 		s.ID, s.Time, s.Agent, s.Intent, s.Tool, s.Cwd = q.ID, q.Time, q.Agent, q.Intent, q.Tool, q.Cwd
-		s.Command = append([]string{q.Tool}, audit.MaskArgs(q.Tool, q.Args)...)
+		s.Command = append([]string{q.Tool}, commandArgs(q.Tool, q.Args, r.Assessment)...)
 	}
 	s.Rule, s.Message = r.Decision.Rule, r.Decision.Message
 	s.Confirm = r.Decision.Confirm
@@ -78,12 +86,21 @@ func NewScreen(r *Request) *Screen {
 			s.Target.Env = r.Decision.Env
 		}
 		s.Class = a.Class
-		s.Confirm = s.Confirm || NeedsConfirm(a.Class)
+		s.Confirm = s.Confirm || NeedsConfirm(a.Class) || deleteNeedsConfirm(a, r.Live) || terraformNeedsConfirm(a)
+		if r.NoOp && noOpRelaxes(a, r.Decision) {
+			// The dry run found nothing to change: what the approver
+			// would type to confirm protects nothing.
+			s.NoOp, s.Confirm = true, false
+		}
 		for _, re := range a.Reasons {
 			s.Reasons = append(s.Reasons, re.Class.String()+": "+re.Message)
 		}
+		sel := ""
+		if a.Matches != nil {
+			sel = a.Matches.Selector
+		}
 		for _, res := range a.Resources {
-			s.Resources = append(s.Resources, changeOf(res))
+			s.Resources = append(s.Resources, changeOf(res, sel))
 		}
 		if a.Plan != nil {
 			s.PlanSummary = a.Plan.Summary
@@ -118,7 +135,14 @@ func (s *Screen) Clean() {
 	}
 	for i := range s.Resources {
 		r := &s.Resources[i]
-		r.Action, r.Kind, r.Namespace, r.Name = line(r.Action), line(r.Kind), line(r.Namespace), line(r.Name)
+		r.Action, r.Kind, r.Namespace, r.Name, r.Provider = line(r.Action), line(r.Kind), line(r.Namespace), line(r.Name), line(r.Provider)
+	}
+	if l := s.Live; l != nil {
+		l.Selector, l.Error = line(l.Selector), line(l.Error)
+		for i := range l.Objects {
+			o := &l.Objects[i]
+			o.Kind, o.Namespace, o.Name, o.Summary = line(o.Kind), line(o.Namespace), line(o.Name), line(o.Summary)
+		}
 	}
 	s.Diff = termsafe.Text(s.Diff)
 	s.ConfirmWord = ConfirmWord(s.Target)
@@ -130,8 +154,26 @@ func NeedsConfirm(c classify.Class) bool {
 	return c == classify.Privilege || c == classify.Unknown
 }
 
-func changeOf(r classify.Resource) Change {
-	c := Change{Action: r.Action, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+// noOpRelaxes says whether a dry run that found no change lifts the
+// typed confirmation: only a privilege change's, never the lockout's or
+// that of a command agentctl could not classify, and only when nothing
+// but the applied manifests raised the class (no prune, no force).
+func noOpRelaxes(a *classify.Assessment, d policy.Decision) bool {
+	if a.Class != classify.Privilege || d.Rule == policy.RuleLockout {
+		return false
+	}
+	for _, re := range a.Reasons {
+		if re.Class > classify.Write && re.Class != classify.Privilege {
+			return false
+		}
+	}
+	return true
+}
+
+// changeOf is one row of the resource table; sel is the delete's
+// selection, shown for a row that names no object.
+func changeOf(r classify.Resource, sel string) Change {
+	c := Change{Action: r.Action, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Provider: r.Provider}
 	if r.Address != "" {
 		c.Kind, c.Name = r.Type, r.Address
 	}
@@ -140,6 +182,9 @@ func changeOf(r classify.Resource) Change {
 	}
 	if c.Name == "" {
 		c.Name = "(all)"
+		if sel != "" {
+			c.Name = sel
+		}
 	}
 	return c
 }
@@ -167,13 +212,20 @@ func (s *Screen) TargetLine() string {
 	return "(default)"
 }
 
-// EnvName is the target's environment name, "unknown" when none mapped.
+// EnvName is the target's environment name, "unknown" when none mapped
+// (see [Screen.EnvKnown]).
 func (s *Screen) EnvName() string {
 	if s.Target.Env == "" {
 		return "unknown"
 	}
 	return s.Target.Env
 }
+
+// EnvKnown says whether a policy mapped the target to an environment.
+func (s *Screen) EnvKnown() bool { return s.Target.Env != "" && s.Target.Env != "unknown" }
+
+// Terraform says whether the screen is of a terraform (or tofu) command.
+func (s *Screen) Terraform() bool { return s.Tool == "terraform" || s.Tool == "tofu" }
 
 // CommandLine is the command as one shell-like line.
 func (s *Screen) CommandLine() string {

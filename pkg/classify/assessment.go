@@ -27,6 +27,9 @@ type Resource struct {
 	Address string `json:"address,omitempty"`
 	// Type is a terraform resource type; empty for Kubernetes.
 	Type string `json:"type,omitempty"`
+	// Provider is a terraform resource's provider address
+	// ("registry.terraform.io/hashicorp/aws"); empty for Kubernetes.
+	Provider string `json:"provider,omitempty"`
 	// Action is what the command does to the resource: get, list, create,
 	// update, delete, replace, read, no-op, forget, apply, patch, ...
 	Action string `json:"action,omitempty"`
@@ -153,6 +156,9 @@ type Plan struct {
 	Owned bool `json:"owned"`
 	// Rendered is the human-readable plan (terraform show), for approval.
 	Rendered string `json:"-"`
+	// Variables are the root module's input variables the configuration
+	// declares, each with whether it is marked sensitive.
+	Variables map[string]bool `json:"-"`
 	// CLIConfig is terraform's CLI configuration as read once while
 	// planning; the apply runs with these bytes, not with the file.
 	CLIConfig []byte `json:"-"`
@@ -193,6 +199,26 @@ type Assessment struct {
 	// Discovery says whether the cluster's own discovery was asked
 	// ("live") or not ("offline").
 	Discovery string `json:"discovery,omitempty"`
+	// Matches, set for a kubectl delete, says how to list the objects it
+	// would delete now, for the approval screen. It changes nothing that
+	// runs.
+	Matches *Matches `json:"-"`
+}
+
+// Matches selects the objects of a kubectl delete the way the delete
+// selects them: the same type and name arguments (or the same manifests,
+// "-f -" with the assessed bytes), the same label and field selectors, the
+// same --all and --all-namespaces. Target flags (kubeconfig, context,
+// namespace) are not in Args: they come from the invocation.
+type Matches struct {
+	// Args are kubectl get arguments without the verb and target flags.
+	Args []string
+	// Selector describes the selection for a human: "-l app=web",
+	// "--all", "--field-selector status.phase=Failed"; "" for names only.
+	Selector string
+	// Open says the set is not fixed by names: objects created or
+	// relabelled between the screen and the run are matched too.
+	Open bool
 }
 
 // Raise lifts the assessment's class to c (if c is higher) and records why.

@@ -95,7 +95,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		},
 		Pin:            pin,
 		Executor:       executor,
-		Diff:           executor.Diff,
+		Preview:        executor.Preview,
 		NonInteractive: f.NonInteractive(),
 	}
 	var approval credentials.ApprovalConfig

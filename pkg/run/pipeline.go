@@ -105,10 +105,11 @@ type Pipeline struct {
 	Auditor        Auditor
 	Executor       Executor
 	NonInteractive bool
-	// Diff, when set, computes the human-readable change shown to the
-	// approver (a server-side dry run, a rendered plan). Errors are shown,
-	// not fatal.
-	Diff func(ctx context.Context, a *classify.Assessment) (string, error)
+	// Preview, when set, computes what the approver is shown of the
+	// change: the diff (a server-side dry run, a rendered plan) and, for a
+	// delete, what it matches now. It runs reads only and changes nothing
+	// that runs. Errors are shown, not fatal.
+	Preview func(ctx context.Context, a *classify.Assessment) (Preview, error)
 	// Cleanup, when set, is called with every assessment once the request
 	// is over (ran, denied or failed): it removes what classifying made,
 	// such as terraform plan files.
@@ -242,12 +243,12 @@ func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, erro
 		Decision:   ev.Decision,
 		Expires:    time.Now().Add(timeout),
 	}
-	if _, none := ap.(approve.None); !none && p.Diff != nil {
-		diff, err := p.Diff(ctx, ev.Assessment)
+	if _, none := ap.(approve.None); !none && p.Preview != nil {
+		pv, err := p.Preview(ctx, ev.Assessment)
 		if err != nil {
-			diff = "cannot compute the change: " + err.Error()
+			pv = Preview{Diff: "cannot compute the change: " + err.Error(), Live: pv.Live}
 		}
-		ar.Diff = diff
+		ar.Diff, ar.Live, ar.NoOp = pv.Diff, pv.Live, pv.NoOp
 	}
 	// The hash covers what runs and everything the approver is shown,
 	// the diff included: computed last.

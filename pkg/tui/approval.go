@@ -62,6 +62,7 @@ type Model struct {
 	now           time.Time
 	loc           *time.Location
 	mismatch      bool
+	diffLen       int
 	verdict       approve.Verdict
 	quitOnDone    bool
 }
@@ -93,7 +94,6 @@ func NewModel(s *approve.Screen, o Options) Model {
 	m.help.Styles.ShortSeparator = m.st.dim
 	m.input.CharLimit = 256
 	m.vp = viewport.New(m.width, 1)
-	m.vp.SetContent(m.diffContent())
 	m.layout()
 	return m
 }

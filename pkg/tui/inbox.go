@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/agentctl/agentctl/pkg/approve"
 )
@@ -55,7 +56,19 @@ type InboxModel struct {
 	notice        string
 	width, height int
 	listen        tea.Cmd
+	history       []answered
 }
+
+// answered is one line of the inbox's history.
+type answered struct {
+	at      time.Time
+	verdict string
+	id      string
+	command string
+}
+
+// historyRows is how many answered requests the list shows.
+const historyRows = 5
 
 type inboxKeys struct{ Up, Down, Open, Quit key.Binding }
 
@@ -124,23 +137,29 @@ func (m InboxModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case arrivedMsg:
 		m.items = append(m.items, msg.item)
 		gone := func() tea.Msg { <-msg.item.Gone(); return goneMsg{msg.item} }
-		return m, tea.Batch(m.listen, gone)
+		return m, tea.Batch(m.listen, gone, m.bell(), m.title())
 	case noticeMsg:
 		m.notice = string(msg)
 		return m, m.listen
 	case goneMsg:
 		m.remove(msg.item)
+		s := msg.item.Screen()
 		if m.open == msg.item {
 			m.detail, m.open = nil, nil
-			m.notice = fmt.Sprintf("request %.12s withdrawn: its agentctl stopped waiting", msg.item.Screen().Hash)
+			m.notice = fmt.Sprintf("request %s withdrawn: its agentctl stopped waiting", shortID(s))
 		}
-		return m, nil
+		m.record(s, "withdrawn")
+		return m, m.title()
 	case answeredMsg:
-		m.notice = fmt.Sprintf("%s request %.12s", verdictWord(msg.v), msg.item.Screen().Hash)
+		s := msg.item.Screen()
+		word := verdictWord(msg.v)
+		m.notice = fmt.Sprintf("%s request %s: %s", word, shortID(s), s.CommandLine())
 		if msg.err != nil {
-			m.notice = fmt.Sprintf("cannot answer request %.12s: %v", msg.item.Screen().Hash, msg.err)
+			m.notice = fmt.Sprintf("cannot answer request %s: %v", shortID(s), msg.err)
+			word = "unsent"
 		}
-		return m, nil
+		m.record(s, word)
+		return m, m.title()
 	case tickMsg:
 		if m.detail != nil {
 			d, _ := m.detail.Update(msg) // the inbox runs the only clock
@@ -206,6 +225,55 @@ func (m *InboxModel) remove(it InboxItem) {
 	m.cursor = min(m.cursor, max(len(m.items)-1, 0))
 }
 
+// record adds a line to the history.
+func (m *InboxModel) record(s *approve.Screen, verdict string) {
+	now := time.Now
+	if m.o.Now != nil {
+		now = m.o.Now
+	}
+	m.history = append(m.history, answered{at: now(), verdict: verdict, id: shortID(s), command: s.CommandLine()})
+	if len(m.history) > historyRows {
+		m.history = m.history[len(m.history)-historyRows:]
+	}
+}
+
+// bell rings the terminal's bell, so that a request waiting in an inbox
+// in another window is noticed. It writes one BEL to the program's output
+// as bubbletea's own commands write their sequences (unsynchronised with
+// the renderer): a BEL inside another sequence is executed and does not
+// end it, so it cannot garble the screen.
+func (m InboxModel) bell() tea.Cmd {
+	out := m.o.Out
+	if out == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		io.WriteString(out, "\a")
+		return nil
+	}
+}
+
+// title sets the terminal's window title (OSC 2) to the number waiting.
+func (m InboxModel) title() tea.Cmd {
+	if len(m.items) == 0 {
+		return tea.SetWindowTitle("agentctl inbox")
+	}
+	return tea.SetWindowTitle(fmt.Sprintf("agentctl inbox: %d waiting", len(m.items)))
+}
+
+// shortID is the request id as the inbox shows it: its first 12 characters,
+// which the agent's refusal and the audit record begin with too.
+func shortID(s *approve.Screen) string {
+	id := s.ID
+	if id == "" {
+		id = s.Hash
+	}
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
+
 func verdictWord(v approve.Verdict) string {
 	if v.Approved {
 		return "approved"
@@ -223,24 +291,85 @@ func (m InboxModel) View() string {
 	if len(m.items) == 0 {
 		b.WriteString(m.st.dim.Render("No requests waiting. agentctl processes of this user that need approval appear here.") + "\n")
 	}
-	for i, it := range m.items {
-		s := it.Screen()
-		cur := "  "
-		if i == m.cursor {
-			cur = "> "
+	if len(m.items) > 0 {
+		b.WriteString(m.table())
+	}
+	if len(m.history) > 0 {
+		b.WriteString("\n" + m.st.title.Render("Answered") + "\n")
+		for _, h := range m.history {
+			fmt.Fprintf(&b, "  %s  %-9s  %-12s  %s\n", h.at.In(m.loc()).Format("15:04:05"), h.verdict, h.id, h.command)
 		}
-		agent := s.Agent
-		if agent == "" {
-			agent = "agent"
-		}
-		fmt.Fprintf(&b, "%s%s  pid %d  %s  %s  env %s  %s\n", cur, s.Time.In(m.loc()).Format("15:04:05"),
-			s.PID, agent, m.st.badge(s.Class), s.EnvName(), s.CommandLine())
 	}
 	if m.notice != "" {
 		b.WriteString("\n" + m.notice + "\n")
 	}
 	b.WriteString("\n" + m.st.dim.Render("↑/↓ select • enter open • q quit (waiting requests are denied)"))
 	return fit(b.String(), m.width)
+}
+
+// table is the list of waiting requests in aligned columns, each with
+// the agent's stated intent under it.
+func (m InboxModel) table() string {
+	type row struct{ id, at, agent, class, env, pid, command, intent string }
+	rows := []row{{id: "ID", at: "TIME", agent: "AGENT", class: "CLASS", env: "ENV", pid: "PID", command: "COMMAND"}}
+	for _, it := range m.items {
+		s := it.Screen()
+		r := row{id: shortID(s), at: s.Time.In(m.loc()).Format("15:04:05"), agent: s.Agent,
+			class: strings.ToUpper(s.Class.String()), env: "-", pid: fmt.Sprint(s.PID), command: s.CommandLine(), intent: s.Intent}
+		if r.agent == "" {
+			r.agent = "(unnamed)"
+		}
+		if s.EnvKnown() {
+			r.env = s.EnvName()
+		}
+		if r.intent == "" {
+			r.intent = "(no intent given)"
+		}
+		rows = append(rows, r)
+	}
+	var w [6]int
+	maxCommand := 0
+	for _, r := range rows[1:] {
+		maxCommand = max(maxCommand, ansi.StringWidth(r.command))
+	}
+	for _, r := range rows {
+		for i, v := range []string{r.id, r.at, r.agent, r.class, r.env, r.pid} {
+			w[i] = max(w[i], len(v))
+		}
+	}
+	var b strings.Builder
+	for i, r := range rows {
+		cur := "  "
+		if i > 0 && i-1 == m.cursor {
+			cur = "> "
+		}
+		// A badge is two cells wider than its class: "[X]" or " X ".
+		class := fmt.Sprintf("%-*s", w[3]+2, r.class)
+		if i > 0 {
+			class = m.st.badge(m.items[i-1].Screen().Class) + strings.Repeat(" ", w[3]-len(r.class))
+		}
+		line := fmt.Sprintf("%s%-*s  %-*s  %-*s  %s  %-*s  %-*s", cur, w[0], r.id, w[1], r.at, w[2], r.agent, class, w[4], r.env, w[5], r.pid)
+		// The command goes on the row when it fits, else on a line of
+		// its own: it is what is decided, it is not cut.
+		own := ansi.StringWidth(line)+2+maxCommand > m.width
+		if !own || i == 0 {
+			line += "  " + r.command
+		}
+		if i == 0 {
+			line = m.st.dim.Render(strings.TrimRight(line, " "))
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+		if i > 0 {
+			indent := strings.Repeat(" ", 2+w[0]+2)
+			if own {
+				for _, l := range strings.Split(ansi.Wrap(r.command, max(m.width-len(indent), 10), " /,="), "\n") {
+					b.WriteString(indent + l + "\n")
+				}
+			}
+			b.WriteString(m.st.dim.Render(indent+"intent: "+r.intent) + "\n")
+		}
+	}
+	return b.String()
 }
 
 func (m InboxModel) loc() *time.Location {

@@ -22,7 +22,7 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Approve:    key.NewBinding(key.WithKeys("a", "y"), key.WithHelp("a", "approve")),
 		Deny:       key.NewBinding(key.WithKeys("d", "n"), key.WithHelp("d", "deny")),
-		Reason:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "deny with reason")),
+		Reason:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "deny+reason")),
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "scroll")),
 		Down:       key.NewBinding(key.WithKeys("down", "j")),
 		PageUp:     key.NewBinding(key.WithKeys("pgup", "b")),

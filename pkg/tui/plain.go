@@ -90,7 +90,11 @@ func PlainReport(s *approve.Screen) string {
 		w("Intent", s.Intent)
 	}
 	w("Command", s.CommandLine())
-	w("Target", s.TargetLine()+"  env "+s.EnvName())
+	target := s.TargetLine()
+	if s.EnvKnown() {
+		target += "  env " + s.EnvName()
+	}
+	w("Target", target)
 	risk := "rule " + s.Rule
 	if s.Message != "" {
 		risk += ": " + s.Message
@@ -104,7 +108,40 @@ func PlainReport(s *approve.Screen) string {
 		if i == 0 {
 			label = "Changes"
 		}
+		if s.Terraform() {
+			w(label, strings.TrimSpace(fmt.Sprintf("%s %s %s", c.Action, c.Name, c.Provider)))
+			continue
+		}
 		w(label, strings.TrimSpace(fmt.Sprintf("%s %s %s %s", c.Action, c.Kind, c.Namespace, c.Name)))
+	}
+	if l := s.Live; l != nil {
+		switch {
+		case l.Error != "":
+			w("Deletes", l.Error)
+		default:
+			line := fmt.Sprintf("matches %d object(s) now", len(l.Objects))
+			if l.Selector != "" {
+				line += " (" + l.Selector + ")"
+			}
+			if l.Open {
+				line += "; it deletes what matches when it runs"
+			}
+			w("Deletes", line)
+			for _, o := range l.Objects {
+				name := o.Name
+				if o.Namespace != "" {
+					name = o.Namespace + "/" + o.Name
+				}
+				w("", strings.TrimSpace(o.Kind+" "+name+"  "+o.Summary))
+			}
+		}
+	}
+	if s.NoOp {
+		line := "the cluster already matches: applying changes nothing"
+		if !s.Confirm {
+			line += ", so no typed confirmation"
+		}
+		w("Dry run", line)
 	}
 	if s.PlanSummary != "" {
 		w("Plan", s.PlanSummary)

@@ -61,7 +61,7 @@ func newStyles(out io.Writer, noColor bool) styles {
 func (s styles) diffLine(l string) string {
 	t := strings.TrimLeft(l, " ")
 	switch {
-	case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+	case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "==="):
 		return s.title.Render(l)
 	case strings.HasPrefix(l, "@@"):
 		return s.hunk.Render(l)

@@ -37,6 +37,9 @@ func (s *state) manifestObjects(action string, eff effect) {
 		if eff == effRead || s.dry != "" {
 			continue
 		}
+		if g := grantOf(k.gvk.Kind, name, s.namespaceFor(k, ns), o.obj); g != "" && eff != effDelete && k.gvk.Group == "rbac.authorization.k8s.io" {
+			a.Raise(classify.Privilege, "%s", g)
+		}
 		if k.gvk.Kind == "Namespace" && hasPodSecurityLabel(o) {
 			r.Class = classify.Privilege
 			a.Raise(classify.Privilege, "Namespace %s sets pod-security labels", name)

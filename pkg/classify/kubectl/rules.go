@@ -78,6 +78,7 @@ func (s *state) rule() {
 			return
 		}
 		s.targets(args, "delete", effDelete)
+		s.deleteMatches(args)
 	case "drain":
 		s.typeArgs(prefixed("nodes", args), "drain", effDelete)
 		if s.dry == "" {
@@ -274,4 +275,35 @@ func parseTaint(st string) (key, effect string, err error) {
 		return "", "", fmt.Errorf("invalid taint spec: %v, %s", st, strings.Join(errs, "; "))
 	}
 	return key, effect, nil
+}
+
+// deleteMatches records how to list what a delete would delete now
+// ([classify.Matches]), from the flags kubectl's delete selects with.
+func (s *state) deleteMatches(args []string) {
+	p := s.p
+	m := &classify.Matches{}
+	if len(s.objects) > 0 {
+		m.Args = []string{"-f", "-"}
+	} else {
+		m.Args = append(m.Args, args...)
+	}
+	var sel []string
+	if v := p.str("selector"); v != "" {
+		m.Args = append(m.Args, "--selector="+v)
+		sel = append(sel, "-l "+v)
+	}
+	if v := p.str("field-selector"); v != "" {
+		m.Args = append(m.Args, "--field-selector="+v)
+		sel = append(sel, "--field-selector "+v)
+	}
+	if p.str("all") == "true" {
+		sel = append(sel, "--all")
+	}
+	if p.str("all-namespaces") == "true" {
+		m.Args = append(m.Args, "--all-namespaces")
+		sel = append(sel, "--all-namespaces")
+	}
+	m.Selector = strings.Join(sel, " ")
+	m.Open = m.Selector != ""
+	s.a.Matches = m
 }

@@ -260,6 +260,7 @@ func (s *state) createSub() {
 		return
 	}
 	s.add(k, s.namespaceFor(k, ""), name, classify.SourceArgv, "create", effWrite)
+	s.createGrant(sub, name, s.namespaceFor(k, ""))
 	if (sub == "job" || sub == "cronjob" || sub == "deployment") && p.dash >= 0 && s.dry == "" {
 		a.Raise(classify.Exec, "create %s runs the command %q", sub, strings.Join(p.args[p.dash:], " "))
 	}

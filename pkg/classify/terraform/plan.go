@@ -113,7 +113,7 @@ func AssessPlan(p *tfjson.Plan, priv Privilege) *PlanResult {
 		r.Class = classify.Max(r.Class, c)
 		r.Resources = append(r.Resources, classify.Resource{
 			Address: addr, Type: rc.Type, Name: rc.Name, Action: act,
-			Source: classify.SourcePlan, Class: c,
+			Provider: rc.ProviderName, Source: classify.SourcePlan, Class: c,
 		})
 	}
 	outputs(p, raise)

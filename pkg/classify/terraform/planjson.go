@@ -28,6 +28,7 @@ type leanResourceChange struct {
 	Type       string              `json:"type"`
 	Name       string              `json:"name"`
 	DeposedKey string              `json:"deposed"`
+	Provider   string              `json:"provider_name"`
 	Change     *leanChange         `json:"change"`
 }
 
@@ -62,7 +63,7 @@ func ParsePlanJSON(b []byte) (*tfjson.Plan, error) {
 			continue
 		}
 		r := &tfjson.ResourceChange{Address: rc.Address, Mode: rc.Mode, Type: rc.Type,
-			Name: rc.Name, DeposedKey: rc.DeposedKey}
+			Name: rc.Name, DeposedKey: rc.DeposedKey, ProviderName: rc.Provider}
 		if rc.Change != nil {
 			r.Change = rc.Change.tfjson()
 		}
@@ -139,4 +140,27 @@ func readValues(b []byte, p *tfjson.Plan) error {
 		}
 	}
 	return nil
+}
+
+// rootVariables reads which root module variables the plan's configuration
+// declares and which of them it marks sensitive; nil when the JSON does
+// not say.
+func rootVariables(b []byte) map[string]bool {
+	var p struct {
+		Configuration struct {
+			RootModule struct {
+				Variables map[string]struct {
+					Sensitive bool `json:"sensitive"`
+				} `json:"variables"`
+			} `json:"root_module"`
+		} `json:"configuration"`
+	}
+	if json.Unmarshal(b, &p) != nil || p.Configuration.RootModule.Variables == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for name, v := range p.Configuration.RootModule.Variables {
+		out[name] = v.Sensitive
+	}
+	return out
 }

@@ -219,6 +219,7 @@ func (c *Classifier) readPlan(ctx context.Context, bin, dir string, env []string
 		return nil, fmt.Errorf("plan file %q changed while it was read", plan.Path)
 	}
 	plan.SHA256, plan.Rendered = before, string(rendered)
+	plan.Variables = rootVariables(js)
 	return pj, nil
 }
 
