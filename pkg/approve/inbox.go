@@ -68,8 +68,14 @@ func (in *Inbox) Approve(ctx context.Context, r *Request) (Answer, error) {
 		return deny(fmt.Sprintf("cannot reach the inbox: %v", err))
 	}
 	if in.Status != nil {
+		// The id the inbox lists, the refusal's requestId and the audit
+		// record's id begin alike.
+		id := r.Hash
+		if r.Req != nil && r.Req.ID != "" {
+			id = r.Req.ID
+		}
 		fmt.Fprintf(in.Status, "agentctl: waiting for approval in agentctl inbox (request %.12s, denied at %s if unanswered)\n",
-			r.Hash, r.Expires.Local().Format("15:04:05"))
+			id, r.Expires.Local().Format("15:04:05"))
 	}
 
 	type result struct {

@@ -160,8 +160,8 @@ func TestInboxAnswersRequesterInAnotherProcess(t *testing.T) {
 			if a.Channel != "inbox" || a.Approver != "alice" {
 				t.Errorf("answer channel %q approver %q", a.Channel, a.Approver)
 			}
-			if !strings.Contains(r.stderr.String(), "waiting for approval in agentctl inbox") {
-				t.Errorf("requester did not say it waits for the inbox: %q", r.stderr.String())
+			if !strings.Contains(r.stderr.String(), "waiting for approval in agentctl inbox (request req-1,") {
+				t.Errorf("requester did not say it waits for the inbox, by the request id the inbox lists: %q", r.stderr.String())
 			}
 		})
 	}
