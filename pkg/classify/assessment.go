@@ -153,6 +153,10 @@ type Plan struct {
 	Owned bool `json:"owned"`
 	// Rendered is the human-readable plan (terraform show), for approval.
 	Rendered string `json:"-"`
+	// JSON is the plan as terraform show -json printed it, the bytes the
+	// class was assessed from; it travels to the inbox, which assesses
+	// them again.
+	JSON []byte `json:"-"`
 	// CLIConfig is terraform's CLI configuration as read once while
 	// planning; the apply runs with these bytes, not with the file.
 	CLIConfig []byte `json:"-"`

@@ -254,7 +254,7 @@ func (c *Classifier) readPlan(ctx context.Context, bin, dir string, env []string
 	if after != before {
 		return nil, fmt.Errorf("plan file %q changed while it was read", plan.Path)
 	}
-	plan.SHA256, plan.Rendered = before, string(rendered)
+	plan.SHA256, plan.Rendered, plan.JSON = before, string(rendered), js
 	return pj, nil
 }
 
