@@ -69,7 +69,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	// The CLI configuration is read once: the plan, the show and the
 	// apply all run with these bytes (TF_CLI_CONFIG_FILE at agentctl's
 	// copy), so a file changed while the approval waits changes nothing.
-	cli, err := ReadCLIConfig(env, c.opts.Home, dir)
+	cli, err := ReadToolCLIConfig(req.Tool, env, c.opts.Home, dir)
 	if err != nil {
 		return err
 	}
@@ -163,6 +163,13 @@ func (c *Classifier) missingPlan(ctx context.Context, bin, name string, env []st
 		return fmt.Errorf("plan scratch directory: %w", err)
 	}
 	defer os.RemoveAll(empty)
+	// Nothing is installed or run but terraform: an empty CLI
+	// configuration, whose mirrors cannot lie outside this "project".
+	rc := filepath.Join(empty, "empty.tfrc")
+	if err := os.WriteFile(rc, nil, 0o600); err != nil {
+		return fmt.Errorf("plan scratch directory: %w", err)
+	}
+	env = WithCLIConfig(env, rc)
 	args := []string{"apply", "-input=false"}
 	if noColor {
 		args = append(args, "-no-color")
