@@ -23,8 +23,9 @@ type Content struct {
 }
 
 // Exec is what runs if the request is approved, as the inbox receives it.
-// Unlike the screen it holds the argv unmasked and the manifest bytes, so
-// that the inbox can classify the request itself ([ServerOptions.Classify]);
+// Unlike the screen it holds the argv unmasked, the manifest bytes and the
+// terraform plan JSON, so that the inbox can classify the request itself
+// ([ServerOptions.Classify]);
 // the kubeconfig snapshot and the plan file travel as their SHA-256 only.
 type Exec struct {
 	Tool             string   `json:"tool"`
@@ -37,6 +38,9 @@ type Exec struct {
 	// configuration, lock file and providers the plan is applied with.
 	CLIConfigSHA256 string `json:"cliConfigSha256,omitempty"`
 	ProvidersSHA256 string `json:"providersSha256,omitempty"`
+	// PlanJSON is the plan (terraform show -json) the requester assessed
+	// the apply from, for the inbox to assess again.
+	PlanJSON []byte `json:"planJson,omitempty"`
 }
 
 // ContentOf is what is sent to the inbox for r.
@@ -51,6 +55,7 @@ func ContentOf(r *Request) *Content {
 			c.Exec.PlanSHA256 = a.Plan.SHA256
 			c.Exec.CLIConfigSHA256 = a.Plan.CLIConfigSHA256
 			c.Exec.ProvidersSHA256 = a.Plan.ProvidersSHA256
+			c.Exec.PlanJSON = a.Plan.JSON
 		}
 	}
 	return c
@@ -69,7 +74,7 @@ func (c *Content) Sum() string {
 		h.Write([]byte(s))
 		h.Write([]byte{'\n'})
 	}
-	field("agentctl-approval-v2")
+	field("agentctl-approval-v3")
 	x := c.Exec
 	field(x.Tool)
 	field(strconv.Itoa(len(x.Args)))
@@ -86,6 +91,11 @@ func (c *Content) Sum() string {
 	field(x.PlanSHA256)
 	field(x.CLIConfigSHA256)
 	field(x.ProvidersSHA256)
+	if x.PlanJSON != nil {
+		field(classify.SHA256(x.PlanJSON))
+	} else {
+		field("")
+	}
 	var s Screen
 	if c.Screen != nil {
 		s = *c.Screen

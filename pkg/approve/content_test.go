@@ -55,6 +55,7 @@ func TestHashCoversWhatTheScreenShowsAndWhatRuns(t *testing.T) {
 		{"the expiry", func(c *Content) { c.Screen.Expires = c.Screen.Expires.Add(time.Hour) }},
 		{"the manifest bytes", func(c *Content) { c.Exec.Stdin = []byte("kind: ConfigMap\n") }},
 		{"the argv run", func(c *Content) { c.Exec.Args = []string{"apply", "-f", "-", "--force"} }},
+		{"the plan JSON", func(c *Content) { c.Exec.PlanJSON = []byte(`{"resource_changes":[]}`) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := crbRequest(t)

@@ -159,6 +159,10 @@ type Plan struct {
 	// Variables are the root module's input variables the configuration
 	// declares, each with whether it is marked sensitive.
 	Variables map[string]bool `json:"-"`
+	// JSON is the plan as terraform show -json printed it, the bytes the
+	// class was assessed from; it travels to the inbox, which assesses
+	// them again.
+	JSON []byte `json:"-"`
 	// CLIConfig is terraform's CLI configuration as read once while
 	// planning; the apply runs with these bytes, not with the file.
 	CLIConfig []byte `json:"-"`

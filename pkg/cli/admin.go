@@ -70,13 +70,21 @@ type adminConfig struct {
 		// AllowCredentialsHelper lets it name a credentials_helper, a
 		// program terraform runs for registry and backend credentials.
 		AllowCredentialsHelper bool `yaml:"allowCredentialsHelper"`
+		// AllowMirrors are absolute directories outside the project in
+		// which terraform's CLI configuration may put filesystem mirrors
+		// and the plugin cache, and in which implied local mirrors
+		// (~/.terraform.d/plugins, ...) may hold providers: agentctl
+		// refuses them elsewhere, since terraform init installs and runs
+		// what they hold.
+		AllowMirrors []string `yaml:"allowMirrors"`
 	} `yaml:"terraform"`
 }
 
 // terraformAllow is what the admin config allows in terraform's CLI
 // configuration.
 func (c *adminConfig) terraformAllow() tfclass.CLIConfigAllow {
-	return tfclass.CLIConfigAllow{DevOverrides: c.Terraform.AllowDevOverrides, CredentialsHelper: c.Terraform.AllowCredentialsHelper}
+	return tfclass.CLIConfigAllow{DevOverrides: c.Terraform.AllowDevOverrides, CredentialsHelper: c.Terraform.AllowCredentialsHelper,
+		Mirrors: c.Terraform.AllowMirrors}
 }
 
 // adminDir returns the factory's admin directory.
@@ -129,6 +137,11 @@ func readAdmin(path string) (*adminConfig, error) {
 	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}} {
 		if p.v != "" && !filepath.IsAbs(p.v) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
+		}
+	}
+	for _, m := range cfg.Terraform.AllowMirrors {
+		if !filepath.IsAbs(m) {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: terraform.allowMirrors %q is not an absolute path", path, m)}
 		}
 	}
 	switch cfg.Approval.Approver {

@@ -13,6 +13,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
+	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
@@ -107,19 +108,26 @@ approval.inboxPipe: true in /etc/agentctl/config.yaml.`,
 	return cmd
 }
 
-// inboxClassifier classifies kubectl requests on the inbox's side: the
-// argv and manifest bytes the request's hash covers, offline (no
-// discovery, no kubeconfig). Terraform requests keep their class, which
-// the hash covers with the plan's resources.
+// inboxClassifier classifies requests on the inbox's side from the bytes
+// the request's hash covers, offline: kubectl's argv and manifest bytes
+// (no discovery, no kubeconfig), terraform's and tofu's argv and the plan
+// JSON the apply was assessed from (with the shipped privilege types).
 func inboxClassifier() func(context.Context, *approve.Exec) (classify.Class, []string, error) {
 	kc := kubectlclass.New(kubectlclass.Options{})
+	tc := tfclass.New(tfclass.Options{})
 	return func(ctx context.Context, x *approve.Exec) (classify.Class, []string, error) {
-		if x.Tool != "kubectl" {
-			return classify.Read, nil, nil
-		}
-		a, err := kc.Classify(ctx, &request.Request{ID: "inbox", Tool: "kubectl", Args: x.Args, Stdin: bytes.NewReader(x.Stdin), Cwd: x.Dir})
-		if a != nil && a.Exec.Scratch != "" {
-			os.RemoveAll(a.Exec.Scratch)
+		var a *classify.Assessment
+		var err error
+		switch x.Tool {
+		case "kubectl":
+			a, err = kc.Classify(ctx, &request.Request{ID: "inbox", Tool: "kubectl", Args: x.Args, Stdin: bytes.NewReader(x.Stdin), Cwd: x.Dir})
+			if a != nil && a.Exec.Scratch != "" {
+				os.RemoveAll(a.Exec.Scratch)
+			}
+		case "terraform", "tofu":
+			a, err = tc.ClassifyOffline(x.Args, x.PlanJSON)
+		default:
+			return classify.Unknown, []string{fmt.Sprintf("unknown tool %q", x.Tool)}, nil
 		}
 		if err != nil {
 			return classify.Unknown, nil, err

@@ -66,7 +66,10 @@ func TestInboxThroughAPipeNeedsRoot(t *testing.T) {
 // TestInboxClassifierReadsTheRequestItself checks the inbox's own
 // classification of what a request would run, offline: a ClusterRoleBinding
 // in the manifest bytes is a privilege change whatever the requester
-// claimed, and a plain delete stays destructive (no typed confirmation).
+// claimed, and a plain delete stays destructive (no typed confirmation);
+// terraform's class comes from its argv and the plan JSON
+// (TestInboxReclassifiesTerraformFromThePlanJSON), and an apply without
+// plan JSON is unknown.
 func TestInboxClassifierReadsTheRequestItself(t *testing.T) {
 	crb := []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: agent-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: agent}]\n")
 	c := inboxClassifier()
@@ -77,7 +80,8 @@ func TestInboxClassifierReadsTheRequestItself(t *testing.T) {
 	}{
 		{"a binding fed on stdin", approve.Exec{Tool: "kubectl", Args: []string{"apply", "-f", "-"}, Stdin: crb}, classify.Privilege},
 		{"a configmap delete", approve.Exec{Tool: "kubectl", Args: []string{"-n", "web", "delete", "cm", "app-config"}}, classify.Destructive},
-		{"terraform keeps its plan's class", approve.Exec{Tool: "terraform", Args: []string{"apply", "plan.tfplan"}}, classify.Read},
+		{"terraform apply without its plan JSON", approve.Exec{Tool: "terraform", Args: []string{"apply", "plan.tfplan"}}, classify.Unknown},
+		{"terraform state rm, from its argv", approve.Exec{Tool: "terraform", Args: []string{"state", "rm", "terraform_data.a"}}, classify.Destructive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, why, err := c(context.Background(), &tc.x)

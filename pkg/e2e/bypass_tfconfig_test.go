@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func newTFAgent(t *testing.T, config string) *tfAgent {
 	d := testenv.NewTerraformDir(t, config)
 	a := &tfAgent{e: e, d: d, tf: e.agent.Bin(t, testenv.Terraform(t))}
 	testRC := envValue(d.Env, "TF_CLI_CONFIG_FILE")
-	// The mirror the provider was installed from: .terraform links into it.
+	// The test's CLI configuration, copied below.
 	e.agent.Share(t, filepath.Dir(testRC))
 	e.agent.Own(t, d.Dir)
 	body, err := os.ReadFile(testRC)
@@ -48,7 +49,7 @@ func newTFAgent(t *testing.T, config string) *tfAgent {
 	}
 	a.evil = filepath.Join(e.home, "evil")
 	a.mark = filepath.Join(e.home, "agent-provider-ran")
-	real := filepath.Join(filepath.Dir(testRC), "mirror", testenv.TestcloudAddress, "0.1.0")
+	real := filepath.Join(d.Mirror, testenv.TestcloudAddress, "0.1.0")
 	pkgs, err := filepath.Glob(filepath.Join(real, "*", "terraform-provider-testcloud"))
 	if err != nil || len(pkgs) != 1 {
 		t.Fatalf("mirrored testcloud: %v %v", pkgs, err)
@@ -262,4 +263,92 @@ func envValue(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// exitConfig is agentctl's exit code for a configuration error.
+const exitConfig = 78
+
+// TestBypassTerraformProviderDirsOutsideTheProject plays an agent that
+// keeps a provider of its own outside the project and points terraform
+// at it: a filesystem_mirror or plugin_cache_dir in its CLI configuration,
+// or (with no provider_installation block) the implied local mirror
+// ~/.terraform.d/plugins, from which terraform init would install it.
+// Each is refused as a configuration error (78) naming
+// terraform.allowMirrors, for a sandboxed plan and for an apply, and
+// audited; an administrator's terraform.allowMirrors lets it through.
+func TestBypassTerraformProviderDirsOutsideTheProject(t *testing.T) {
+	mirrorBlock := func(path string) string {
+		return fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", path)
+	}
+	for _, tc := range []struct {
+		name string
+		rc   func(a *tfAgent) string // the agent's CLI configuration
+		dir  func(a *tfAgent) string // the directory it plants a provider in
+		want string
+	}{
+		{"filesystem_mirror in the agent's home",
+			func(a *tfAgent) string { return mirrorBlock(filepath.Join(a.e.home, "mirror")) },
+			func(a *tfAgent) string { return filepath.Join(a.e.home, "mirror") }, "filesystem_mirror"},
+		{"plugin_cache_dir in the agent's home",
+			func(a *tfAgent) string {
+				return mirrorBlock(a.d.Mirror) + fmt.Sprintf("plugin_cache_dir = %q\n", filepath.Join(a.e.home, "cache"))
+			},
+			func(a *tfAgent) string { return filepath.Join(a.e.home, "cache") }, "plugin_cache_dir"},
+		{"implied local mirror ~/.terraform.d/plugins",
+			func(a *tfAgent) string { return "disable_checkpoint = true\n" },
+			func(a *tfAgent) string { return filepath.Join(a.e.home, ".terraform.d", "plugins") }, "implied local mirror"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTFAgent(t, "creates")
+			plant := filepath.Join(tc.dir(a), testenv.TestcloudAddress, "0.1.0", runtime.GOOS+"_"+runtime.GOARCH)
+			if err := os.MkdirAll(plant, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			evil, err := os.ReadFile(filepath.Join(a.evil, "terraform-provider-testcloud"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(plant, "terraform-provider-testcloud"), evil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			a.e.agent.Own(t, tc.dir(a))
+			if err := os.WriteFile(a.rc, []byte(tc.rc(a)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"terraform", "plan", "-no-color"}, {"terraform", "apply"}} {
+				got := a.e.agentctl(args...)
+				if got.code != exitConfig || !strings.Contains(got.stderr, tc.want) || !strings.Contains(got.stderr, "outside the project") || !strings.Contains(got.stderr, "terraform.allowMirrors") {
+					t.Errorf("%q: exit %d, want %d refusing the %s\nstdout: %s\nstderr: %s", args, got.code, exitConfig, tc.want, got.stdout, got.stderr)
+				}
+			}
+			if a.providerRan() {
+				t.Error("the agent's provider ran")
+			}
+			var audited bool
+			for _, rec := range a.e.auditRecords() {
+				if strings.Contains(fmt.Sprint(rec["error"])+fmt.Sprint(rec["reason"]), "outside the project") {
+					audited = true
+				}
+			}
+			if !audited {
+				t.Errorf("the refusal is not in the audit log: %v", a.e.auditRecords())
+			}
+		})
+	}
+	t.Run("allowed by the admin config", func(t *testing.T) {
+		a := newTFAgent(t, "creates")
+		adminFiles(t, map[string]string{"config.yaml": fmt.Sprintf("terraform:\n  allowMirrors: [%q]\n", a.e.home)})
+		mirror := filepath.Join(a.e.home, "mirror")
+		if err := os.MkdirAll(mirror, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		a.e.agent.Own(t, mirror)
+		if err := os.WriteFile(a.rc, []byte(mirrorBlock(mirror)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := a.e.agentctl("terraform", "plan", "-no-color")
+		if got.code != 0 || !strings.Contains(got.stdout+got.stderr, "Plan: 2 to add") {
+			t.Errorf("exit %d, want the plan\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+		}
+	})
 }

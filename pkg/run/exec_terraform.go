@@ -29,13 +29,13 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 	}
 	if a.Plan != nil && len(a.Exec.Args) > 0 && a.Exec.Args[0] == "apply" {
 		rep.Sandbox = "none (approved apply of plan " + a.Plan.SHA256[:12] + ")"
-		return ApplyPlan(ctx, bin, a.Exec, a.Plan, env, e.Home, stdio)
+		return ApplyPlan(ctx, a.Tool, bin, a.Exec, a.Plan, env, e.Home, stdio)
 	}
 	if d.Action != policy.Sandbox {
 		rep.Sandbox = "none (decision " + string(d.Action) + ")"
 		// An approved import or init runs providers unsandboxed: with a
 		// checked copy of the CLI configuration, never with the file.
-		cli, err := tfclass.ReadCLIConfig(env, e.Home, a.Exec.Dir)
+		cli, err := tfclass.ReadToolCLIConfig(a.Tool, env, e.Home, a.Exec.Dir)
 		if err != nil {
 			return 0, err
 		}
@@ -53,7 +53,7 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 		}
 		return Terraform(ctx, bin, a.Exec.Args, a.Exec.Dir, tfclass.WithCLIConfig(env, rc), stdio)
 	}
-	cfg, cleanup, err := e.terraformSandbox(bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
+	cfg, cleanup, err := e.terraformSandbox(a.Tool, bin, a.Exec.Args, a.Exec.Dir, env, d.SandboxRequired)
 	if err != nil {
 		return 0, err
 	}
@@ -82,9 +82,9 @@ func (e *LocalExecutor) terraform(ctx context.Context, a *classify.Assessment, d
 // ~/.terraform.d/plugins (an implied mirror terraform finds through HOME)
 // and the configuration has no provider_installation block, the copy
 // names that mirror. cleanup removes what was made.
-func (e *LocalExecutor) terraformSandbox(bin string, args []string, dir string, env []string, required bool) (sandbox.Config, func(), error) {
+func (e *LocalExecutor) terraformSandbox(tool, bin string, args []string, dir string, env []string, required bool) (sandbox.Config, func(), error) {
 	env = withoutKey(env, "HOME")
-	cli, err := tfclass.ReadCLIConfig(env, e.Home, dir)
+	cli, err := tfclass.ReadToolCLIConfig(tool, env, e.Home, dir)
 	if err != nil {
 		return sandbox.Config{}, nil, err
 	}
@@ -216,7 +216,11 @@ func (e *LocalExecutor) SandboxedTerraform(ctx context.Context, bin string, args
 	if rc := request.Getenv(env, "TF_CLI_CONFIG_FILE"); rc != "" {
 		base = tfclass.WithCLIConfig(base, rc)
 	}
-	cfg, cleanup, err := e.terraformSandbox(bin, args, dir, base, true)
+	tool := "terraform"
+	if strings.HasPrefix(filepath.Base(bin), "tofu") {
+		tool = "tofu" // the classifier's RunFunc does not name it
+	}
+	cfg, cleanup, err := e.terraformSandbox(tool, bin, args, dir, base, true)
 	if err != nil {
 		return 0, err
 	}

@@ -26,11 +26,12 @@ func TestTerraformSandboxGrantsWhatTheParsedConfigNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := &LocalExecutor{Home: home}
+	// Mirrors in home are allowed: a denied path stays denied.
+	e := &LocalExecutor{Home: home, TerraformAllow: tfclass.CLIConfigAllow{Mirrors: []string{home}}}
 	env := []string{"TF_CLI_CONFIG_FILE=" + rc}
 
 	write("# \"" + key + "\"\nprovider_installation {\n  filesystem_mirror {\n    path = \"" + mirror + "\"\n  }\n}\n")
-	cfg, cleanup, err := e.terraformSandbox("/usr/bin/terraform", []string{"plan"}, dir, env, true)
+	cfg, cleanup, err := e.terraformSandbox("terraform", "/usr/bin/terraform", []string{"plan"}, dir, env, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestTerraformSandboxGrantsWhatTheParsedConfigNames(t *testing.T) {
 
 	for name, path := range map[string]string{"holds ~/.ssh": home, "in ~/.ssh": filepath.Dir(key)} {
 		write("provider_installation {\n  filesystem_mirror {\n    path = \"" + path + "\"\n  }\n}\n")
-		_, _, err := e.terraformSandbox("/usr/bin/terraform", []string{"plan"}, dir, env, true)
+		_, _, err := e.terraformSandbox("terraform", "/usr/bin/terraform", []string{"plan"}, dir, env, true)
 		var ce *tfclass.CLIConfigError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "denied path") {
 			t.Errorf("a mirror that %s: %v", name, err)
@@ -53,7 +54,7 @@ func TestTerraformSandboxGrantsWhatTheParsedConfigNames(t *testing.T) {
 
 	write("plugin_cache_dir = \"" + filepath.Join(home, ".aws") + "\"\n")
 	os.Mkdir(filepath.Join(home, ".aws"), 0o700)
-	if _, _, err := e.terraformSandbox("/usr/bin/terraform", []string{"plan"}, dir, env, true); err == nil {
+	if _, _, err := e.terraformSandbox("terraform", "/usr/bin/terraform", []string{"plan"}, dir, env, true); err == nil {
 		t.Error("a plugin cache in ~/.aws was granted")
 	}
 }

@@ -56,7 +56,8 @@ func (e *InputChangedError) Unwrap() error { return e.Err }
 // ExitCode is 77: the apply was refused.
 func (e *InputChangedError) ExitCode() int { return 77 }
 
-// ApplyPlan applies exactly the assessed plan. inv is the assessment's
+// ApplyPlan applies exactly the assessed plan with tool ("terraform" or
+// "tofu", whose CLI configuration files differ) at bin. inv is the assessment's
 // Exec (terraform apply … PLANFILE, as pkg/classify/terraform makes it)
 // and plan its Plan. The plan file is read once into a private copy; the
 // copy's SHA-256 must be plan.SHA256, else a [*PlanChangedError] is
@@ -73,7 +74,7 @@ func (e *InputChangedError) ExitCode() int { return 77 }
 // env is the child's environment; TF_CLI_ARGS and TF_CLI_ARGS_* are
 // removed from it (they were applied while classifying). The exit code is
 // terraform's.
-func ApplyPlan(ctx context.Context, bin string, inv classify.Invocation, plan *classify.Plan, env []string, home string, stdio Stdio) (int, error) {
+func ApplyPlan(ctx context.Context, tool, bin string, inv classify.Invocation, plan *classify.Plan, env []string, home string, stdio Stdio) (int, error) {
 	n := len(inv.Args)
 	if plan == nil || plan.SHA256 == "" || n < 2 || inv.Args[0] != "apply" || inv.Args[n-1] != plan.Path {
 		return 0, fmt.Errorf("invocation %q does not apply the assessed plan", inv.Args)
@@ -84,7 +85,7 @@ func ApplyPlan(ctx context.Context, bin string, inv classify.Invocation, plan *c
 	if classify.SHA256(plan.CLIConfig) != plan.CLIConfigSHA256 {
 		return 0, fmt.Errorf("plan %q: the CLI configuration snapshot does not match its hash; nothing was applied", plan.Path)
 	}
-	now, err := terraform.ReadCLIConfig(env, home, inv.Dir)
+	now, err := terraform.ReadToolCLIConfig(tool, env, home, inv.Dir)
 	if err != nil {
 		return 0, &InputChangedError{What: "CLI configuration", Path: plan.CLIConfigPath, Err: err}
 	}

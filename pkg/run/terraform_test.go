@@ -35,7 +35,7 @@ func TestApplyPlanAppliesTheAssessedPlan(t *testing.T) {
 	d := testenv.NewTerraformDir(t, "creates")
 	a := assessApply(t, d, []string{"TF_CLI_ARGS_apply=-auto-approve"}, "apply")
 	var out bytes.Buffer
-	code, err := run.ApplyPlan(context.Background(), d.Bin, a.Exec, a.Plan, d.Env, "", run.Stdio{Stdout: &out, Stderr: &out})
+	code, err := run.ApplyPlan(context.Background(), "terraform", d.Bin, a.Exec, a.Plan, d.Env, "", run.Stdio{Stdout: &out, Stderr: &out})
 	if err != nil || code != 0 {
 		t.Fatalf("apply: code %d err %v\n%s", code, err, out.String())
 	}
@@ -70,7 +70,7 @@ func TestApplyPlanRefusesAPlanFileChangedAfterAssessment(t *testing.T) {
 			}
 			before := d.CloudSnapshot(t)
 			var out bytes.Buffer
-			_, err = run.ApplyPlan(context.Background(), d.Bin, a.Exec, a.Plan, d.Env, "", run.Stdio{Stdout: &out, Stderr: &out})
+			_, err = run.ApplyPlan(context.Background(), "terraform", d.Bin, a.Exec, a.Plan, d.Env, "", run.Stdio{Stdout: &out, Stderr: &out})
 			var pc *run.PlanChangedError
 			if !errors.As(err, &pc) {
 				t.Fatalf("err %v, want a PlanChangedError\n%s", err, out.String())
@@ -88,7 +88,7 @@ func TestApplyPlanRefusesAPlanFileChangedAfterAssessment(t *testing.T) {
 func TestApplyPlanRefusesAnInvocationOfAnotherFile(t *testing.T) {
 	plan := &classify.Plan{Path: "/tmp/a.tfplan", SHA256: strings.Repeat("0", 64)}
 	inv := classify.Invocation{Args: []string{"apply", "-input=false", "/tmp/b.tfplan"}}
-	if _, err := run.ApplyPlan(context.Background(), "/bin/false", inv, plan, nil, "", run.Stdio{}); err == nil {
+	if _, err := run.ApplyPlan(context.Background(), "terraform", "/bin/false", inv, plan, nil, "", run.Stdio{}); err == nil {
 		t.Fatal("applied a plan file that was not assessed")
 	}
 }

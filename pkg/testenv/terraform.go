@@ -64,18 +64,30 @@ func Testcloud(t testing.TB) string {
 // nothing from anywhere else), TESTCLOUD_DIR and TF_VAR_cloud_dir set to
 // cloudDir (the configurations pass the variable to the provider), no checkpoint
 // calls, and PATH and HOME from the test's environment.
+//
+// The mirror is a temporary directory of its own; [NewTerraformDir] puts
+// it inside the working directory instead (see [TerraformEnvMirror]).
 func TerraformEnv(t testing.TB, cloudDir string) []string {
+	t.Helper()
+	return TerraformEnvMirror(t, cloudDir, filepath.Join(t.TempDir(), "mirror"))
+}
+
+// TerraformEnvMirror is [TerraformEnv] with the filesystem mirror at
+// mirror: agentctl refuses mirrors outside the project unless the admin
+// config allows them.
+func TerraformEnvMirror(t testing.TB, cloudDir, mirror string) []string {
 	t.Helper()
 	provider := Testcloud(t)
 	dir := t.TempDir()
 	platform := runtime.GOOS + "_" + runtime.GOARCH
-	pkg := filepath.Join(dir, "mirror", TestcloudAddress, "0.1.0", platform)
+	pkg := filepath.Join(mirror, TestcloudAddress, "0.1.0", platform)
 	if err := os.MkdirAll(pkg, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// A link or a copy, not a symlink: a sandboxed terraform may read the
-	// mirror but not the cache the symlink would point into.
-	if err := linkOrCopy(provider, filepath.Join(pkg, "terraform-provider-testcloud")); err != nil {
+	// A copy, not a symlink (a sandboxed terraform may read the mirror
+	// but not the cache the symlink would point into), nor a hard link
+	// (a test may chown the mirror to the agent, and the cache with it).
+	if err := copyFile(provider, filepath.Join(pkg, "terraform-provider-testcloud")); err != nil {
 		t.Fatal(err)
 	}
 	config := fmt.Sprintf(`provider_installation {
@@ -84,7 +96,7 @@ func TerraformEnv(t testing.TB, cloudDir string) []string {
     include = [%q]
   }
 }
-`, filepath.Join(dir, "mirror"), TestcloudAddress)
+`, mirror, TestcloudAddress)
 	cfg := filepath.Join(dir, "terraform.rc")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -153,17 +165,6 @@ func repoPath(rel string) (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func linkOrCopy(src, dst string) error {
-	if os.Link(src, dst) == nil {
-		return nil
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o755)
 }
 
 func executable(path string) error {

@@ -19,6 +19,9 @@ type TerraformDir struct {
 	// reach its cloud's API.
 	Cloud string
 	Env   []string // see [TerraformEnv]
+	// Mirror is the filesystem mirror testcloud is installed from,
+	// inside Dir.
+	Mirror string
 }
 
 // NewTerraformDir copies testdata/terraform/<config> into a temporary
@@ -39,7 +42,9 @@ func NewTerraformDir(t testing.TB, config string) *TerraformDir {
 	if err := os.MkdirAll(d.Cloud, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d.Env = TerraformEnv(t, d.Cloud)
+	// The provider mirror is part of the project, as agentctl wants it.
+	d.Mirror = filepath.Join(d.Dir, ".mirror")
+	d.Env = TerraformEnvMirror(t, d.Cloud, d.Mirror)
 	d.Run(t, "init", "-input=false", "-no-color")
 	return d
 }

@@ -43,6 +43,14 @@ type CLIConfig struct {
 	// CredentialsHelpers names the credentials_helper blocks: terraform
 	// runs the program terraform-credentials-NAME to get credentials.
 	CredentialsHelpers []string
+	// ImpliedMirrors are the implied local mirror directories outside
+	// Dir that exist and hold something, when the file has no
+	// provider_installation block: terraform init installs providers
+	// from them (see [ImpliedMirrorDirs]).
+	ImpliedMirrors []string
+	// Dir is the working directory the configuration was read for: the
+	// project, where mirrors and the plugin cache may lie.
+	Dir string
 }
 
 // CLIConfigError says why terraform's CLI configuration cannot be used.
@@ -51,6 +59,7 @@ type CLIConfigError struct {
 	Path string
 	Msg  string
 	hint string
+	code int
 }
 
 func (e *CLIConfigError) Error() string {
@@ -63,16 +72,26 @@ func (e *CLIConfigError) Error() string {
 // Hint says what to do about it.
 func (e *CLIConfigError) Hint() string { return e.hint }
 
-// ExitCode is 77: the configuration was refused, as by policy.
-func (e *CLIConfigError) ExitCode() int { return 77 }
+// ExitCode is 77 (the configuration was refused, as by policy), or 78
+// for a provider directory outside the project (a configuration error).
+func (e *CLIConfigError) ExitCode() int {
+	if e.code != 0 {
+		return e.code
+	}
+	return 77
+}
 
 // CLIConfigAllow are the parts of a CLI configuration that run code
 // agentctl cannot pin, which only the administrator may allow
-// (terraform.allowDevOverrides, terraform.allowCredentialsHelper in
-// /etc/agentctl/config.yaml).
+// (terraform.allowDevOverrides, terraform.allowCredentialsHelper,
+// terraform.allowMirrors in /etc/agentctl/config.yaml).
 type CLIConfigAllow struct {
 	DevOverrides      bool
 	CredentialsHelper bool
+	// Mirrors are directories (absolute) in which filesystem mirrors,
+	// the plugin cache and implied local mirrors may lie although they
+	// are outside the project.
+	Mirrors []string
 }
 
 // CLIConfigFile returns the CLI configuration file terraform 1.5.7 reads
@@ -81,6 +100,15 @@ type CLIConfigAllow struct {
 // in terraform. TERRAFORM_CONFIG never reaches terraform (agentctl's
 // environment filter drops it) and is ignored.
 func CLIConfigFile(env []string, home, dir string) string {
+	return ToolCLIConfigFile("terraform", env, home, dir)
+}
+
+// ToolCLIConfigFile is [CLIConfigFile] for tool, "terraform" or "tofu".
+// OpenTofu 1.10 reads TF_CLI_CONFIG_FILE too (it has no variable of its
+// own), else ~/.tofurc when it exists, else ~/.terraformrc when it
+// exists, else $XDG_CONFIG_HOME/opentofu/tofurc when XDG_CONFIG_HOME is
+// set and that file exists.
+func ToolCLIConfigFile(tool string, env []string, home, dir string) string {
 	if p := request.Getenv(env, "TF_CLI_CONFIG_FILE"); p != "" {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
@@ -90,55 +118,120 @@ func CLIConfigFile(env []string, home, dir string) string {
 	if h := request.Getenv(env, "HOME"); h != "" {
 		home = h
 	}
-	if home == "" {
-		return ""
+	var candidates []string
+	if home != "" {
+		if tool == "tofu" {
+			candidates = append(candidates, filepath.Join(home, ".tofurc"))
+		}
+		candidates = append(candidates, filepath.Join(home, ".terraformrc"))
 	}
-	p := filepath.Join(home, ".terraformrc")
-	if _, err := os.Stat(p); err == nil {
-		return p
+	if x := request.Getenv(env, "XDG_CONFIG_HOME"); tool == "tofu" && x != "" {
+		candidates = append(candidates, filepath.Join(x, "opentofu", "tofurc"))
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
 	}
 	return ""
 }
 
-// ReadCLIConfig reads and parses the CLI configuration terraform would
-// read with env in dir (see [CLIConfigFile]). A TF_CLI_CONFIG_FILE that
-// does not exist is no configuration, as for terraform (which warns).
-// Without TF_CLI_CONFIG_FILE terraform also merges every *.tfrc and
-// *.tfrc.json in ~/.terraform.d; agentctl runs terraform with one file
-// only, so such files (other than credentials.tfrc.json, which holds
-// `terraform login` tokens) are refused rather than silently dropped.
-func ReadCLIConfig(env []string, home, dir string) (*CLIConfig, error) {
+// ImpliedMirrorDirs are the local mirror directories terraform (or tofu)
+// searches for providers when the CLI configuration has no
+// provider_installation block, other than terraform.d/plugins in the
+// working directory: ~/.terraform.d/plugins, the XDG data directories'
+// terraform/plugins ($XDG_DATA_HOME or ~/.local/share, $XDG_DATA_DIRS or
+// /usr/local/share and /usr/share) and, for tofu, also
+// $XDG_DATA_HOME/opentofu/plugins. agentctl does not pass the XDG
+// variables to terraform, so both their values in env and the defaults
+// are listed.
+func ImpliedMirrorDirs(tool string, env []string, home string) []string {
 	if h := request.Getenv(env, "HOME"); h != "" {
 		home = h
 	}
-	path := CLIConfigFile(env, home, dir)
-	if request.Getenv(env, "TF_CLI_CONFIG_FILE") == "" && home != "" {
-		extra, _ := filepath.Glob(filepath.Join(home, ".terraform.d", "*.tfrc"))
-		more, _ := filepath.Glob(filepath.Join(home, ".terraform.d", "*.tfrc.json"))
-		for _, p := range append(extra, more...) {
-			if filepath.Base(p) != "credentials.tfrc.json" {
-				return nil, &CLIConfigError{Path: p, Msg: "terraform merges this file into its CLI configuration; agentctl runs terraform with one configuration file only",
-					hint: "merge it into one file and name that file with TF_CLI_CONFIG_FILE"}
+	var dirs []string
+	if home != "" {
+		dirs = append(dirs, filepath.Join(home, ".terraform.d", "plugins"), filepath.Join(home, ".local", "share", "terraform", "plugins"))
+	}
+	if x := request.Getenv(env, "XDG_DATA_HOME"); filepath.IsAbs(x) {
+		dirs = append(dirs, filepath.Join(x, "terraform", "plugins"))
+		if tool == "tofu" {
+			dirs = append(dirs, filepath.Join(x, "opentofu", "plugins"))
+		}
+	}
+	for _, x := range filepath.SplitList(request.Getenv(env, "XDG_DATA_DIRS")) {
+		if filepath.IsAbs(x) {
+			dirs = append(dirs, filepath.Join(x, "terraform", "plugins"))
+		}
+	}
+	return append(dirs, "/usr/local/share/terraform/plugins", "/usr/share/terraform/plugins")
+}
+
+// ReadCLIConfig is [ReadToolCLIConfig] for terraform.
+func ReadCLIConfig(env []string, home, dir string) (*CLIConfig, error) {
+	return ReadToolCLIConfig("terraform", env, home, dir)
+}
+
+// ReadToolCLIConfig reads and parses the CLI configuration tool
+// ("terraform" or "tofu") would read with env in dir (see
+// [ToolCLIConfigFile]). A TF_CLI_CONFIG_FILE that does not exist is no
+// configuration, as for terraform (which warns). Without
+// TF_CLI_CONFIG_FILE terraform also merges every *.tfrc and *.tfrc.json
+// in ~/.terraform.d (tofu: or in $XDG_CONFIG_HOME/opentofu when
+// ~/.terraform.d does not exist); agentctl runs terraform with one file
+// only, so such files (other than credentials.tfrc.json, which holds
+// `terraform login` tokens) are refused rather than silently dropped.
+func ReadToolCLIConfig(tool string, env []string, home, dir string) (*CLIConfig, error) {
+	if h := request.Getenv(env, "HOME"); h != "" {
+		home = h
+	}
+	path := ToolCLIConfigFile(tool, env, home, dir)
+	if request.Getenv(env, "TF_CLI_CONFIG_FILE") == "" {
+		var confDirs []string
+		if home != "" {
+			confDirs = append(confDirs, filepath.Join(home, ".terraform.d"))
+		}
+		if x := request.Getenv(env, "XDG_CONFIG_HOME"); tool == "tofu" && x != "" {
+			confDirs = append(confDirs, filepath.Join(x, "opentofu"))
+		}
+		for _, d := range confDirs {
+			extra, _ := filepath.Glob(filepath.Join(d, "*.tfrc"))
+			more, _ := filepath.Glob(filepath.Join(d, "*.tfrc.json"))
+			for _, p := range append(extra, more...) {
+				if filepath.Base(p) != "credentials.tfrc.json" {
+					return nil, &CLIConfigError{Path: p, Msg: tool + " merges this file into its CLI configuration; agentctl runs " + tool + " with one configuration file only",
+						hint: "merge it into one file and name that file with TF_CLI_CONFIG_FILE"}
+				}
 			}
 		}
 	}
-	cfg := &CLIConfig{Path: path, SHA256: classify.SHA256(nil)}
-	if path == "" {
-		return cfg, cfg.fromEnv(env, dir)
+	cfg := &CLIConfig{Path: path, SHA256: classify.SHA256(nil), Dir: dir}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			cfg.Path = ""
+		case err != nil:
+			return nil, &CLIConfigError{Path: path, Msg: err.Error()}
+		default:
+			if cfg, err = ParseCLIConfig(path, b, env, dir); err != nil {
+				return nil, err
+			}
+		}
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		cfg.Path = ""
-		return cfg, cfg.fromEnv(env, dir)
+	if cfg.Path == "" {
+		if err := cfg.fromEnv(env, dir); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, &CLIConfigError{Path: path, Msg: err.Error()}
+	if !cfg.ProviderInstallation {
+		for _, d := range ImpliedMirrorDirs(tool, env, home) {
+			if entries, err := os.ReadDir(d); err == nil && len(entries) > 0 && !inProject(d, dir) {
+				cfg.ImpliedMirrors = append(cfg.ImpliedMirrors, d)
+			}
+		}
 	}
-	parsed, err := ParseCLIConfig(path, b, env, dir)
-	if err != nil {
-		return nil, err
-	}
-	return parsed, nil
+	return cfg, nil
 }
 
 // ParseCLIConfig parses the CLI configuration b (read from path) with
@@ -148,7 +241,7 @@ func ReadCLIConfig(env []string, home, dir string) (*CLIConfig, error) {
 // that flattens the blocks) is refused, and a key named dev_overrides
 // anywhere counts as a development override.
 func ParseCLIConfig(path string, b []byte, env []string, dir string) (*CLIConfig, error) {
-	cfg := &CLIConfig{Path: path, Bytes: b, SHA256: classify.SHA256(b)}
+	cfg := &CLIConfig{Path: path, Bytes: b, SHA256: classify.SHA256(b), Dir: dir}
 	bad := func(format string, args ...any) error {
 		return &CLIConfigError{Path: path, Msg: fmt.Sprintf(format, args...),
 			hint: "fix the file: terraform reads it at every plan and apply"}
@@ -277,7 +370,67 @@ func (c *CLIConfig) Check(allow CLIConfigAllow) error {
 			Msg:  fmt.Sprintf("credentials_helper %q would run a program that nothing pins; refused", strings.Join(c.CredentialsHelpers, ",")),
 			hint: "remove the credentials_helper block, or let an administrator set terraform.allowCredentialsHelper: true in /etc/agentctl/config.yaml"}
 	}
+	outside := func(what, p, hint string) error {
+		if p == "" || inProject(p, c.Dir) {
+			return nil
+		}
+		for _, m := range allow.Mirrors {
+			if inProject(p, m) {
+				return nil
+			}
+		}
+		return &CLIConfigError{Path: c.Path, code: 78,
+			Msg:  fmt.Sprintf("%s %q is outside the project %q: terraform would install providers from it; refused", what, p, c.Dir),
+			hint: hint + ", or let an administrator list it in terraform.allowMirrors in /etc/agentctl/config.yaml"}
+	}
+	for _, m := range c.Mirrors {
+		if err := outside("filesystem_mirror", m, "keep the mirror inside the project"); err != nil {
+			return err
+		}
+	}
+	if err := outside("plugin_cache_dir", c.PluginCacheDir, "keep the plugin cache inside the project (plugin_cache_dir, TF_PLUGIN_CACHE_DIR) or unset it"); err != nil {
+		return err
+	}
+	for _, m := range c.ImpliedMirrors {
+		if err := outside("the implied local mirror", m, "empty or remove it, or name the mirrors to use in a provider_installation block (terraform then ignores the implied ones)"); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// inProject reports whether p lies in dir, both as written and with
+// symlinks resolved (see [resolve]).
+func inProject(p, dir string) bool {
+	if dir == "" {
+		return false
+	}
+	rd, cp := resolve(dir), filepath.Clean(p)
+	if !within(cp, filepath.Clean(dir)) && !within(cp, rd) {
+		return false
+	}
+	return within(resolve(p), rd)
+}
+
+// resolve is p with the symlinks of its nearest existing ancestor (or of
+// p itself) resolved and the rest joined on.
+func resolve(p string) string {
+	p = filepath.Clean(p)
+	rest := ""
+	for q := p; ; q = filepath.Dir(q) {
+		if r, err := filepath.EvalSymlinks(q); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if q == filepath.Dir(q) {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(q), rest)
+	}
+}
+
+// within reports whether p is dir or lies below it.
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
 // ReadPaths are the directories terraform reads providers from under

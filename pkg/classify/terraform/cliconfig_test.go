@@ -18,6 +18,7 @@ func TestParseCLIConfigReadsTheBlocksNotTheText(t *testing.T) {
 		cache   string
 		dev     bool
 		helpers []string
+		outside bool // a provider directory outside the project
 	}{
 		{name: "a path in a comment is no grant", src: `# see "/home/a/.ssh/id_rsa"
 // and "/home/a/.aws/credentials"
@@ -39,9 +40,15 @@ disable_checkpoint = true
 }
 `, mirrors: []string{"/work/mirror"}},
 		{name: "plugin cache with a variable", src: `plugin_cache_dir = "$HOME/.terraform.d/plugin-cache"`,
-			env: []string{"HOME=/home/a"}, cache: "/home/a/.terraform.d/plugin-cache"},
+			env: []string{"HOME=/home/a"}, cache: "/home/a/.terraform.d/plugin-cache", outside: true},
 		{name: "TF_PLUGIN_CACHE_DIR wins", src: `plugin_cache_dir = "/cache/a"`,
-			env: []string{"TF_PLUGIN_CACHE_DIR=/cache/b"}, cache: "/cache/b"},
+			env: []string{"TF_PLUGIN_CACHE_DIR=/cache/b"}, cache: "/cache/b", outside: true},
+		{name: "plugin cache in the project", src: `plugin_cache_dir = "/work/.cache"`, cache: "/work/.cache"},
+		{name: "filesystem mirror outside the project", src: "provider_installation {\n  filesystem_mirror {\n    path = \"/srv/mirror\"\n  }\n}\n",
+			mirrors: []string{"/srv/mirror"}, outside: true},
+		{name: "filesystem mirror up from the project", src: "provider_installation {\n  filesystem_mirror {\n    path = \"../mirror\"\n  }\n}\n",
+			mirrors: []string{"/mirror"}, outside: true},
+		{name: "network mirror: egress, not a provider directory", src: "provider_installation {\n  network_mirror {\n    url = \"https://mirror.example/\"\n  }\n}\n"},
 		{name: "dev_overrides", src: `provider_installation {
   dev_overrides {
     "agentctl.test/agentctl/testcloud" = "/tmp/evil"
@@ -70,10 +77,13 @@ disable_checkpoint = true
 			}
 			err = cfg.Check(CLIConfigAllow{})
 			var ce *CLIConfigError
-			if refused := errors.As(err, &ce); refused != (tc.dev || tc.helpers != nil) {
+			if refused := errors.As(err, &ce); refused != (tc.dev || tc.helpers != nil || tc.outside) {
 				t.Errorf("Check: %v", err)
 			}
-			if err := cfg.Check(CLIConfigAllow{DevOverrides: true, CredentialsHelper: true}); err != nil {
+			if tc.outside && !tc.dev && (ce == nil || ce.ExitCode() != 78 || !strings.Contains(ce.Hint(), "terraform.allowMirrors")) {
+				t.Errorf("Check: %v, want a configuration error (78) naming terraform.allowMirrors", err)
+			}
+			if err := cfg.Check(CLIConfigAllow{DevOverrides: true, CredentialsHelper: true, Mirrors: []string{"/home/a", "/cache", "/srv", "/mirror"}}); err != nil {
 				t.Errorf("Check with everything allowed: %v", err)
 			}
 		})
@@ -128,5 +138,76 @@ func TestReadCLIConfigPicksTheFileTerraformReads(t *testing.T) {
 	}
 	if _, err = ReadCLIConfig([]string{"HOME=" + home, "TF_CLI_CONFIG_FILE=my.rc"}, "", dir); err != nil {
 		t.Errorf("TF_CLI_CONFIG_FILE: terraform reads no ~/.terraform.d/*.tfrc then: %v", err)
+	}
+}
+
+func TestImpliedLocalMirrorsOutsideTheProjectAreRefused(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	env := []string{"HOME=" + home}
+	plugins := filepath.Join(home, ".terraform.d", "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ReadCLIConfig(env, "", dir)
+	if err != nil || cfg.Check(CLIConfigAllow{}) != nil {
+		t.Fatalf("an empty implied mirror: %v %v", err, cfg.Check(CLIConfigAllow{}))
+	}
+	if err := os.MkdirAll(filepath.Join(plugins, "example.com", "x", "y"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = ReadCLIConfig(env, "", dir)
+	if err != nil || !reflect.DeepEqual(cfg.ImpliedMirrors, []string{plugins}) {
+		t.Fatalf("implied mirrors %q (%v), want %q", cfg.ImpliedMirrors, err, plugins)
+	}
+	if err := cfg.Check(CLIConfigAllow{}); err == nil || !strings.Contains(err.Error(), "implied local mirror") {
+		t.Errorf("Check: %v, want the implied mirror refused", err)
+	}
+	if err := cfg.Check(CLIConfigAllow{Mirrors: []string{plugins}}); err != nil {
+		t.Errorf("Check with the mirror allowed: %v", err)
+	}
+	// An explicit provider_installation block: terraform ignores them.
+	rc := filepath.Join(home, ".terraformrc")
+	if err := os.WriteFile(rc, []byte("provider_installation {\n  direct {}\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = ReadCLIConfig(env, "", dir); err != nil || cfg.ImpliedMirrors != nil || cfg.Check(CLIConfigAllow{}) != nil {
+		t.Errorf("with provider_installation: implied %q (%v)", cfg.ImpliedMirrors, err)
+	}
+}
+
+func TestReadToolCLIConfigPicksTheFileTofuReads(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	env := []string{"HOME=" + home}
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	xdg := filepath.Join(home, "xdg")
+	write(filepath.Join(xdg, "opentofu", "tofurc"), `plugin_cache_dir = "/x"`)
+	if cfg, err := ReadToolCLIConfig("tofu", append(env, "XDG_CONFIG_HOME="+xdg), "", dir); err != nil || cfg.Path != filepath.Join(xdg, "opentofu", "tofurc") {
+		t.Errorf("XDG tofurc: %+v %v", cfg, err)
+	}
+	write(filepath.Join(home, ".terraformrc"), `plugin_cache_dir = "/a"`)
+	if cfg, err := ReadToolCLIConfig("tofu", env, "", dir); err != nil || cfg.Path != filepath.Join(home, ".terraformrc") {
+		t.Errorf("legacy ~/.terraformrc: %+v %v", cfg, err)
+	}
+	write(filepath.Join(home, ".tofurc"), `plugin_cache_dir = "/b"`)
+	if cfg, err := ReadToolCLIConfig("tofu", env, "", dir); err != nil || cfg.Path != filepath.Join(home, ".tofurc") || cfg.PluginCacheDir != "/b" {
+		t.Errorf("~/.tofurc: %+v %v", cfg, err)
+	}
+	if cfg, err := ReadToolCLIConfig("terraform", env, "", dir); err != nil || cfg.Path != filepath.Join(home, ".terraformrc") {
+		t.Errorf("terraform reads ~/.terraformrc: %+v %v", cfg, err)
+	}
+	if cfg, err := ReadToolCLIConfig("tofu", append(env, "TF_CLI_CONFIG_FILE=my.rc"), "", dir); err != nil || cfg.Path != "" {
+		t.Errorf("TF_CLI_CONFIG_FILE (missing) wins for tofu too: %+v %v", cfg, err)
+	}
+	write(filepath.Join(xdg, "opentofu", "extra.tfrc"), "")
+	if _, err := ReadToolCLIConfig("tofu", append(env, "XDG_CONFIG_HOME="+xdg), "", dir); err == nil {
+		t.Error("a *.tfrc tofu merges from $XDG_CONFIG_HOME/opentofu was not refused")
 	}
 }

@@ -71,9 +71,11 @@
 // arguments instead. The plan agentctl makes runs with the request's
 // environment minus TF_CLI_ARGS*, plus TF_IN_AUTOMATION=1 and TF_INPUT=0.
 //
-// terraform's CLI configuration (TF_CLI_CONFIG_FILE, else ~/.terraformrc)
-// is read once and parsed ([ReadCLIConfig]); dev_overrides and credentials
-// helpers are refused unless Options.Allow says otherwise. The plan and
+// terraform's CLI configuration (TF_CLI_CONFIG_FILE, else ~/.terraformrc;
+// for tofu ~/.tofurc first) is read once and parsed
+// ([ReadToolCLIConfig]); dev_overrides, credentials helpers, and
+// filesystem mirrors, plugin caches and implied local mirrors outside the
+// project are refused unless Options.Allow says otherwise. The plan and
 // show run with TF_CLI_CONFIG_FILE at a copy in Options.ScratchDir; the
 // assessment's Plan keeps the bytes and their SHA-256, and the SHA-256 of
 // the lock file and the installed providers ([ProvidersSHA256]), which the
@@ -86,4 +88,7 @@
 // refuses TF_VAR_* and TF_CLI_ARGS* in the environment it is given, and
 // starts its own child processes, outside any sandbox. Plans are read
 // with terraform-json's types ([tfjson.Plan], [tfjson.Actions]).
+//
+// [Classifier.ClassifyOffline] assesses an invocation from its argv and
+// plan JSON alone, for the approval inbox.
 package terraform

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,16 @@ import (
 type PlanError struct {
 	ExitCode int
 	Output   string
+	// Command is the terraform subcommand that failed ("" for plan).
+	Command string
 }
 
 func (e *PlanError) Error() string {
-	return fmt.Sprintf("terraform plan failed with exit code %d", e.ExitCode)
+	cmd := e.Command
+	if cmd == "" {
+		cmd = "plan"
+	}
+	return fmt.Sprintf("terraform %s failed with exit code %d", cmd, e.ExitCode)
 }
 
 // flags carried from the agent's apply/destroy to the plan agentctl makes,
@@ -62,7 +69,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	// The CLI configuration is read once: the plan, the show and the
 	// apply all run with these bytes (TF_CLI_CONFIG_FILE at agentctl's
 	// copy), so a file changed while the approval waits changes nothing.
-	cli, err := ReadCLIConfig(env, c.opts.Home, dir)
+	cli, err := ReadToolCLIConfig(req.Tool, env, c.opts.Home, dir)
 	if err != nil {
 		return err
 	}
@@ -90,6 +97,9 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 		plan.Path = p.Args[0]
 		if !filepath.IsAbs(plan.Path) {
 			plan.Path = filepath.Join(dir, plan.Path)
+		}
+		if _, err := os.Lstat(plan.Path); errors.Is(err, os.ErrNotExist) {
+			return c.missingPlan(ctx, bin, p.Args[0], env, slices.Contains(req.Args, "-no-color"))
 		}
 	} else {
 		f, err := os.CreateTemp(c.opts.ScratchDir, "plan-*.tfplan")
@@ -137,6 +147,43 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	args := append([]string{"apply", "-input=false"}, carry(p, applyCarry)...)
 	a.Exec = classify.Invocation{Args: append(args, plan.Path), Dir: dir}
 	return nil
+}
+
+// missingPlan lets terraform report that the plan file an apply names
+// does not exist, with its own message and exit code: it runs the apply
+// of that name (relative names stay relative) through the read sandbox in
+// an empty directory of agentctl's, where the name cannot be found (the
+// sandbox holds no path of the project), and returns a [*PlanError] with
+// terraform's exit code; its output went to PlanOutput. Should the file
+// appear meanwhile, nothing of the project is applied: the sandboxed
+// apply sees only the empty directory.
+func (c *Classifier) missingPlan(ctx context.Context, bin, name string, env []string, noColor bool) error {
+	empty, err := os.MkdirTemp(c.opts.ScratchDir, "missing-*")
+	if err != nil {
+		return fmt.Errorf("plan scratch directory: %w", err)
+	}
+	defer os.RemoveAll(empty)
+	// Nothing is installed or run but terraform: an empty CLI
+	// configuration, whose mirrors cannot lie outside this "project".
+	rc := filepath.Join(empty, "empty.tfrc")
+	if err := os.WriteFile(rc, nil, 0o600); err != nil {
+		return fmt.Errorf("plan scratch directory: %w", err)
+	}
+	env = WithCLIConfig(env, rc)
+	args := []string{"apply", "-input=false"}
+	if noColor {
+		args = append(args, "-no-color")
+	}
+	err = c.runPlan(ctx, bin, empty, append(args, name), env, "")
+	var pe *PlanError
+	if errors.As(err, &pe) {
+		pe.Command = "apply"
+		return pe
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("plan file %q does not exist", name)
 }
 
 // RunFunc runs bin with args in dir, with exactly env, its output to
@@ -218,7 +265,7 @@ func (c *Classifier) readPlan(ctx context.Context, bin, dir string, env []string
 	if after != before {
 		return nil, fmt.Errorf("plan file %q changed while it was read", plan.Path)
 	}
-	plan.SHA256, plan.Rendered = before, string(rendered)
+	plan.SHA256, plan.Rendered, plan.JSON = before, string(rendered), js
 	plan.Variables = rootVariables(js)
 	return pj, nil
 }
