@@ -3,8 +3,13 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -91,4 +96,91 @@ rules:
 			t.Errorf("decision %v, want allow (outside the sandbox)", rec["decision"])
 		}
 	}
+}
+
+// heldFIFO replaces the cloud's file of instance "web" with a FIFO that
+// the test holds open for reading and writing, so that the provider
+// blocks on it: reading it finds no data, and, with full, writing it
+// finds the pipe full. It returns a func that reports whether one of
+// pids' processes has the FIFO open (the provider is blocked in it).
+func heldFIFO(t *testing.T, a *tfAgent, full bool) func([]osProc) bool {
+	t.Helper()
+	p := filepath.Join(a.d.Cloud, "instance", "web.json")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(p)
+	if err := unix.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.e.agent.Own(t, a.d.Cloud)
+	f, err := os.OpenFile(p, os.O_RDWR|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if full {
+		unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 4096)
+		for {
+			if _, err := unix.Write(int(f.Fd()), make([]byte, 4096)); err != nil {
+				break // EAGAIN: full
+			}
+		}
+	}
+	return func(ps []osProc) bool {
+		for _, pr := range ps {
+			fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pr.pid))
+			for _, fd := range fds {
+				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pr.pid, fd.Name())); strings.HasSuffix(l, "/instance/web.json") {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// waitFor polls until cond holds for the processes below r's agentctl;
+// it fails t if agentctl ends first.
+func waitFor(t *testing.T, r *running, what string, cond func([]osProc) bool) {
+	t.Helper()
+	for end := time.Now().Add(hang); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-r.waited:
+			t.Fatalf("agentctl ended before %s\n%s", what, r.output())
+		default:
+		}
+		if cond(descendants(r.cmd.Process.Pid)) {
+			return
+		}
+	}
+	t.Fatalf("agentctl never got to %s\n%s", what, r.output())
+}
+
+// TestSIGKILLOfAgentctlKillsTheSandboxedPlanAndItsProvider: a sandboxed
+// terraform plan whose provider blocks while it refreshes an instance.
+func TestSIGKILLOfAgentctlKillsTheSandboxedPlanAndItsProvider(t *testing.T) {
+	a := newTFAgent(t, "creates")
+	a.d.Run(t, "apply", "-auto-approve", "-input=false", "-no-color")
+	a.e.agent.Own(t, a.d.Dir)
+	blocked := heldFIFO(t, a, false)
+	r := a.e.startAgentctl("terraform", "plan", "-no-color", "-input=false")
+	killMidway(t, a.e, r, func() { waitFor(t, r, "a provider reading the cloud", blocked) })
+}
+
+// TestSIGKILLOfAgentctlKillsTheApprovedApplyAndItsProvider: an apply
+// that policy allows runs outside the sandbox; its provider blocks while
+// it creates the instance.
+func TestSIGKILLOfAgentctlKillsTheApprovedApplyAndItsProvider(t *testing.T) {
+	adminFiles(t, map[string]string{"policy.yaml": `version: 1
+rules:
+  - name: e2e-terraform-writes
+    tool: [terraform]
+    class: [write]
+    decision: allow
+`})
+	a := newTFAgent(t, "creates")
+	blocked := heldFIFO(t, a, true)
+	r := a.e.startAgentctl("terraform", "apply", "-no-color", "-input=false")
+	killMidway(t, a.e, r, func() { waitFor(t, r, "a provider writing the cloud", blocked) })
 }
