@@ -30,6 +30,18 @@ var testEntries = map[string]func(args []string) int{
 		}
 		return 0
 	},
+	// stat prints "PATH: exists" or "PATH: ERROR" for each path of
+	// args (Landlock does not govern stat: what is missing is absent).
+	"stat": func(args []string) int {
+		for _, p := range args {
+			if _, err := os.Lstat(p); err != nil {
+				fmt.Printf("%s: %v\n", p, err)
+			} else {
+				fmt.Printf("%s: exists\n", p)
+			}
+		}
+		return 0
+	},
 	"cat": func([]string) int { // stdin to stdout
 		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
 			return 1
