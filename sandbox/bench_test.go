@@ -40,6 +40,45 @@ func BenchmarkSandboxSetup(b *testing.B) {
 	}
 }
 
+// BenchmarkSandboxMountNS measures a whole sandboxed run with and
+// without the mount namespace (the root of only the granted paths), for
+// the in-process entry and for an exec'd program, and reports the
+// median as p50-ms.
+func BenchmarkSandboxMountNS(b *testing.B) {
+	if st := probeOnce(); !st.UserNS || st.LandlockABI < 1 {
+		b.Skip("sandbox not enforceable here")
+	}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"entry", Config{Entry: "true", Destinations: []string{"127.0.0.1:6443"}, Required: true}},
+		{"exec /bin/true", Config{Argv: []string{"/bin/true"}, Required: true}},
+	} {
+		for _, mnt := range []bool{true, false} {
+			name := c.name + "/mount namespace"
+			if !mnt {
+				name = c.name + "/landlock only"
+			}
+			b.Run(name, func(b *testing.B) {
+				cfg := c.cfg
+				cfg.noMountNS = !mnt
+				var d []time.Duration
+				for b.Loop() {
+					start := time.Now()
+					code, enf, err := Run(context.Background(), cfg, Stdio{})
+					if err != nil || code != 0 || enf.MountNS != mnt {
+						b.Fatalf("Run() = %d, %v, %v", code, enf, err)
+					}
+					d = append(d, time.Since(start))
+				}
+				slices.Sort(d)
+				b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
+			})
+		}
+	}
+}
+
 // BenchmarkSandboxPrestarted measures what remains on the critical path
 // when the child was started ahead (see Prestart) while agentctl parsed,
 // classified and decided: handing over the config, Landlock, the entry,

@@ -49,6 +49,11 @@ type Config struct {
 	// Required makes the sandbox fail closed: when anything essential
 	// cannot be enforced, the command does not run.
 	Required bool `json:"required"`
+
+	// noMountNS keeps the child's root (Landlock alone confines the
+	// filesystem): for BenchmarkSandboxMountNS only, to measure what
+	// the mount namespace costs.
+	noMountNS bool
 }
 
 // Stdio is the command's standard streams. Nil means /dev/null.

@@ -23,6 +23,25 @@
 // lists what must stay unreachable; [Plan] refuses a grant that equals or
 // contains a denied path.
 //
+// The child is also in its own mount namespace, and replaces its root with
+// one that holds only the granted paths: an empty read-only tmpfs with
+// each grant bind-mounted at its own path (read-only unless writable),
+// entered with pivot_root, after which the child drops every capability.
+// What is not granted does not exist inside, so no pathname Unix socket
+// outside the grants (tmux's, an SSH agent's, D-Bus, agentctl's inbox in
+// $XDG_RUNTIME_DIR) can be connected to on any kernel, even with
+// [Config.AllowUnixSockets]. [Plan] refuses grants that equal or contain
+// [SharedDirs] (/tmp, /dev, …) and any in, on or above [RuntimeDirs]
+// (/run).
+//
+// # Processes
+//
+// The child dies with agentctl (a parent-death signal) and, where the
+// kernel allows, is init of its own PID namespace: when it dies, the
+// kernel kills everything left in it, such as terraform's provider
+// plugins. Processes outside have no pid inside. Not in cgo builds (the
+// test binaries), where go-landlock's libpsx needs the real pids.
+//
 // # Network
 //
 // The namespace has only loopback. agentctl runs an egress broker outside

@@ -30,6 +30,18 @@ var testEntries = map[string]func(args []string) int{
 		}
 		return 0
 	},
+	// stat prints "PATH: exists" or "PATH: ERROR" for each path of
+	// args (Landlock does not govern stat: what is missing is absent).
+	"stat": func(args []string) int {
+		for _, p := range args {
+			if _, err := os.Lstat(p); err != nil {
+				fmt.Printf("%s: %v\n", p, err)
+			} else {
+				fmt.Printf("%s: exists\n", p)
+			}
+		}
+		return 0
+	},
 	"cat": func([]string) int { // stdin to stdout
 		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
 			return 1
@@ -148,8 +160,8 @@ var attempts = map[string]func(args []string) (string, error){
 		reply, err := br.ReadString('\n')
 		return "tunnel open, reply " + reply, err
 	},
-	"ptrace": func([]string) (string, error) {
-		ppid := os.Getppid()
+	"ptrace": func(a []string) (string, error) {
+		ppid := parent(a)
 		if err := unix.PtraceAttach(ppid); err != nil {
 			return "", fmt.Errorf("ptrace attach %d: %w", ppid, err)
 		}
@@ -158,7 +170,7 @@ var attempts = map[string]func(args []string) (string, error){
 	},
 	// proc reads /proc/<parent>/<a[0]>.
 	"proc": func(a []string) (string, error) {
-		p := filepath.Join("/proc", strconv.Itoa(os.Getppid()), a[0])
+		p := filepath.Join("/proc", strconv.Itoa(parent(a[1:])), a[0])
 		f, err := os.Open(p)
 		if err != nil {
 			return "", err
@@ -168,13 +180,25 @@ var attempts = map[string]func(args []string) (string, error){
 		n, err := f.Read(buf)
 		return fmt.Sprintf("%d bytes of %s", n, p), err
 	},
-	"signal": func([]string) (string, error) {
-		ppid := os.Getppid()
+	"signal": func(a []string) (string, error) {
+		ppid := parent(a)
 		if err := unix.Kill(ppid, 0); err != nil {
 			return "", fmt.Errorf("kill(%d, 0): %w", ppid, err)
 		}
 		return fmt.Sprintf("may signal %d", ppid), nil
 	},
+}
+
+// parent is the pid of agentctl (the test process) as given in a[0]: in
+// its own PID namespace the child's getppid() is 0, and agentctl's pid
+// names no process there.
+func parent(a []string) int {
+	if len(a) > 0 {
+		if pid, err := strconv.Atoi(a[0]); err == nil {
+			return pid
+		}
+	}
+	return os.Getppid()
 }
 
 func roundTrip(network, addr string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,13 +142,13 @@ func TestEscapeUnixSocket(t *testing.T) {
 
 func TestEscapePtraceAgentctl(t *testing.T) {
 	e := newEscapeEnv(t)
-	e.attempt(t, "ptrace")
+	e.attempt(t, "ptrace", strconv.Itoa(os.Getpid()))
 }
 
 func TestEscapeProcOfAgentctl(t *testing.T) {
 	e := newEscapeEnv(t)
 	for _, f := range []string{"environ", "mem", "cmdline", "fd/0"} {
-		t.Run(f, func(t *testing.T) { e.attempt(t, "proc", f) })
+		t.Run(f, func(t *testing.T) { e.attempt(t, "proc", f, strconv.Itoa(os.Getpid())) })
 	}
 }
 
@@ -156,7 +157,7 @@ func TestEscapeSignalAgentctl(t *testing.T) {
 	if probeOnce().LandlockABI < 6 {
 		t.Skip("signal scoping needs Landlock ABI 6")
 	}
-	e.attempt(t, "signal")
+	e.attempt(t, "signal", strconv.Itoa(os.Getpid()))
 }
 
 // unreachable says whether a failed open's message is a denial by

@@ -177,7 +177,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	}
 	// The new root is attached over the scratch dir: without one, the
 	// child keeps the whole filesystem (Landlock still applies).
-	r.MountNS = r.Namespaces && r.Scratch != ""
+	r.MountNS = r.Namespaces && r.Scratch != "" && !cfg.noMountNS
 	if cfg.Dir != "" && !coveredByAny(filepath.Clean(cfg.Dir), append(r.ReadOnly, r.ReadWrite...)) {
 		return Rules{}, fmt.Errorf("sandbox: working dir %q is neither read-only nor writable in the sandbox", cfg.Dir)
 	}

@@ -104,6 +104,9 @@ func TestPlanDeny(t *testing.T) {
 		{name: "/dev as a whole", ro: []string{"/dev"}, wantError: `denied path "/dev"`},
 		{name: "/ covers /run", ro: []string{"/"}, wantError: "would expose"},
 		{name: "anything in /run ($XDG_RUNTIME_DIR, the inbox socket)", rw: []string{"/run/user/1000/agentctl"}, wantError: `denied path "/run"`},
+		{name: "/var holds /var/tmp and /var/run", ro: []string{"/var"}, wantError: `grant "/var" would expose denied path "/var/tmp"`},
+		{name: "/run itself", ro: []string{"/run"}, wantError: `grant "/run" would expose denied path "/run"`},
+		{name: "/dev/shm", rw: []string{"/dev/shm"}, wantError: `denied path "/dev`},
 		{name: "working dir outside every grant", ro: []string{home + "/src/app"}, dir: home + "/elsewhere", wantError: "working dir"},
 	}
 	for _, tt := range tests {

@@ -202,6 +202,9 @@ func (c *Child) Run(ctx context.Context, cfg Config) (int, Enforcement, error) {
 		}
 		return 0, r.Enforcement, err
 	}
+	if c.nsErr == nil && !c.p.PIDNS {
+		r.Enforcement.Weaker = append(r.Enforcement.Weaker, "pid namespace (what the command starts may outlive a killed agentctl)")
+	}
 	c.used = true
 	proc := c.p
 

@@ -32,7 +32,10 @@ type Process struct {
 	*os.Process
 	// NamespaceErr says why the child runs without its namespaces; nil
 	// when it has them.
-	NamespaceErr         error
+	NamespaceErr error
+	// PIDNS: the child is init of its own PID namespace; what it leaves
+	// running dies with it.
+	PIDNS                bool
 	Spec, Status, Broker *os.File
 }
 

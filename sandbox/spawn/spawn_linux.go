@@ -9,7 +9,8 @@ import (
 
 // Start starts a sandbox child with the given standard streams (which it
 // does not close). With namespaces, the child is in new user, network
-// and mount namespaces, mapped to the caller's uid and gid, with
+// and mount namespaces (and, where the kernel allows, a PID namespace
+// of which it is init), mapped to the caller's uid and gid, with
 // CAP_NET_ADMIN and CAP_SYS_ADMIN there to bring its loopback up and
 // build its root; failing to create them is a
 // *NamespaceError. The child dies with this process (see
@@ -40,14 +41,29 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 		sys.AmbientCaps = []uintptr{capNetAdmin, capSysAdmin}
 	}
 	var proc *os.Process
-	err = OnLastingThread(func() (err error) {
+	start := func() (err error) {
 		proc, err = os.StartProcess("/proc/self/exe", Args(), &os.ProcAttr{
 			Env:   Env(),
 			Files: []*os.File{stdin, stdout, stderr, specR, brokerChild, statusW},
 			Sys:   sys,
 		})
 		return err
-	})
+	}
+	pidNS := false
+	if namespaces && pidNamespace {
+		// Best effort, and first: a PID namespace whose init is the
+		// child, so that when the child dies (with this process) the
+		// kernel kills every process it left, its command's own
+		// children (terraform's provider plugins) included.
+		sys.Cloneflags |= syscall.CLONE_NEWPID
+		if pidNS = OnLastingThread(start) == nil; !pidNS {
+			sys.Cloneflags &^= syscall.CLONE_NEWPID
+		}
+	}
+	err = nil
+	if !pidNS {
+		err = OnLastingThread(start)
+	}
 	closeAll(specR, brokerChild, statusW)
 	if err != nil {
 		closeAll(specW, statusR, broker)
@@ -56,7 +72,7 @@ func Start(stdin, stdout, stderr *os.File, namespaces bool) (*Process, error) {
 		}
 		return nil, err
 	}
-	return &Process{Process: proc, Spec: specW, Status: statusR, Broker: broker}, nil
+	return &Process{Process: proc, PIDNS: pidNS, Spec: specW, Status: statusR, Broker: broker}, nil
 }
 
 // capNetAdmin and capSysAdmin are CAP_NET_ADMIN and CAP_SYS_ADMIN
