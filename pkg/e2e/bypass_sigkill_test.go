@@ -29,13 +29,6 @@ import (
 // decision as unfinished (exit 0: the chain holds).
 func killMidway(t *testing.T, e *env, r *running, ready func()) {
 	t.Helper()
-	killMidwayExcept(t, e, r, ready, nil)
-}
-
-// killMidwayExcept is killMidway where the processes for which known
-// holds are a documented limit: their survival is logged, not failed.
-func killMidwayExcept(t *testing.T, e *env, r *running, ready func(), known func(osProc) bool) {
-	t.Helper()
 	ready()
 	below := descendants(r.cmd.Process.Pid)
 	if len(below) == 0 {
@@ -44,10 +37,6 @@ func killMidwayExcept(t *testing.T, e *env, r *running, ready func(), known func
 	t.Logf("below agentctl: %v", below)
 	r.kill(t)
 	for _, p := range survivors(t, below) {
-		if known != nil && known(p) {
-			t.Logf("known limit (docs/hardening.md): %v outlives agentctl", p)
-			continue
-		}
 		t.Errorf("still running %v after agentctl was killed: %v", orphanDeadline, p)
 	}
 	var id string
@@ -181,9 +170,9 @@ func TestSIGKILLOfAgentctlKillsTheSandboxedPlanAndItsProvider(t *testing.T) {
 
 // TestSIGKILLOfAgentctlKillsTheApprovedApply: an apply that policy
 // allows runs outside the sandbox; its provider blocks while it creates
-// the instance. terraform dies with agentctl; its provider plugin, which
-// terraform started, is not agentctl's child and outlives both: a known
-// limit (docs/hardening.md), logged here and killed by the test.
+// the instance. terraform dies with agentctl, and its provider plugin,
+// which terraform started, with it: terraform runs as the init of a PID
+// namespace of its own.
 func TestSIGKILLOfAgentctlKillsTheApprovedApply(t *testing.T) {
 	adminFiles(t, map[string]string{"policy.yaml": `version: 1
 rules:
@@ -195,6 +184,5 @@ rules:
 	a := newTFAgent(t, "creates")
 	blocked := heldFIFO(t, a, true)
 	r := a.e.startAgentctl("terraform", "apply", "-no-color", "-input=false")
-	provider := func(p osProc) bool { return strings.HasPrefix(p.comm, "terraform-provi") }
-	killMidwayExcept(t, a.e, r, func() { waitFor(t, r, "a provider writing the cloud", blocked) }, provider)
+	killMidway(t, a.e, r, func() { waitFor(t, r, "a provider writing the cloud", blocked) })
 }

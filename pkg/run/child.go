@@ -73,7 +73,7 @@ func startEntry(ctx context.Context, self, name string, args []string, env []str
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	cmd.ExtraFiles = []*os.File{r}
-	if err := childproc.Start(cmd); err != nil {
+	if _, err := childproc.StartContained(cmd); err != nil {
 		w.Close()
 		return 0, fmt.Errorf("cannot start %s: %w", name, err)
 	}

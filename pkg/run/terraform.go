@@ -139,5 +139,5 @@ func Terraform(ctx context.Context, bin string, args []string, dir string, env [
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 2 * time.Minute
-	return exitCode(childproc.Run(cmd))
+	return exitCode(childproc.RunContained(cmd))
 }
