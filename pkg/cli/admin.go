@@ -71,6 +71,13 @@ type adminConfig struct {
 		// program terraform runs for registry and backend credentials.
 		AllowCredentialsHelper bool `yaml:"allowCredentialsHelper"`
 	} `yaml:"terraform"`
+	// Approvals lets a proposal bundle signed by enough of the keys in
+	// AllowedSigners (a root-owned allowed_signers file) approve the
+	// apply of its plan without a human at this machine (docs/ci.md).
+	Approvals struct {
+		AllowedSigners string `yaml:"allowedSigners"`
+		Required       int    `yaml:"required"`
+	} `yaml:"approvals"`
 }
 
 // terraformAllow is what the admin config allows in terraform's CLI
@@ -126,7 +133,7 @@ func readAdmin(path string) (*adminConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
 	}
-	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}} {
+	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}, {"approvals.allowedSigners", cfg.Approvals.AllowedSigners}} {
 		if p.v != "" && !filepath.IsAbs(p.v) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
 		}

@@ -216,3 +216,17 @@ func TestAllowedSignersParsing(t *testing.T) {
 		}
 	}
 }
+
+func TestNonceCheckSeesUse(t *testing.T) {
+	s := NonceStore{Dir: t.TempDir()}
+	n, _ := NewNonce()
+	if err := s.Check(n); err != nil {
+		t.Fatalf("unused nonce: %v", err)
+	}
+	if err := s.Use(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(n); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("used nonce: %v, want ErrReplayed", err)
+	}
+}
