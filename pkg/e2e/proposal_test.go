@@ -98,6 +98,7 @@ func propose(t *testing.T, e *env, args ...string) proposed {
 func approveAs(t *testing.T, e *env, answer, bundle, key, sock string) result {
 	t.Helper()
 	h := *e
+	h.agent = nil // the human, not the agent's user
 	h.vars = append(append([]string(nil), e.vars...), "SSH_AUTH_SOCK="+sock)
 	args := []string{"approve", bundle}
 	if key != "" {
@@ -360,5 +361,77 @@ func TestSignedPrivilegeProposalNeedsTwoSigners(t *testing.T) {
 	got = e.agentctl("terraform", "apply", "-no-color", "prod.tfplan")
 	if got.code != 0 || !strings.Contains(got.stdout, "Apply complete!") {
 		t.Fatalf("two signers: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
+
+// TestSignedProposalAgentCannotApproveItself runs the agent as an
+// ordinary user (uid nobody) that owns the terraform directory, the plan,
+// the bundle and its own state dir: it signs its own bundle with its own
+// key, points nothing at an allowed_signers file of its own, and replays
+// an applied bundle after deleting its nonce records. Each is refused and
+// nothing runs.
+func TestSignedProposalAgentCannotApproveItself(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	agentKey, _ := humanKey(t, "agent@example.com")
+	approvalsConfig(t, alice)
+	a := newTFAgent(t, "fleet")
+	e, d := a.e, a.d
+	p := propose(t, e)
+
+	// The agent approves its own proposal with its own key.
+	if got := e.agentctlStdin("yes\n", "approve", p.Bundle, "--key", e.give(agentKey)); got.code != 0 {
+		t.Fatalf("the agent's approve exited %d: %s", got.code, got.stderr)
+	}
+	cloud := d.CloudSnapshot(t)
+	got := e.agentctl("terraform", "apply", "-no-color", "prod.tfplan")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "is not in allowed_signers") || !reflect.DeepEqual(cloud, d.CloudSnapshot(t)) {
+		t.Fatalf("self-signed apply: exit %d, want %d\nstdout: %s\nstderr: %s", got.code, exitDenied, got.stdout, got.stderr)
+	}
+	sigs, _ := filepath.Glob(p.Bundle + ".*.sig")
+	for _, s := range sigs {
+		os.Remove(s)
+	}
+
+	// The human signs; it applies once.
+	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code != 0 {
+		t.Fatalf("approve exited %d: %s", got.code, got.stderr)
+	}
+	if got := e.agentctl("terraform", "apply", "-no-color", "prod.tfplan"); got.code != 0 {
+		t.Fatalf("signed apply as the agent: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	// The agent deletes its nonce records and replays: the state moved
+	// on (the first apply gave it a lineage), and the pin refuses it.
+	if out, err := exec.Command("rm", "-rf", filepath.Join(e.home, ".local", "state", "agentctl", "nonces")).CombinedOutput(); err != nil {
+		t.Fatalf("rm: %v %s", err, out)
+	}
+	cloud = d.CloudSnapshot(t)
+	got = e.agentctl("terraform", "apply", "-no-color", "prod.tfplan")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "bundle was planned against state lineage \"\"") || !reflect.DeepEqual(cloud, d.CloudSnapshot(t)) {
+		t.Fatalf("replay after deleting the nonce store: exit %d, want %d\nstdout: %s\nstderr: %s", got.code, exitDenied, got.stdout, got.stderr)
+	}
+}
+
+// TestSignedProposalRefusesAnAgentWrittenAllowedSigners checks that an
+// approvals.allowedSigners file the agent can write (it could add its own
+// key) approves nothing.
+func TestSignedProposalRefusesAnAgentWrittenAllowedSigners(t *testing.T) {
+	agentctlBin(t)
+	a := newTFAgent(t, "fleet")
+	e, d := a.e, a.d
+	agentKey, agentLine := humanKey(t, "agent@example.com")
+	signers := filepath.Join(e.home, "allowed_signers")
+	if err := os.WriteFile(signers, []byte(agentLine+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.agent.Own(t, signers)
+	adminFiles(t, map[string]string{"config.yaml": "approvals:\n  allowedSigners: " + signers + "\n"})
+	p := propose(t, e)
+	if got := e.agentctlStdin("yes\n", "approve", p.Bundle, "--key", e.give(agentKey)); got.code != 0 {
+		t.Fatalf("the agent's approve exited %d: %s", got.code, got.stderr)
+	}
+	cloud := d.CloudSnapshot(t)
+	got := e.agentctl("terraform", "apply", "-no-color", "prod.tfplan")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "must be owned by root") || !reflect.DeepEqual(cloud, d.CloudSnapshot(t)) {
+		t.Fatalf("apply with an agent-owned allowed_signers: exit %d, want %d\nstdout: %s\nstderr: %s", got.code, exitDenied, got.stdout, got.stderr)
 	}
 }
