@@ -94,12 +94,24 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 	if !time.Now().Before(b.Expires) {
 		return fmt.Errorf("%s: bundle expired at %s", path, b.Expires.UTC().Format(time.RFC3339))
 	}
+	// The summary and class are what the proposing job wrote: the plan
+	// beside the bundle, when it is there, must at least be the one named.
+	note := "the plan file is not beside the bundle: review it where it was proposed (terraform show)"
+	if plan, ok := strings.CutSuffix(path, bundleSuffix); ok {
+		if pb, err := os.ReadFile(plan); err == nil {
+			if proposal.HashBytes(pb) != b.SHA256 {
+				return fmt.Errorf("%s: plan file %q is not the one the bundle names (sha256 %s, not %s)", path, plan, short(proposal.HashBytes(pb)), short(b.SHA256))
+			}
+			note = "the plan file beside the bundle has this sha256; check the summary with: terraform show " + plan
+		}
+	}
 	signer, closeSigner, err := loadSigner(f, opts.Key)
 	if err != nil {
 		return err
 	}
 	defer closeSigner()
 	writeBundleSummary(f.IO.ErrOut, b)
+	fmt.Fprintf(f.IO.ErrOut, "\nnote: %s\n", termsafe.Line(note))
 	want := "yes"
 	if b.Class == "privilege" || b.Class == "unknown" {
 		want = b.Target.Workspace

@@ -144,7 +144,7 @@ func (s signedApprover) verify(a *classify.Assessment, r *approve.Request, data 
 		return nil, err
 	}
 	return proposal.Verify(proposal.Check{Bundle: data, Signatures: sigs, Allowed: allowed, Required: s.required,
-		Now: s.now(), Tool: "terraform", SHA256: a.Plan.SHA256, Target: target, Pins: pins})
+		Now: s.now(), Tool: "terraform", SHA256: a.Plan.SHA256, Class: a.Class.String(), Target: target, Pins: pins})
 }
 
 func getenvFrom(env []string) func(string) string {

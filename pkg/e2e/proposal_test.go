@@ -274,7 +274,7 @@ func TestSignedProposalRefusals(t *testing.T) {
 		}, refusal: "are not the ones approved"},
 		{name: "bundle edited after signing", prepare: func(t *testing.T) {
 			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
-			os.WriteFile(p.Bundle, bytes.Replace(bundle, []byte(`"write"`), []byte(`"read"`), 1), 0o644)
+			os.WriteFile(p.Bundle, bytes.Replace(bundle, []byte("2 to add"), []byte("0 to add"), 1), 0o644)
 		}, refusal: "signature does not verify"},
 		{name: "other workspace", env: []string{"TF_WORKSPACE=staging"}, prepare: func(t *testing.T) {
 			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
@@ -284,6 +284,19 @@ func TestSignedProposalRefusals(t *testing.T) {
 			os.WriteFile(p.Bundle, old, 0o644)
 			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", old), 0o644)
 		}, refusal: "bundle expired at"},
+		{name: "bundle that claims a lower class, signed", prepare: func(t *testing.T) {
+			b, err := proposal.Parse(bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Class = "read"
+			lie, err := b.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(p.Bundle, lie, 0o644)
+			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", lie), 0o644)
+		}, refusal: "bundle says class read, the plan is write"},
 		{name: "truncated bundle", prepare: func(t *testing.T) {
 			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
 			os.WriteFile(p.Bundle, bundle[:len(bundle)/2], 0o644)
@@ -343,6 +356,17 @@ func TestSignedPrivilegeProposalNeedsTwoSigners(t *testing.T) {
 	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code == 0 {
 		t.Fatalf("a privilege bundle was signed with a plain yes\nstderr: %s", got.stderr)
 	}
+	// The human is shown the proposer's summary: the plan beside the
+	// bundle must be the one it names, or nothing is signed.
+	plan, err := os.ReadFile(p.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p.Plan, append(append([]byte(nil), plan...), 0), 0o644)
+	if got := approveAs(t, e, "default\n", p.Bundle, aliceKey, ""); got.code == 0 || !strings.Contains(got.stderr, "is not the one the bundle names") {
+		t.Fatalf("approve of a bundle beside another plan: exit %d\nstderr: %s", got.code, got.stderr)
+	}
+	os.WriteFile(p.Plan, plan, 0o644)
 	if got := approveAs(t, e, "default\n", p.Bundle, aliceKey, ""); got.code != 0 {
 		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
 	}

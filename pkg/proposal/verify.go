@@ -40,6 +40,9 @@ type Check struct {
 	Now      time.Time
 	Tool     string
 	SHA256   string // of the bytes about to run
+	// Class is agentctl's class of what is about to run, classified
+	// again from the bytes: a bundle that claims another is refused.
+	Class string
 	Target   Target // where they would run
 	Pins     Pins   // the target as it is now
 }
@@ -81,6 +84,9 @@ func Verify(c Check) (*Approved, error) {
 	}
 	if b.SHA256 != c.SHA256 {
 		return nil, refuse("the bytes to run (sha256 %s) are not the ones approved (sha256 %s)", short(c.SHA256), short(b.SHA256))
+	}
+	if b.Class != c.Class {
+		return nil, refuse("bundle says class %s, the plan is %s", b.Class, c.Class)
 	}
 	if !c.Now.Before(b.Expires) {
 		return nil, refuse("bundle expired at %s", b.Expires.UTC().Format(time.RFC3339))

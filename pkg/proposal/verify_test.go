@@ -79,7 +79,7 @@ func TestVerify(t *testing.T) {
 			edit: func(c *Check, _ []byte) { c.SHA256 = HashBytes([]byte("other plan")) }, refuse: "are not the ones approved"},
 		{name: "bundle edited after signing", class: "write",
 			edit: func(c *Check, b []byte) {
-				c.Bundle = []byte(strings.Replace(string(b), `"write"`, `"read"`, 1))
+				c.Bundle = []byte(strings.Replace(string(b), "Plan: 1 to add", "Plan: 0 to add", 1))
 			}, refuse: "signature does not verify"},
 		{name: "other workspace", class: "write",
 			edit: func(c *Check, _ []byte) { c.Target.Workspace = "staging" }, refuse: `workspace "prod", this is "staging"`},
@@ -100,6 +100,8 @@ func TestVerify(t *testing.T) {
 			edit: func(c *Check, b []byte) { c.Signatures = append(c.Signatures, sig(t, alice, Namespace, b)) }, refuse: "needs 2"},
 		{name: "privilege with two signers", class: "privilege",
 			edit: func(c *Check, b []byte) { c.Signatures = append(c.Signatures, sig(t, bob, Namespace, b)) }},
+		{name: "bundle claims write for a privilege plan", class: "write",
+			edit: func(c *Check, _ []byte) { c.Class = "privilege" }, refuse: "bundle says class write, the plan is privilege"},
 		{name: "no signatures", class: "write",
 			edit: func(c *Check, _ []byte) { c.Signatures = nil }, refuse: "0 distinct allowed signer(s)"},
 		{name: "state of another lineage", class: "write",
@@ -114,7 +116,7 @@ func TestVerify(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b, data := testBundle(t, c.class)
 			check := Check{Bundle: data, Signatures: []SignatureFile{sig(t, alice, Namespace, data)}, Allowed: allowed,
-				Required: 1, Now: t0.Add(time.Minute), Tool: "terraform", SHA256: b.SHA256, Target: b.Target,
+				Required: 1, Now: t0.Add(time.Minute), Tool: "terraform", SHA256: b.SHA256, Class: c.class, Target: b.Target,
 				Pins: Pins{StateLineage: "3c1f", StateSerial: u64(7)}}
 			if c.edit != nil {
 				c.edit(&check, data)
