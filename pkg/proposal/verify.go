@@ -42,9 +42,9 @@ type Check struct {
 	SHA256   string // of the bytes about to run
 	// Class is agentctl's class of what is about to run, classified
 	// again from the bytes: a bundle that claims another is refused.
-	Class string
-	Target   Target // where they would run
-	Pins     Pins   // the target as it is now
+	Class  string
+	Target Target // where they would run
+	Pins   Pins   // the target as it is now
 }
 
 // Signer is a verified approval.
