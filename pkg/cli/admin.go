@@ -138,6 +138,9 @@ func readAdmin(path string) (*adminConfig, error) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
 		}
 	}
+	if cfg.Approvals.Required < 0 {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: approvals.required %d is negative", path, cfg.Approvals.Required)}
+	}
 	switch cfg.Approval.Approver {
 	case "", "tty", "inbox", "none":
 	default:
