@@ -78,6 +78,13 @@ type adminConfig struct {
 		// what they hold.
 		AllowMirrors []string `yaml:"allowMirrors"`
 	} `yaml:"terraform"`
+	// Approvals lets a proposal bundle signed by enough of the keys in
+	// AllowedSigners (a root-owned allowed_signers file) approve the
+	// apply of its plan without a human at this machine (docs/ci.md).
+	Approvals struct {
+		AllowedSigners string `yaml:"allowedSigners"`
+		Required       int    `yaml:"required"`
+	} `yaml:"approvals"`
 }
 
 // terraformAllow is what the admin config allows in terraform's CLI
@@ -134,7 +141,7 @@ func readAdmin(path string) (*adminConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
 	}
-	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}} {
+	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}, {"approvals.allowedSigners", cfg.Approvals.AllowedSigners}} {
 		if p.v != "" && !filepath.IsAbs(p.v) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
 		}
@@ -143,6 +150,9 @@ func readAdmin(path string) (*adminConfig, error) {
 		if !filepath.IsAbs(m) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: terraform.allowMirrors %q is not an absolute path", path, m)}
 		}
+	}
+	if cfg.Approvals.Required < 0 {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: approvals.required %d is negative", path, cfg.Approvals.Required)}
 	}
 	switch cfg.Approval.Approver {
 	case "", "tty", "inbox", "none":

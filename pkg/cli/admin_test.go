@@ -56,6 +56,8 @@ func TestAdminConfigMustBeRootsAndValid(t *testing.T) {
 		{"group-writable", "audit: {path: /var/log/a.jsonl}\n", 0, 0o664, "must be owned by root"},
 		{"an unknown field", "audit: {pth: /var/log/a.jsonl}\n", 0, 0o644, `config.yaml:1: unknown field "pth"`},
 		{"a relative path", "audit: {path: a.jsonl}\n", 0, 0o644, `audit.path "a.jsonl" is not an absolute path`},
+		{"a relative allowed_signers", "approvals: {allowedSigners: signers}\n", 0, 0o644, `approvals.allowedSigners "signers" is not an absolute path`},
+		{"a negative number of signers", "approvals: {allowedSigners: /etc/s, required: -1}\n", 0, 0o644, `approvals.required -1 is negative`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newCLIHome(t, "CI=true")

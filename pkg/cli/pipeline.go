@@ -106,6 +106,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		log.Close()
 		return nil, nil, err
 	}
+	wireSignedApprovals(f, p, admin)
 	return p, func() { planOut.Close(); log.Close() }, nil
 }
 

@@ -113,6 +113,8 @@ changes something, and written to a tamper-evident audit log.`,
 		newUnlockCmd(f),
 		newBootstrapCmd(f),
 		newSandboxCmd(f),
+		newProposeCmd(f),
+		newApproveCmd(f),
 	)
 	return root
 }

@@ -230,7 +230,11 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (
 
 func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, error) {
 	ap := p.Approver
-	if ap == nil || p.NonInteractive {
+	if u, ok := ap.(interface{ Unattended() approve.Approver }); ok && p.NonInteractive {
+		// An approver that needs no human (a signed proposal bundle)
+		// still answers when nobody can be asked.
+		ap = u.Unattended()
+	} else if ap == nil || p.NonInteractive {
 		ap = approve.None{}
 	}
 	timeout := p.ApprovalTimeout
