@@ -1,0 +1,180 @@
+// Package client is the client side of agentctl's broker: it finds the
+// broker's socket, and forwards a command to it (argv, working directory,
+// the allowed environment, the standard streams as descriptors, signals),
+// returning the command's exit code. docs/protocol.md is the protocol.
+//
+// It runs from package early's init, before the rest of agentctl
+// initialises, so a forwarded command never pays for kubectl's packages:
+// it imports the standard library and package proto only, nothing that
+// initialises late. [Main] is that entry.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/agentctl/agentctl/pkg/boot"
+	"github.com/agentctl/agentctl/pkg/broker/proto"
+)
+
+// WorkerEnv is set in the environment of the broker's workers, which run
+// the request themselves instead of forwarding it.
+const WorkerEnv = "AGENTCTL_BROKER_WORKER"
+
+// SocketEnv names the broker socket clients use.
+const SocketEnv = "AGENTCTL_SOCKET"
+
+// ExitWentAway is the client's exit code when the broker fails it: 70,
+// agentctl's internal error.
+const ExitWentAway = 70
+
+// ErrWentAway is a broker whose connection ended before the command's
+// exit code came.
+var ErrWentAway = errors.New("broker went away")
+
+// Socket is the broker socket a client uses: AGENTCTL_SOCKET, else
+// $XDG_RUNTIME_DIR/agentctl/broker.sock, else "" (no broker).
+func Socket(getenv func(string) string) string {
+	if p := getenv(SocketEnv); p != "" {
+		return p
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(d, "/") {
+		return strings.TrimSuffix(d, "/") + "/agentctl/broker.sock"
+	}
+	return ""
+}
+
+// Forwardable says whether argv is a command the broker runs: a tool
+// (through a shim or agentctl [global flags] TOOL …) or explain.
+func Forwardable(argv []string) bool {
+	if _, _, ok := boot.ToolArgs(argv); ok {
+		return true
+	}
+	// agentctl [global flags] explain …: boot.ToolArgs's walk, for explain.
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return a == "explain"
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "--") && len(name) > 1 {
+			name, hasValue = name[:1], true
+		}
+		takes, known := boot.GlobalFlags[name]
+		if !known || a == "--" {
+			return false
+		}
+		if takes && !hasValue {
+			i++
+		}
+	}
+	return false
+}
+
+// Main forwards this process's command to a running broker and exits
+// with its exit code; it returns, having done nothing, when the command
+// is not one the broker runs, when this process is a worker or another
+// child of agentctl, or when no broker answers at the socket (the
+// one-shot path then runs, or refuses if the admin requires a broker).
+func Main() {
+	if _, ok := os.LookupEnv(WorkerEnv); ok || boot.IsChild() || !Forwardable(os.Args) {
+		return
+	}
+	sock := Socket(os.Getenv)
+	if sock == "" {
+		return
+	}
+	c, err := Dial(sock)
+	if err != nil {
+		return
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "agentctl: %s\n", err)
+		os.Exit(ExitWentAway)
+	}
+	code, err := Forward(c, &proto.Request{Argv: os.Args, Cwd: cwd, Env: ClientEnv(os.Environ())},
+		[3]*os.File{os.Stdin, os.Stdout, os.Stderr})
+	if err != nil {
+		PrintError(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+// Dial connects to the broker at sock.
+func Dial(sock string) (*net.UnixConn, error) {
+	return net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+}
+
+// Forward runs req on the broker at the other end of c with stdio as the
+// command's standard streams, forwarding this process's signals to it,
+// and returns the command's exit code. On an error the code is the one
+// the client exits with: 70, or 77 for a broker that refused this user.
+func Forward(c *net.UnixConn, req *proto.Request, stdio [3]*os.File) (int, error) {
+	defer c.Close()
+	if err := proto.Write(c, proto.THello, proto.NewHello("")); err != nil {
+		return ExitWentAway, wentAway(err)
+	}
+	var w proto.Welcome
+	if err := proto.ReadAs(c, proto.TWelcome, &w); err != nil {
+		return failed(err)
+	}
+	req.FDs = 3
+	frame, err := proto.Marshal(proto.TRequest, req)
+	if err != nil {
+		return ExitWentAway, err
+	}
+	rights := syscall.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd()))
+	if _, _, err := c.WriteMsgUnix(frame, rights, nil); err != nil {
+		return ExitWentAway, wentAway(err)
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			if proto.Write(c, proto.TSignal, &proto.Signal{Signal: int(s.(syscall.Signal))}) != nil {
+				return
+			}
+		}
+	}()
+	var exit proto.Exit
+	if err := proto.ReadAs(c, proto.TExit, &exit); err != nil {
+		return failed(err)
+	}
+	return exit.Code, nil
+}
+
+func failed(err error) (int, error) {
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return pe.ExitCode(), pe
+	}
+	return ExitWentAway, wentAway(err)
+}
+
+// wentAway is ErrWentAway for an ended or broken connection.
+func wentAway(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, proto.ErrTruncated) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		return ErrWentAway
+	}
+	return fmt.Errorf("%w: %w", ErrWentAway, err)
+}
+
+// PrintError writes err as agentctl writes its errors: one line, and a
+// hint line where there is one.
+func PrintError(w io.Writer, err error) {
+	fmt.Fprintf(w, "agentctl: %s\n", err)
+	var pe *proto.Error
+	if errors.As(err, &pe) && pe.Hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", pe.Hint)
+	} else if errors.Is(err, ErrWentAway) {
+		fmt.Fprintf(w, "hint: the command may have been killed with it; agentctl audit verify lists what started and never finished\n")
+	}
+}
