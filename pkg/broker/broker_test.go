@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,7 +203,7 @@ func TestSignalReachesTheCommand(t *testing.T) {
 }
 
 // handshake connects and says hello.
-func handshake(t *testing.T, sock string) *net.UnixConn {
+func handshake(t *testing.T, sock string) *client.Conn {
 	t.Helper()
 	c, err := client.Dial(sock)
 	if err != nil {
@@ -225,7 +224,7 @@ func TestClientGoneKillsTheCommand(t *testing.T) {
 	c := handshake(t, sock)
 	or, ow, _ := os.Pipe()
 	frame, _ := proto.Marshal(proto.TRequest, &proto.Request{Argv: []string{"sh", "-c", "echo started; exec sleep 1000"}, Cwd: "/", FDs: 3})
-	if _, _, err := c.WriteMsgUnix(frame, syscall.UnixRights(0, int(ow.Fd()), 2), nil); err != nil {
+	if err := c.SendFDs(frame, 0, int(ow.Fd()), 2); err != nil {
 		t.Fatal(err)
 	}
 	ow.Close()
@@ -292,7 +291,7 @@ func TestOtherVersionGetsAnErrorBeforeAnythingRuns(t *testing.T) {
 	proto.Write(c, proto.THello, &proto.Hello{Magic: proto.Magic, Min: 99, Max: 99})
 	// A client that does not wait for the welcome sends its request at once.
 	frame, _ := proto.Marshal(proto.TRequest, &proto.Request{Argv: []string{"sh", "-c", "touch " + marker}, Cwd: "/", FDs: 3})
-	c.WriteMsgUnix(frame, syscall.UnixRights(0, 1, 2), nil)
+	c.SendFDs(frame, 0, 1, 2)
 	var w proto.Welcome
 	err = proto.ReadAs(c, proto.TWelcome, &w)
 	var pe *proto.Error

@@ -170,8 +170,7 @@ func TestBrokerKilledMidCommand(t *testing.T) {
 	if err := b.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, r)
-	cl.Wait()
+	cl.Wait() // not reading stdout to its end: a surviving command holds it open
 	if code := cl.ProcessState.ExitCode(); code != 70 || !strings.Contains(stderr.String(), "agentctl: broker went away") {
 		t.Errorf("client: exit %d, stderr %q; want 70 and broker went away", code, stderr.String())
 	}
@@ -295,5 +294,46 @@ func TestBrokerRequired(t *testing.T) {
 	b := startBroker(t, e)
 	if got := e.via(b).agentctl("explain", "--", "kubectl", "get", "pods"); got.code != 0 {
 		t.Fatalf("with a broker: exit %d\nstderr: %s", got.code, got.stderr)
+	}
+}
+
+// TestForwardingClientInitialisesNothingOfKubectls: a client whose
+// command a broker runs exits from package early's init, before
+// kubectl's, client-go's, cobra's, bubbletea's and cel's packages
+// initialise, and initialises under a quarter of the packages the
+// one-shot path does (docs/protocol.md, "A cheap client"). A few leaf
+// packages with no dependencies of their own initialise first anyway:
+// Go picks the lexically first ready package while early waits for its
+// own dependencies.
+func TestForwardingClientInitialisesNothingOfKubectls(t *testing.T) {
+	e := newEnv(t)
+	b := startBroker(t, e)
+	e.vars = append(e.vars, "GODEBUG=inittrace=1") // the clients'; never a worker's
+	inits := func(r result) (n int, heavy []string) {
+		for _, line := range strings.Split(r.stderr, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 || f[0] != "init" {
+				continue
+			}
+			n++
+			for _, h := range []string{"k8s.io/kubectl/", "k8s.io/api/", "k8s.io/client-go/kubernetes", "github.com/spf13/cobra", "github.com/charmbracelet/bubbletea", "github.com/google/cel-go/cel"} {
+				if strings.HasPrefix(f[1], h) {
+					heavy = append(heavy, f[1])
+				}
+			}
+		}
+		return n, heavy
+	}
+	oneShot, _ := inits(e.agentctl("kubectl", "version", "--client"))
+	got := e.via(b).agentctl("kubectl", "version", "--client")
+	if got.code != 0 || !strings.Contains(got.stdout, "Client Version") {
+		t.Fatalf("forwarded kubectl version: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	n, heavy := inits(got)
+	if n == 0 {
+		t.Fatalf("no inittrace in the client's stderr: %s", got.stderr)
+	}
+	if len(heavy) > 0 || n*4 > oneShot {
+		t.Fatalf("the forwarding client initialised %d packages (the one-shot path %d), %d of them heavy (%v)", n, oneShot, len(heavy), heavy)
 	}
 }

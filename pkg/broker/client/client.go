@@ -4,16 +4,20 @@
 // returning the command's exit code. docs/protocol.md is the protocol.
 //
 // It runs from package early's init, before the rest of agentctl
-// initialises, so a forwarded command never pays for kubectl's packages:
-// it imports the standard library and package proto only, nothing that
-// initialises late. [Main] is that entry.
+// initialises, so a forwarded command never pays for kubectl's packages.
+// For that it must import nothing that initialises late: Go initialises
+// the package with the lexically smallest import path among those whose
+// dependencies are done, so one dependency such as "net" (which sorts
+// after github.com/…, golang.org/…, k8s.io/…) holds package early back
+// until every ready package before "net" has initialised, kubectl's
+// included. It speaks to the socket with package syscall for that
+// reason. [Main] is the entry.
 package client
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -107,16 +111,49 @@ func Main() {
 	os.Exit(code)
 }
 
+// Conn is a connection to a broker, on a blocking socket.
+type Conn struct {
+	fd int
+	f  *os.File
+}
+
 // Dial connects to the broker at sock.
-func Dial(sock string) (*net.UnixConn, error) {
-	return net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+func Dial(sock string) (*Conn, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: sock}); err != nil {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "connect", Path: sock, Err: err}
+	}
+	return &Conn{fd: fd, f: os.NewFile(uintptr(fd), sock)}, nil
+}
+
+func (c *Conn) Read(p []byte) (int, error)  { return c.f.Read(p) }
+func (c *Conn) Write(p []byte) (int, error) { return c.f.Write(p) }
+func (c *Conn) Close() error                { return c.f.Close() }
+
+// CloseWrite shuts the sending half down.
+func (c *Conn) CloseWrite() error { return syscall.Shutdown(c.fd, syscall.SHUT_WR) }
+
+// SendFDs sends b with the descriptors fds attached (SCM_RIGHTS).
+func (c *Conn) SendFDs(b []byte, fds ...int) error {
+	n, err := syscall.SendmsgN(c.fd, b, syscall.UnixRights(fds...), nil, 0)
+	for err == syscall.EINTR {
+		n, err = syscall.SendmsgN(c.fd, b, syscall.UnixRights(fds...), nil, 0)
+	}
+	if err == nil && n < len(b) {
+		_, err = c.Write(b[n:]) // the descriptors rode with the first bytes
+	}
+	return err
 }
 
 // Forward runs req on the broker at the other end of c with stdio as the
 // command's standard streams, forwarding this process's signals to it,
 // and returns the command's exit code. On an error the code is the one
 // the client exits with: 70, or 77 for a broker that refused this user.
-func Forward(c *net.UnixConn, req *proto.Request, stdio [3]*os.File) (int, error) {
+func Forward(c *Conn, req *proto.Request, stdio [3]*os.File) (int, error) {
 	defer c.Close()
 	if err := proto.Write(c, proto.THello, proto.NewHello("")); err != nil {
 		return ExitWentAway, wentAway(err)
@@ -130,8 +167,7 @@ func Forward(c *net.UnixConn, req *proto.Request, stdio [3]*os.File) (int, error
 	if err != nil {
 		return ExitWentAway, err
 	}
-	rights := syscall.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd()))
-	if _, _, err := c.WriteMsgUnix(frame, rights, nil); err != nil {
+	if err := c.SendFDs(frame, int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())); err != nil {
 		return ExitWentAway, wentAway(err)
 	}
 	sigs := make(chan os.Signal, 8)
