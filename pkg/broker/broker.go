@@ -166,14 +166,17 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr"}[i])
 	}
 	cmd := &exec.Cmd{
-		Path:        s.Exe,
-		Args:        req.Argv,
-		Dir:         req.Cwd,
-		Env:         WorkerEnv(s.Env, req.Env),
-		Stdin:       files[0],
-		Stdout:      files[1],
-		Stderr:      files[2],
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Path:   s.Exe,
+		Args:   req.Argv,
+		Dir:    req.Cwd,
+		Env:    WorkerEnv(s.Env, req.Env),
+		Stdin:  files[0],
+		Stdout: files[1],
+		Stderr: files[2],
+		// A session of its own: the worker has no controlling terminal,
+		// so it never prompts on the broker's (an approval on a terminal
+		// fails closed through the broker; docs/protocol.md).
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	err := childproc.Start(cmd)
 	for _, f := range files {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -341,5 +343,32 @@ func TestClientOfAnotherVersionSaysSo(t *testing.T) {
 	}
 	if err := <-got; err != io.EOF {
 		t.Errorf("the client sent more after the refusal: %v", err)
+	}
+}
+
+func TestSixtyFourConcurrentClients(t *testing.T) {
+	sock, events := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
+	const n = 64
+	errs := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := newStdio(t, strings.Repeat("x", i))
+			code, err := forward(t, sock, &proto.Request{Argv: []string{"sh", "-c", `wc -c; exit $((TF_VAR_n % 7))`}, Cwd: "/", Env: []string{"TF_VAR_n=" + strconv.Itoa(i)}}, s)
+			out := strings.TrimSpace(<-s.stdout)
+			if err != nil || code != i%7 || out != strconv.Itoa(i) {
+				errs <- fmt.Sprintf("client %d: exit %d, %v, stdout %q", i, code, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if evs := events(); len(evs) != 0 {
+		t.Errorf("events: %+v", evs)
 	}
 }

@@ -152,8 +152,14 @@ func TestBrokerKilledMidCommand(t *testing.T) {
 		cl.SysProcAttr = &syscall.SysProcAttr{Credential: e.agent.Cred}
 	}
 	stdout, _ := cl.StdoutPipe()
-	var stderr strings.Builder
-	cl.Stderr = &stderr
+	// A file, not a pipe: a command that outlived the broker would hold
+	// a pipe open and Wait with it.
+	errFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Stderr = errFile
+	stderrText := func() string { b, _ := os.ReadFile(errFile.Name()); return string(b) }
 	if err := cl.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +167,7 @@ func TestBrokerKilledMidCommand(t *testing.T) {
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			t.Fatalf("the watch ended before printing app-config: %v\nstderr: %s", err, stderr.String())
+			t.Fatalf("the watch ended before printing app-config: %v\nstderr: %s", err, stderrText())
 		}
 		if strings.HasPrefix(line, "app-config") {
 			break
@@ -171,8 +177,8 @@ func TestBrokerKilledMidCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.Wait() // not reading stdout to its end: a surviving command holds it open
-	if code := cl.ProcessState.ExitCode(); code != 70 || !strings.Contains(stderr.String(), "agentctl: broker went away") {
-		t.Errorf("client: exit %d, stderr %q; want 70 and broker went away", code, stderr.String())
+	if code := cl.ProcessState.ExitCode(); code != 70 || !strings.Contains(stderrText(), "agentctl: broker went away") {
+		t.Errorf("client: exit %d, stderr %q; want 70 and broker went away", code, stderrText())
 	}
 	// No process of the command is left: none names the namespace.
 	deadline := time.Now().Add(hang)
@@ -335,5 +341,45 @@ func TestForwardingClientInitialisesNothingOfKubectls(t *testing.T) {
 	}
 	if len(heavy) > 0 || n*4 > oneShot {
 		t.Fatalf("the forwarding client initialised %d packages (the one-shot path %d), %d of them heavy (%v)", n, oneShot, len(heavy), heavy)
+	}
+}
+
+// TestBrokerWatchInterruptedLikeOneShot interrupts a `get -w` as Ctrl-C
+// does, with SIGINT to the client's process group, one-shot and through
+// the broker: the signal reaches the command through the broker, and both
+// end with the same exit code and output.
+func TestBrokerWatchInterruptedLikeOneShot(t *testing.T) {
+	c := testenv.Start(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, webFixtures)
+	e := newAgentEnv(t)
+	kc := e.give(c.Kubeconfig(t, testenv.UserAdmin))
+	b := startBroker(t, e)
+	watch := func(env *env) (string, int) {
+		t.Helper()
+		cl := exec.Command(agentctlBin(t), "kubectl", "--kubeconfig", kc, "-n", ns, "get", "cm", "app-config", "-w", "-o", "name")
+		cl.Env, cl.Dir = env.vars, env.dir
+		cl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: env.agent.Cred}
+		stdout, _ := cl.StdoutPipe()
+		if err := cl.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(stdout)
+		first, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the watch printed nothing: %v", err)
+		}
+		syscall.Kill(-cl.Process.Pid, syscall.SIGINT) // the foreground group
+		rest, _ := io.ReadAll(r)
+		cl.Wait()
+		return first + string(rest), cl.ProcessState.ExitCode()
+	}
+	oneOut, oneCode := watch(e)
+	viaOut, viaCode := watch(e.via(b))
+	if oneOut != viaOut || oneCode != viaCode {
+		t.Fatalf("one-shot: exit %d, stdout %q\nvia the broker: exit %d, stdout %q", oneCode, oneOut, viaCode, viaOut)
+	}
+	if viaOut != "configmap/app-config\n" {
+		t.Errorf("stdout %q", viaOut)
 	}
 }

@@ -15,6 +15,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -106,7 +107,11 @@ func Main() {
 	code, err := Forward(c, &proto.Request{Argv: os.Args, Cwd: cwd, Env: ClientEnv(os.Environ())},
 		[3]*os.File{os.Stdin, os.Stdout, os.Stderr})
 	if err != nil {
-		PrintError(os.Stderr, err)
+		if wantsJSON(os.Args, os.Getenv) {
+			PrintJSONError(os.Stderr, err, code)
+		} else {
+			PrintError(os.Stderr, err)
+		}
 	}
 	os.Exit(code)
 }
@@ -201,6 +206,42 @@ func wentAway(err error) error {
 		return ErrWentAway
 	}
 	return fmt.Errorf("%w: %w", ErrWentAway, err)
+}
+
+// wantsJSON says whether the command asked for agentctl's JSON output:
+// --output json (-o json, -ojson, --output=json) before the tool, or
+// AGENTCTL_OUTPUT=json.
+func wantsJSON(argv []string, getenv func(string) string) bool {
+	out := getenv("AGENTCTL_OUTPUT")
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "-o" || a == "--output":
+			if i+1 < len(argv) {
+				out = argv[i+1]
+			}
+			i++
+		case strings.HasPrefix(a, "--output="):
+			out = a[len("--output="):]
+		case strings.HasPrefix(a, "-o") && !strings.HasPrefix(a, "--"):
+			out = a[2:]
+		case !strings.HasPrefix(a, "-"):
+			return out == "json"
+		}
+	}
+	return out == "json"
+}
+
+// PrintJSONError writes err as agentctl's --output json errors: one
+// object with error, exitCode and hint.
+func PrintJSONError(w io.Writer, err error, code int) {
+	obj := map[string]any{"error": err.Error(), "exitCode": code}
+	var pe *proto.Error
+	if errors.As(err, &pe) && pe.Hint != "" {
+		obj["hint"] = pe.Hint
+	}
+	b, _ := json.Marshal(obj)
+	fmt.Fprintf(w, "%s\n", b)
 }
 
 // PrintError writes err as agentctl writes its errors: one line, and a
