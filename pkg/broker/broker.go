@@ -22,10 +22,14 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/agentctl/agentctl/pkg/broker/proto"
 	"github.com/agentctl/agentctl/pkg/childproc"
 )
+
+// handshakeTimeout bounds the hello and the request of a connection.
+const handshakeTimeout = 30 * time.Second
 
 // Event is something the broker refused or failed at, for the audit log.
 type Event struct {
@@ -109,6 +113,9 @@ func (s *Server) handle(c *net.UnixConn) {
 		proto.Write(c, proto.TError, e)
 		return
 	}
+	// A client has this long to say hello and send its request: one
+	// that connects and says nothing does not hold a goroutine forever.
+	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	r := &fdReader{c: c}
 	defer r.closeFDs()
 	fail := func(what string, e *proto.Error, req *proto.Request) {
@@ -137,6 +144,7 @@ func (s *Server) handle(c *net.UnixConn) {
 		fail("protocol error", &proto.Error{Code: proto.CodeProtocol, Message: "request: " + err.Error()}, nil)
 		return
 	}
+	c.SetReadDeadline(time.Time{})
 	fds := r.takeFDs()
 	if e := checkRequest(&req, fds); e != nil {
 		closeAll(fds)

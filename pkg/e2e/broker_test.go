@@ -34,7 +34,13 @@ func startBroker(t *testing.T, e *env) *brokerProc {
 	if e.agent != nil {
 		dir = e.agent.Dir(t)
 	}
-	b := &brokerProc{sock: filepath.Join(dir, "agentctl", "broker.sock")}
+	return startBrokerAt(t, e, filepath.Join(dir, "agentctl", "broker.sock"))
+}
+
+// startBrokerAt is startBroker on the socket sock.
+func startBrokerAt(t *testing.T, e *env, sock string) *brokerProc {
+	t.Helper()
+	b := &brokerProc{sock: sock}
 	b.cmd = exec.Command(agentctlBin(t), "serve", "--foreground", "--socket", b.sock)
 	b.cmd.Env = e.vars
 	b.cmd.Dir = e.dir
@@ -205,6 +211,39 @@ func TestBrokerKilledMidCommand(t *testing.T) {
 	}
 	if results[decision["id"]] {
 		t.Error("the killed command has a result record")
+	}
+	// The dead broker left its socket; the next one takes over.
+	if _, err := os.Lstat(b.sock); err != nil {
+		t.Fatalf("the killed broker's socket: %v", err)
+	}
+	next := startBrokerAt(t, e, b.sock)
+	got := e.via(next).agentctl("kubectl", "--kubeconfig", kc, "-n", ns, "get", "cm", "app-config", "-o", "name")
+	if got.code != 0 || got.stdout != "configmap/app-config\n" {
+		t.Fatalf("through the broker that took over: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
+
+// TestServeInTheBackground: `agentctl serve` without --foreground returns
+// once its broker listens, naming socket and pid; a second one refuses
+// while it runs.
+func TestServeInTheBackground(t *testing.T) {
+	e := newAgentEnv(t)
+	sock := filepath.Join(e.agent.Dir(t), "agentctl", "broker.sock")
+	got := e.agentctl("serve", "--socket", sock)
+	var pid int
+	if _, err := fmt.Sscanf(got.stderr, "agentctl: broker serving at "+sock+" (pid %d)", &pid); err != nil || got.code != 0 {
+		t.Fatalf("serve: exit %d, stderr %q (%v)", got.code, got.stderr, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGTERM) })
+	if again := e.agentctl("serve", "--socket", sock); again.code == 0 || !strings.Contains(again.stderr, fmt.Sprintf("a broker is already serving at %q (pid %d)", sock, pid)) {
+		t.Errorf("a second serve: exit %d, stderr %q", again.code, again.stderr)
+	}
+	via := e.via(&brokerProc{sock: sock}).agentctl("explain", "--", "kubectl", "get", "pods")
+	if via.code != 0 {
+		t.Fatalf("through the background broker: exit %d\nstderr: %s", via.code, via.stderr)
+	}
+	if log, err := os.ReadFile(filepath.Join(filepath.Dir(sock), "broker.log")); err != nil || !strings.Contains(string(log), "broker serving at") {
+		t.Errorf("broker.log: %q, %v", log, err)
 	}
 }
 

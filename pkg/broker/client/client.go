@@ -172,12 +172,14 @@ func Forward(c *Conn, req *proto.Request, stdio [3]*os.File) (int, error) {
 	if err != nil {
 		return ExitWentAway, err
 	}
-	if err := c.SendFDs(frame, int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())); err != nil {
-		return ExitWentAway, wentAway(err)
-	}
+	// Catch the signals before the command can start: one that came
+	// between would kill the client, and with it the command.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
+	if err := c.SendFDs(frame, int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())); err != nil {
+		return ExitWentAway, wentAway(err)
+	}
 	go func() {
 		for s := range sigs {
 			if proto.Write(c, proto.TSignal, &proto.Signal{Signal: int(s.(syscall.Signal))}) != nil {
