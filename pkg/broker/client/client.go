@@ -124,10 +124,11 @@ type Conn struct {
 
 // Dial connects to the broker at sock.
 func Dial(sock string) (*Conn, error) {
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, err
 	}
+	syscall.CloseOnExec(fd) // not SOCK_CLOEXEC: darwin has none
 	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: sock}); err != nil {
 		syscall.Close(fd)
 		return nil, &os.PathError{Op: "connect", Path: sock, Err: err}
