@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -420,5 +421,28 @@ func TestBrokerWatchInterruptedLikeOneShot(t *testing.T) {
 	}
 	if viaOut != "configmap/app-config\n" {
 		t.Errorf("stdout %q", viaOut)
+	}
+}
+
+// TestBrokerTerraformLikeOneShot runs a terraform plan and a refused
+// apply one-shot and through a broker whose environment holds the
+// terraform configuration (CLI config, provider mirror): the same bytes
+// and exit codes (but for the random name of the saved plan file).
+func TestBrokerTerraformLikeOneShot(t *testing.T) {
+	planFile := regexp.MustCompile(`plan-[0-9]+\.tfplan`)
+	e, _ := tfEnv(t, "creates")
+	b := startBroker(t, e)
+	for _, args := range [][]string{
+		{"terraform", "plan", "-no-color", "-input=false"},
+		{"terraform", "apply", "-no-color", "-input=false"},
+	} {
+		one := e.agentctl(args...)
+		via := e.via(b).agentctl(args...)
+		one.stderr = planFile.ReplaceAllString(one.stderr, "plan-N.tfplan")
+		via.stderr = planFile.ReplaceAllString(via.stderr, "plan-N.tfplan")
+		if one.stdout != via.stdout || one.stderr != via.stderr || one.code != via.code {
+			t.Errorf("%v: one-shot: exit %d\nstdout: %q\nstderr: %q\nvia the broker: exit %d\nstdout: %q\nstderr: %q",
+				args, one.code, one.stdout, one.stderr, via.code, via.stdout, via.stderr)
+		}
 	}
 }
