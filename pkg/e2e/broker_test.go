@@ -386,8 +386,12 @@ func TestForwardingClientInitialisesNothingOfKubectls(t *testing.T) {
 
 // TestBrokerWatchInterruptedLikeOneShot interrupts a `get -w` as Ctrl-C
 // does, with SIGINT to the client's process group, one-shot and through
-// the broker: the signal reaches the command through the broker, and both
-// end with the same exit code and output.
+// the broker: the signal reaches the command through the broker, the
+// watch ends with the same output, and the client exits with the
+// command's code (not killed by the signal itself, which would leave the
+// command to the broker's SIGKILL). The code is not compared: one-shot it
+// is 1, 130 or 143 depending on whether kubectl, the sandbox child or
+// agentctl sees the signal first, and so it is through the broker.
 func TestBrokerWatchInterruptedLikeOneShot(t *testing.T) {
 	c := testenv.Start(t)
 	ns := c.NewNamespace(t)
@@ -416,8 +420,8 @@ func TestBrokerWatchInterruptedLikeOneShot(t *testing.T) {
 	}
 	oneOut, oneCode := watch(e)
 	viaOut, viaCode := watch(e.via(b))
-	if oneOut != viaOut || oneCode != viaCode {
-		t.Fatalf("one-shot: exit %d, stdout %q\nvia the broker: exit %d, stdout %q", oneCode, oneOut, viaCode, viaOut)
+	if oneOut != viaOut || viaCode <= 0 {
+		t.Fatalf("one-shot: exit %d, stdout %q\nvia the broker: exit %d, stdout %q\nwant the same output and an exit code from the command", oneCode, oneOut, viaCode, viaOut)
 	}
 	if viaOut != "configmap/app-config\n" {
 		t.Errorf("stdout %q", viaOut)
