@@ -30,6 +30,11 @@ const (
 	// KindRepair is written by the writer that found a torn last line (a
 	// crash mid-write) before its own record; it names the torn bytes.
 	KindRepair Kind = "repair"
+	// KindBroker is written by the broker (agentctl serve) for a
+	// connection it refused or dropped: another user's, one that sent
+	// garbage or an oversize frame, a request it could not start. Note
+	// says what, Error why; UID and PID are the peer's. No request ran.
+	KindBroker Kind = "broker"
 )
 
 // Record is one line of the audit log. Field order is the order on disk;
@@ -120,6 +125,12 @@ func Self() Process {
 	}
 	p.User = userName(p.UID)
 	return p
+}
+
+// NewBrokerEvent is a [KindBroker] record: what the broker refused (note)
+// and why (errText), about the peer of uid and pid.
+func NewBrokerEvent(uid, pid int, note, errText string, now time.Time) *Record {
+	return &Record{V: Version, Kind: KindBroker, Time: now, UID: uid, PID: pid, User: userName(uid), Note: note, Error: errText}
 }
 
 // NewDecision starts the decision record of a request: who asked, why,

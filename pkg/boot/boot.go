@@ -51,6 +51,11 @@ func isChild() bool {
 	return IsSandboxChild() || isEntry()
 }
 
+// IsChild says whether this process is one of agentctl's own children
+// (a sandbox child or an in-process entry), which neither start a
+// sandbox child nor forward to a broker.
+func IsChild() bool { return isChild() }
+
 // IsSandboxChild says whether this process is a sandbox child.
 func IsSandboxChild() bool {
 	_, ok := os.LookupEnv(spawn.MarkerEnv)

@@ -59,6 +59,11 @@ type adminConfig struct {
 		// itself in base64.
 		InboxPublicKey string `yaml:"inboxPublicKey"`
 	} `yaml:"approval"`
+	// Broker is "required" when commands may only run through a broker
+	// (agentctl serve): without one a client exits 70 instead of running
+	// the command itself. "" or "optional": a client without a broker
+	// runs the command one-shot.
+	Broker string `yaml:"broker"`
 	// State is the directory of the lockout and rate-limit state
 	// ("{user}" replaced), whatever XDG_STATE_HOME or HOME say.
 	State     string `yaml:"state"`
@@ -158,6 +163,11 @@ func readAdmin(path string) (*adminConfig, error) {
 	case "", "tty", "inbox", "none":
 	default:
 		return nil, &ConfigError{Err: fmt.Errorf("%s: approval.approver %q is not tty, inbox or none", path, cfg.Approval.Approver)}
+	}
+	switch cfg.Broker {
+	case "", "optional", "required":
+	default:
+		return nil, &ConfigError{Err: fmt.Errorf("%s: broker %q is not optional or required", path, cfg.Broker)}
 	}
 	if k := cfg.Approval.InboxPublicKey; k != "" && !filepath.IsAbs(k) {
 		if _, err := approve.ParsePublicKey([]byte(k)); err != nil {

@@ -29,6 +29,9 @@ func Main() int {
 		return code
 	}
 	f := NewFactory()
+	if code, stop := brokerGate(f, os.Args, f.IO.ErrOut); stop {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	args := os.Args[1:]
@@ -115,6 +118,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newSandboxCmd(f),
 		newProposeCmd(f),
 		newApproveCmd(f),
+		newServeCmd(f),
 	)
 	return root
 }

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/boot"
+	"github.com/agentctl/agentctl/pkg/broker"
+	"github.com/agentctl/agentctl/pkg/broker/client"
+)
+
+// readyFDEnv names the descriptor a background `serve` tells its starter
+// on that it listens (or why it cannot).
+const readyFDEnv = "AGENTCTL_SERVE_READY_FD"
+
+const readyLine = "broker serving at "
+
+type serveOptions struct {
+	Foreground bool
+	Socket     string
+}
+
+func newServeCmd(f *Factory) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the per-user broker that runs every agentctl command of this user",
+		Long: `serve starts the broker: a long-lived agentctl listening on
+$XDG_RUNTIME_DIR/agentctl/broker.sock. While it runs, "agentctl kubectl …",
+"agentctl terraform …", "agentctl tofu …", "agentctl explain …" and the shims
+hand their command to it; it runs each in a fresh agentctl with the
+broker's own configuration, credentials config, policy, audit log and
+caches, never the client's environment (docs/protocol.md). Only processes
+of this user may connect.
+
+Without --foreground it starts in the background and returns once the
+socket is ready; its messages go to broker.log beside the socket.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serveRun(cmd.Context(), f, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Foreground, "foreground", false, "stay in the foreground (for a terminal or a service manager)")
+	cmd.Flags().StringVar(&o.Socket, "socket", "", "the socket to listen on (default $XDG_RUNTIME_DIR/agentctl/broker.sock)")
+	return cmd
+}
+
+// serveSocket is the socket serve listens on: --socket, else the
+// default clients use without AGENTCTL_SOCKET.
+func serveSocket(f *Factory, o *serveOptions) (string, error) {
+	if o.Socket != "" {
+		if !filepath.IsAbs(o.Socket) {
+			return "", &UsageError{Err: fmt.Errorf("--socket %q is not an absolute path", o.Socket)}
+		}
+		return o.Socket, nil
+	}
+	p := client.Socket(func(k string) string {
+		if k == client.SocketEnv {
+			return ""
+		}
+		return f.Getenv(k)
+	})
+	if p == "" {
+		return "", &ConfigError{Err: &hintError{msg: "cannot place the broker's socket: XDG_RUNTIME_DIR is not set", hint: "pass --socket PATH (and give clients AGENTCTL_SOCKET=PATH)"}}
+	}
+	return p, nil
+}
+
+func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
+	sock, err := serveSocket(f, o)
+	if err != nil {
+		return err
+	}
+	if !o.Foreground {
+		return serveBackground(f, sock)
+	}
+	ready := func(string) {}
+	if fd := f.Getenv(readyFDEnv); fd != "" {
+		n, _ := strconv.Atoi(fd)
+		w := os.NewFile(uintptr(n), "ready")
+		ready = func(line string) { fmt.Fprintln(w, line); w.Close() }
+	}
+	err = serveForeground(ctx, f, sock, ready)
+	if err != nil {
+		ready("error: " + err.Error())
+	}
+	return err
+}
+
+func serveForeground(ctx context.Context, f *Factory, sock string, ready func(string)) error {
+	if _, err := loadAdmin(f); err != nil {
+		return err
+	}
+	log, _, err := openAuditLog(f)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	exe, err := f.Executable()
+	if err != nil {
+		return fmt.Errorf("cannot find agentctl's own binary: %w", err)
+	}
+	ln, err := broker.Listen(sock)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var env []string
+	for _, kv := range f.Environ {
+		if !strings.HasPrefix(kv, readyFDEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	var mu sync.Mutex
+	srv := &broker.Server{
+		Exe:     exe,
+		Env:     env,
+		Version: version,
+		Event: func(ev broker.Event) {
+			rec := audit.NewBrokerEvent(ev.PeerUID, ev.PeerPID, ev.What, errText(ev.Err), time.Now().UTC())
+			if tool, args, ok := boot.ToolArgs(ev.Argv); ok {
+				rec.Tool, rec.Args = tool, audit.MaskArgs(tool, args)
+			}
+			rec.Cwd = ev.Cwd
+			mu.Lock()
+			defer mu.Unlock()
+			if err := log.Append(rec); err != nil {
+				fmt.Fprintf(f.IO.ErrOut, "agentctl: broker: %s\n", err)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "agentctl: broker: %s (uid %d, pid %d): %s\n", ev.What, ev.PeerUID, ev.PeerPID, errText(ev.Err))
+		},
+		Ready: func() {
+			line := fmt.Sprintf("%s%s (pid %d)", readyLine, sock, os.Getpid())
+			fmt.Fprintf(f.IO.ErrOut, "agentctl: %s\n", line)
+			ready(line)
+		},
+	}
+	return srv.Serve(ctx, ln)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// serveBackground starts `serve --foreground` in a new session, detached
+// from this terminal, and returns once it listens or has failed.
+func serveBackground(f *Factory, sock string) error {
+	exe, err := f.Executable()
+	if err != nil {
+		return fmt.Errorf("cannot find agentctl's own binary: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		return fmt.Errorf("cannot create the broker's directory: %w", err)
+	}
+	logPath := filepath.Join(filepath.Dir(sock), "broker.log")
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open the broker's log: %w", err)
+	}
+	defer logf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock)
+	cmd.Env = append(append([]string{}, f.Environ...), readyFDEnv+"=3")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Not childproc: the broker outlives this process by design.
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("cannot start the broker: %w", err)
+	}
+	w.Close()
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	cmd.Process.Release()
+	if !strings.HasPrefix(line, readyLine) {
+		if msg, ok := strings.CutPrefix(line, "error: "); ok {
+			return fmt.Errorf("the broker did not start: %s", msg)
+		}
+		return &hintError{msg: "the broker did not start", hint: "see " + logPath}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "agentctl: %s\n", line)
+	return nil
+}
+
+// brokerGate refuses a command the broker would have run when root's
+// config says `broker: required` and this process is not a broker's
+// worker: the client found no broker (client.Main returned). It returns
+// the exit code and whether the command must stop.
+func brokerGate(f *Factory, argv []string, stderr io.Writer) (int, bool) {
+	if _, worker := os.LookupEnv(client.WorkerEnv); worker || !client.Forwardable(argv) {
+		return 0, false
+	}
+	admin, err := loadAdmin(f)
+	if err != nil || admin.Broker != "required" {
+		return 0, false // a broken config is refused by the pipeline
+	}
+	sock := client.Socket(f.Getenv)
+	if sock == "" {
+		sock = "$XDG_RUNTIME_DIR/agentctl/broker.sock"
+	}
+	fmt.Fprintf(stderr, "agentctl: no broker at %s\nhint: the admin requires one (%s: broker: required): start it with `agentctl serve`\n",
+		sock, filepath.Join(f.adminDir(), "config.yaml"))
+	return ExitInternal, true
+}
