@@ -10,18 +10,19 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
-// Exit codes of agentctl itself. The wrapped tool's own code passes
-// through unchanged.
+// Exit codes of agentctl itself (see package exitcode). The wrapped
+// tool's own code passes through unchanged.
 const (
-	ExitOK       = 0
-	ExitUsage    = 2
-	ExitInternal = 70 // an internal failure: nothing ran
-	ExitAudit    = 74 // the audit record could not be written: nothing ran
-	ExitDenied   = 77 // denied by policy or by a missing approver
-	ExitConfig   = 78 // configuration error (policy, config file)
+	ExitOK       = exitcode.OK
+	ExitUsage    = exitcode.Usage
+	ExitInternal = exitcode.Internal // an internal failure: nothing ran
+	ExitAudit    = exitcode.Audit    // the audit record could not be written: nothing ran
+	ExitDenied   = exitcode.Denied   // denied by policy or by a missing approver
+	ExitConfig   = exitcode.Config   // configuration error (policy, config file)
 )
 
 // ExitError carries a wrapped tool's exit code; it prints nothing.
