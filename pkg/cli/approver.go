@@ -7,6 +7,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/run"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
@@ -21,7 +22,7 @@ import (
 //   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m), else
 //     approval.timeout in config.yaml, bounds how long a human may take;
 //     the default is 5 minutes.
-func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) error {
+func wireApproval(f *Factory, p *pipeline.Pipeline, cfg credentials.ApprovalConfig) error {
 	ap, err := selectApprover(f, cfg)
 	if err != nil {
 		return err

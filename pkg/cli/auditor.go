@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // auditor writes the pipeline's events to the audit log: a decision record
@@ -16,9 +16,9 @@ type auditor struct {
 	last *audit.Record // the decision record of the current request
 }
 
-var _ run.Auditor = (*auditor)(nil)
+var _ pipeline.Auditor = (*auditor)(nil)
 
-func (a *auditor) Decision(ev *run.Event) error {
+func (a *auditor) Decision(ev *pipeline.Event) error {
 	rec := audit.NewDecision(a.proc, ev.Req, ev.Assessment)
 	rec.Decision = string(ev.Decision.Action)
 	rec.Rule = ev.Decision.Rule
@@ -43,7 +43,7 @@ func (a *auditor) Decision(ev *run.Event) error {
 	return a.log.Append(rec)
 }
 
-func (a *auditor) Result(ev *run.Event) error {
+func (a *auditor) Result(ev *pipeline.Event) error {
 	d := a.last
 	if d == nil {
 		d = audit.NewDecision(a.proc, ev.Req, ev.Assessment)

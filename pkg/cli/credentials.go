@@ -6,8 +6,8 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/request"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // loadCredentials reads the credentials configuration, once per process:
@@ -39,7 +39,7 @@ func readCredentials(f *Factory) (*credentials.Config, error) {
 // point a command outside the configured targets (--kubeconfig, --token,
 // --server, --context): the agent may not bring its own identity.
 type targetChecked struct {
-	run.Classifier
+	pipeline.Classifier
 	cfg *credentials.Config
 }
 

@@ -11,7 +11,7 @@ import (
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/exitcode"
-	"github.com/agentctl/agentctl/pkg/run"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 )
 
 // Exit codes of agentctl itself (see package exitcode). The wrapped
@@ -52,8 +52,8 @@ func exitCode(err error) int {
 		exit    *ExitError
 		usage   *UsageError
 		config  *ConfigError
-		denied  *run.DeniedError
-		auditer *run.AuditError
+		denied  *pipeline.DeniedError
+		auditer *pipeline.AuditError
 		coder   interface{ ExitCode() int }
 		planErr *tfclass.PlanError
 	)
@@ -91,7 +91,7 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if errors.As(err, &exit) || errors.As(err, &planErr) && !asJSON {
 		return // the tool said it already
 	}
-	var tool *run.DeniedError
+	var tool *pipeline.DeniedError
 	if errors.As(err, &tool) && tool.ToolError() != nil && !asJSON {
 		// The tool's own words: what it would have printed.
 		io.WriteString(w, tool.ToolError().Stderr)
@@ -108,7 +108,7 @@ func printError(w io.Writer, err error, asJSON bool) {
 		if hint != "" {
 			obj["hint"] = hint
 		}
-		var denied *run.DeniedError
+		var denied *pipeline.DeniedError
 		if errors.As(err, &denied) {
 			obj["decision"] = "deny"
 			obj["rule"] = denied.Decision.Rule

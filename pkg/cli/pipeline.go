@@ -12,6 +12,7 @@ import (
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/redact"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -26,7 +27,7 @@ func (e *hintError) Hint() string  { return e.hint }
 
 // newPipeline wires the pipeline's stages for this process. cleanup
 // closes what it opened.
-func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
+func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 	self, err := f.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot find agentctl's own binary: %w", err)
@@ -81,7 +82,7 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
 		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
 	}
-	p := &run.Pipeline{
+	p := &pipeline.Pipeline{
 		Classifiers: classifiers,
 		Cleanup:     cleanupAssessment,
 		Decider:     engine,
@@ -128,7 +129,7 @@ var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DAT
 // for tests of pure classification).
 // planOut receives terraform's output while it plans (nil: discarded).
 // allow is what the admin config allows in terraform's CLI configuration.
-func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer, allow tfclass.CLIConfigAllow) map[string]run.Classifier {
+func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer, allow tfclass.CLIConfigAllow) map[string]pipeline.Classifier {
 	tf, _ := findTool(f, "terraform")
 	tofu, _ := findTool(f, "tofu")
 	tfc := tfclass.New(tfclass.Options{
@@ -140,7 +141,7 @@ func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.W
 		Home:       home,
 		Allow:      allow,
 	})
-	return map[string]run.Classifier{
+	return map[string]pipeline.Classifier{
 		"kubectl":   kubectlclass.New(kubectlclass.Options{Timeout: 2 * time.Second, Discovery: kubectlclass.LiveDiscovery}),
 		"terraform": tfc,
 		"tofu":      tfc,

@@ -17,9 +17,9 @@ import (
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // xdgDir returns $VAR, or $HOME/fallback, joined with "agentctl".
@@ -60,22 +60,22 @@ func loadPolicy(f *Factory) (*policy.Engine, error) {
 // observingAuditor tells the policy engine how each command ended (for the
 // rate limit and the lockout) after the audit log has recorded it.
 type observingAuditor struct {
-	run.Auditor
+	pipeline.Auditor
 	engine         *policy.Engine
 	nonInteractive bool
 	warn           func(error)
 }
 
-func (o *observingAuditor) input(ev *run.Event) *policy.Input {
+func (o *observingAuditor) input(ev *pipeline.Event) *policy.Input {
 	return &policy.Input{Assessment: ev.Assessment, Agent: ev.Req.Agent, Intent: ev.Req.Intent, Cwd: ev.Req.Cwd, NonInteractive: o.nonInteractive}
 }
 
-func (o *observingAuditor) Decision(ev *run.Event) error {
+func (o *observingAuditor) Decision(ev *pipeline.Event) error {
 	if err := o.Auditor.Decision(ev); err != nil {
 		return err
 	}
 	// A command the tool itself rejects (a typo) is no strike.
-	if ev.Decision.Rule == run.RuleToolRejects {
+	if ev.Decision.Rule == pipeline.RuleToolRejects {
 		return nil
 	}
 	if ev.Decision.Action == policy.Deny || ev.Answer != nil && !ev.Answer.Approved {
@@ -88,7 +88,7 @@ func (o *observingAuditor) Decision(ev *run.Event) error {
 	return nil
 }
 
-func (o *observingAuditor) Result(ev *run.Event) error {
+func (o *observingAuditor) Result(ev *pipeline.Event) error {
 	err := o.Auditor.Result(ev)
 	if ev.Executed {
 		if oerr := o.engine.Observe(o.input(ev), ev.Decision, true); oerr != nil {
@@ -276,7 +276,7 @@ inbox; denied when non-interactive), and is written to the audit log.`,
 }
 
 // approveUnlock asks a human to lift an agent's lockout and audits the
-// answer; an error (a *run.DeniedError when not approved) means no.
+// answer; an error (a *pipeline.DeniedError when not approved) means no.
 func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Lockout) error {
 	cfg, err := loadCredentials(f)
 	if err != nil {
@@ -319,8 +319,8 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 		ans.Reason = "approval failed: " + aerr.Error()
 	}
 	au := &auditor{log: log, proc: audit.Self()}
-	if err := au.Decision(&run.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
-		return &run.AuditError{Err: err}
+	if err := au.Decision(&pipeline.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
+		return &pipeline.AuditError{Err: err}
 	}
 	if !ans.Approved || aerr != nil {
 		msg := "not approved"
@@ -328,7 +328,7 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 			msg += ": " + ans.Reason
 		}
 		d.Action = policy.Deny
-		return &run.DeniedError{Assessment: a, Decision: d, Answer: &ans, Message: msg}
+		return &pipeline.DeniedError{Assessment: a, Decision: d, Answer: &ans, Message: msg}
 	}
 	return nil
 }
@@ -338,9 +338,9 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 // case's result depends on its command line only. A terraform apply case
 // therefore fails to classify (it would need a plan); test plan, or use
 // an explain of a real plan instead.
-func newOfflineClassifiers(f *Factory) map[string]run.Classifier {
+func newOfflineClassifiers(f *Factory) map[string]pipeline.Classifier {
 	tfc := tfclass.New(tfclass.Options{})
-	return map[string]run.Classifier{
+	return map[string]pipeline.Classifier{
 		"kubectl":   kubectlclass.New(kubectlclass.Options{}),
 		"terraform": tfc,
 		"tofu":      tfc,
