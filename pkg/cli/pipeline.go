@@ -80,17 +80,17 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 	if creds != nil && len(creds.Targets) > 0 {
 		// The configuration may hold agentctl's own Vault secrets.
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
-		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
+		classifiers["kubectl"] = pipeline.TargetChecked{Classifier: classifiers["kubectl"], Config: creds}
 	}
 	p := &pipeline.Pipeline{
 		Classifiers: classifiers,
 		Cleanup:     cleanupAssessment,
 		Decider:     engine,
-		Auditor: &observingAuditor{
-			Auditor:        &auditor{log: log, proc: audit.Self()},
-			engine:         engine,
-			nonInteractive: f.NonInteractive(),
-			warn: func(err error) {
+		Auditor: &pipeline.ObservingAuditor{
+			Auditor:        &pipeline.LogAuditor{Log: log, Proc: audit.Self()},
+			Engine:         engine,
+			NonInteractive: f.NonInteractive(),
+			Warn: func(err error) {
 				fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: cannot record the outcome for the lockout: %v\n", err)
 			},
 		},

@@ -57,47 +57,6 @@ func loadPolicy(f *Factory) (*policy.Engine, error) {
 	return policy.Load(policyOptions(f))
 }
 
-// observingAuditor tells the policy engine how each command ended (for the
-// rate limit and the lockout) after the audit log has recorded it.
-type observingAuditor struct {
-	pipeline.Auditor
-	engine         *policy.Engine
-	nonInteractive bool
-	warn           func(error)
-}
-
-func (o *observingAuditor) input(ev *pipeline.Event) *policy.Input {
-	return &policy.Input{Assessment: ev.Assessment, Agent: ev.Req.Agent, Intent: ev.Req.Intent, Cwd: ev.Req.Cwd, NonInteractive: o.nonInteractive}
-}
-
-func (o *observingAuditor) Decision(ev *pipeline.Event) error {
-	if err := o.Auditor.Decision(ev); err != nil {
-		return err
-	}
-	// A command the tool itself rejects (a typo) is no strike.
-	if ev.Decision.Rule == pipeline.RuleToolRejects {
-		return nil
-	}
-	if ev.Decision.Action == policy.Deny || ev.Answer != nil && !ev.Answer.Approved {
-		final := ev.Decision
-		final.Action = policy.Deny
-		if err := o.engine.Observe(o.input(ev), final, false); err != nil {
-			o.warn(err)
-		}
-	}
-	return nil
-}
-
-func (o *observingAuditor) Result(ev *pipeline.Event) error {
-	err := o.Auditor.Result(ev)
-	if ev.Executed {
-		if oerr := o.engine.Observe(o.input(ev), ev.Decision, true); oerr != nil {
-			o.warn(oerr)
-		}
-	}
-	return err
-}
-
 func newPolicyCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
@@ -318,7 +277,7 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 	if aerr != nil && ans.Reason == "" {
 		ans.Reason = "approval failed: " + aerr.Error()
 	}
-	au := &auditor{log: log, proc: audit.Self()}
+	au := &pipeline.LogAuditor{Log: log, Proc: audit.Self()}
 	if err := au.Decision(&pipeline.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
 		return &pipeline.AuditError{Err: err}
 	}
