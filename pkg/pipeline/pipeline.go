@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
@@ -110,7 +111,20 @@ type Pipeline struct {
 	Pin func(a *classify.Assessment) error
 	// ApprovalTimeout bounds how long a human may take (0: 5 minutes).
 	ApprovalTimeout time.Duration
+	// Prestart, when set, starts the executor's sandbox child while a
+	// command that is likely a sandboxed read (boot.Prestartable) is
+	// classified and decided, and releases it when the request is over.
+	Prestart bool
 }
+
+// prestarter is an executor that can start its sandbox child early (see
+// run.LocalExecutor.Prestart).
+type prestarter interface {
+	Prestart()
+	ReleasePrestart()
+}
+
+var _ prestarter = (*run.LocalExecutor)(nil)
 
 // Assess classifies a request and applies the policy, without running
 // anything. It is what `agentctl explain` shows.
@@ -153,6 +167,12 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 // tool's exit code when the command ran, or an error: *DeniedError when
 // policy or the approver refused, another error when a stage failed.
 func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdio) (int, error) {
+	if ex, ok := p.Executor.(prestarter); ok && p.Prestart && boot.Prestartable(req.Tool, req.Args) {
+		// Most commands are sandboxed reads: start the sandbox child now,
+		// while the command is classified and decided.
+		ex.Prestart()
+		defer ex.ReleasePrestart()
+	}
 	a, d, err := p.Assess(ctx, req)
 	if a != nil && p.Cleanup != nil {
 		defer p.Cleanup(a)

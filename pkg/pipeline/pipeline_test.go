@@ -140,3 +140,30 @@ func TestPipelineFailsClosed(t *testing.T) {
 		}
 	})
 }
+
+type prestartingExecutor struct {
+	fakeExecutor
+	started, released int
+}
+
+func (f *prestartingExecutor) Prestart()        { f.started++ }
+func (f *prestartingExecutor) ReleasePrestart() { f.released++ }
+
+func TestPrestart(t *testing.T) {
+	read := &classify.Assessment{Tool: "kubectl", Class: classify.Read}
+	for _, on := range []bool{false, true} {
+		p, _, _ := pipelineWith(read, nil, policy.Sandbox, nil)
+		ex := &prestartingExecutor{}
+		p.Executor, p.Prestart = ex, on
+		if _, err := p.Run(context.Background(), &request.Request{Tool: "kubectl", Args: []string{"get", "pods"}}, run.Stdio{}); err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if on {
+			want = 1
+		}
+		if ex.started != want || ex.released != want {
+			t.Errorf("Prestart %v: started %d, released %d times, want %d", on, ex.started, ex.released, want)
+		}
+	}
+}
