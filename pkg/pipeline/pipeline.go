@@ -5,7 +5,8 @@
 //	  → credentials, execute, redact (the executor) → audit (result)
 //
 // and nothing else does. The one-shot CLI and the broker's workers are
-// faces that build a [Config] and call [Run]; package run only executes
+// faces that build a [Config], wire it with [New] and call [Pipeline.Run];
+// package run only executes
 // what the conductor hands it.
 //
 // Each stage is an interface, so the faces wire real implementations and
