@@ -6,8 +6,7 @@
 //
 // and nothing else does. The one-shot CLI and the broker's workers are
 // faces that build a [Config], wire it with [New] and call [Pipeline.Run];
-// package run only executes
-// what the conductor hands it.
+// package run only executes what the conductor hands it.
 //
 // Each stage is an interface, so the faces wire real implementations and
 // tests wire fakes where the behaviour is pure logic. A stage that fails
