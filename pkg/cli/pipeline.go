@@ -62,6 +62,7 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 		FindTool:       func(tool string) (string, error) { return findTool(f, tool) },
 		TerraformAllow: admin.terraformAllow(),
 		AdminPolicy:    filepath.Join(f.adminDir(), "policy.yaml"),
+		Deny:           nonEmpty(inboxKeyDir(f)),
 		PlanDir:        filepath.Join(stateHome(f, home), "agentctl", "plans"),
 		PlanOutput:     planOut,
 		NonInteractive: f.NonInteractive(),
@@ -84,4 +85,15 @@ func stateHome(f *Factory, home string) string {
 		return s
 	}
 	return filepath.Join(home, ".local", "state")
+}
+
+// nonEmpty is the list of the paths that are set.
+func nonEmpty(paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -47,6 +47,10 @@ type Config struct {
 	TerraformAllow tfclass.CLIConfigAllow
 	// AdminPolicy is root's policy file, named in hints.
 	AdminPolicy string
+	// Deny lists more of agentctl's own files no sandboxed command may
+	// reach (the inbox key's directory), besides AuditDir and the
+	// credentials configuration's directory.
+	Deny []string
 	// PlanDir is where the terraform classifier writes the plans it makes.
 	PlanDir string
 	// PlanOutput receives terraform's output while agentctl plans (nil:
@@ -99,6 +103,7 @@ func New(cfg Config) *Pipeline {
 		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
 		classifiers["kubectl"] = TargetChecked{Classifier: classifiers["kubectl"], Config: creds}
 	}
+	executor.Deny = append(executor.Deny, cfg.Deny...)
 	warn := cfg.Warn
 	if warn == nil {
 		warn = func(error) {}
