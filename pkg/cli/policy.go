@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
@@ -257,39 +256,12 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 	cwd, _ := f.Getwd()
 	req := &request.Request{ID: request.NewID(), Time: time.Now().UTC(), Tool: "agentctl", Args: []string{"unlock", "--agent", name},
 		Cwd: cwd, Agent: f.Global.Agent, Intent: f.Global.Intent}
-	why := fmt.Sprintf("lifts the lockout of agent %q: %d denials within %s since %s, the last by rule %s",
-		name, l.Denials, l.Window, l.At.Local().Format("15:04:05"), l.LastRule)
-	a := &classify.Assessment{Tool: "agentctl", Subcommand: "unlock", Class: classify.Privilege,
-		Exec:    classify.Invocation{Args: req.Args},
-		Reasons: []classify.Reason{{Class: classify.Privilege, Message: why}}}
-	d := policy.Decision{Action: policy.Approve, Rule: policy.RuleLockout, Confirm: true,
-		Message: "the agent was stopped after repeated denials; only a human lets it change things again"}
 	timeout, err := approvalTimeout(f, approval)
 	if err != nil {
 		return err
 	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ar := &approve.Request{Req: req, Assessment: a, Decision: d, Expires: time.Now().Add(timeout)}
-	ar.Hash = approve.HashOf(ar)
-	hash := ar.Hash
-	ans, aerr := ap.Approve(actx, ar)
-	if aerr != nil && ans.Reason == "" {
-		ans.Reason = "approval failed: " + aerr.Error()
-	}
-	au := &pipeline.LogAuditor{Log: log, Proc: audit.Self()}
-	if err := au.Decision(&pipeline.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
-		return &pipeline.AuditError{Err: err}
-	}
-	if !ans.Approved || aerr != nil {
-		msg := "not approved"
-		if ans.Reason != "" {
-			msg += ": " + ans.Reason
-		}
-		d.Action = policy.Deny
-		return &pipeline.DeniedError{Assessment: a, Decision: d, Answer: &ans, Message: msg}
-	}
-	return nil
+	return pipeline.ApproveUnlock(ctx, pipeline.Unlock{Approver: ap, Auditor: &pipeline.LogAuditor{Log: log, Proc: audit.Self()},
+		Req: req, Agent: name, Lockout: l, Timeout: timeout})
 }
 
 // newOfflineClassifiers are the classifiers `policy test` uses: the real
