@@ -126,6 +126,7 @@ func TestExitCodes(t *testing.T) {
 		{"usage", &UsageError{Err: errors.New("bad")}, ExitUsage},
 		{"config", &ConfigError{Err: errors.New("bad policy")}, ExitConfig},
 		{"audit", &pipeline.AuditError{Err: errors.New("disk full")}, ExitAudit},
+		{"a target outside the configured ones", &pipeline.RefusedError{Err: errors.New("--server")}, 77},
 		{"other", errors.New("boom"), ExitInternal},
 	}
 	for _, tt := range tests {
