@@ -16,8 +16,8 @@ import (
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // defaultAdminDir holds what only root writes: policy.yaml (the admin
@@ -267,7 +267,7 @@ func openAuditLog(f *Factory) (*audit.Log, string, error) {
 	}
 	log, err := audit.Open(path, opts)
 	if err != nil {
-		return nil, "", &run.AuditError{Err: err}
+		return nil, "", &pipeline.AuditError{Err: err}
 	}
 	return log, path, nil
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/credentials"
-	"github.com/agentctl/agentctl/pkg/run"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
 
@@ -17,11 +17,10 @@ import (
 //     AGENTCTL_APPROVER, else approval.approver in config.yaml, else none
 //     when non-interactive, else a running `agentctl inbox`, else the
 //     terminal (/dev/tty), else none;
-//   - the inbox key's directory joins the sandbox's deny list;
 //   - AGENTCTL_APPROVAL_TIMEOUT (a Go duration such as 90s or 10m), else
 //     approval.timeout in config.yaml, bounds how long a human may take;
 //     the default is 5 minutes.
-func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) error {
+func wireApproval(f *Factory, p *pipeline.Pipeline, cfg credentials.ApprovalConfig) error {
 	ap, err := selectApprover(f, cfg)
 	if err != nil {
 		return err
@@ -30,14 +29,17 @@ func wireApproval(f *Factory, p *run.Pipeline, cfg credentials.ApprovalConfig) e
 		return err
 	}
 	p.Approver = ap
-	// The inbox key signs approvals: no sandboxed command may read it.
-	// (The socket needs no entry: the sandbox refuses Unix sockets.)
-	if paths, err := approve.DefaultPaths(f.Getenv); err == nil {
-		if ex, ok := p.Executor.(*run.LocalExecutor); ok {
-			ex.Deny = append(ex.Deny, filepath.Dir(paths.Key))
-		}
-	}
 	return nil
+}
+
+// inboxKeyDir is the directory of the inbox key, "" when it has none.
+// The key signs approvals: no sandboxed command may read it. (The socket
+// needs no entry: the sandbox refuses Unix sockets.)
+func inboxKeyDir(f *Factory) string {
+	if paths, err := approve.DefaultPaths(f.Getenv); err == nil {
+		return filepath.Dir(paths.Key)
+	}
+	return ""
 }
 
 // defaultApprovalTimeout is how long a human may take when nothing says.

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
@@ -121,11 +121,12 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"nil", nil, 0},
 		{"tool exit code passes through", &ExitError{Code: 3}, 3},
-		{"denied", &run.DeniedError{Assessment: &classify.Assessment{Class: classify.Destructive}}, ExitDenied},
-		{"wrapped denied", fmt.Errorf("x: %w", &run.DeniedError{}), ExitDenied},
+		{"denied", &pipeline.DeniedError{Assessment: &classify.Assessment{Class: classify.Destructive}}, ExitDenied},
+		{"wrapped denied", fmt.Errorf("x: %w", &pipeline.DeniedError{}), ExitDenied},
 		{"usage", &UsageError{Err: errors.New("bad")}, ExitUsage},
 		{"config", &ConfigError{Err: errors.New("bad policy")}, ExitConfig},
-		{"audit", &run.AuditError{Err: errors.New("disk full")}, ExitAudit},
+		{"audit", &pipeline.AuditError{Err: errors.New("disk full")}, ExitAudit},
+		{"a target outside the configured ones", &pipeline.RefusedError{Err: errors.New("--server")}, 77},
 		{"other", errors.New("boom"), ExitInternal},
 	}
 	for _, tt := range tests {
@@ -139,7 +140,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestDeniedInJSONIsOneObjectOnStderr(t *testing.T) {
 	var b strings.Builder
-	err := &run.DeniedError{
+	err := &pipeline.DeniedError{
 		Assessment: &classify.Assessment{Class: classify.Privilege, Subcommand: "apply", Reasons: []classify.Reason{{Class: classify.Privilege, Message: "applies a ClusterRoleBinding"}}},
 		Decision:   policy.Decision{Action: policy.Approve, Rule: "default.yaml:12"},
 		Message:    "no approver",
@@ -160,7 +161,7 @@ func TestDeniedInJSONIsOneObjectOnStderr(t *testing.T) {
 
 func TestDeniedTextNamesClassAndReason(t *testing.T) {
 	var b strings.Builder
-	printError(&b, &run.DeniedError{
+	printError(&b, &pipeline.DeniedError{
 		Assessment: &classify.Assessment{Class: classify.Destructive, Reasons: []classify.Reason{{Class: classify.Destructive, Message: "delete deletes pods/x"}}},
 		Decision:   policy.Decision{Action: policy.Approve, Rule: "interim:approve"},
 		Message:    "not approved",

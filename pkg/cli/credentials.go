@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"context"
 	"errors"
 
-	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/credentials"
-	"github.com/agentctl/agentctl/pkg/request"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // loadCredentials reads the credentials configuration, once per process:
@@ -33,33 +29,4 @@ func readCredentials(f *Factory) (*credentials.Config, error) {
 		return nil, &ConfigError{Err: err}
 	}
 	return cfg, nil
-}
-
-// targetChecked refuses, before anything else happens, kubectl flags that
-// point a command outside the configured targets (--kubeconfig, --token,
-// --server, --context): the agent may not bring its own identity.
-type targetChecked struct {
-	run.Classifier
-	cfg *credentials.Config
-}
-
-func (c targetChecked) Classify(ctx context.Context, req *request.Request) (*classify.Assessment, error) {
-	if err := c.cfg.CheckTargetFlags(req.Args, credentials.FlagAllow{}); err != nil {
-		return nil, &refusedError{err: err}
-	}
-	return c.Classifier.Classify(ctx, req)
-}
-
-// refusedError is a refusal that needs no policy: exit 77.
-type refusedError struct{ err error }
-
-func (e *refusedError) Error() string { return "denied: " + e.err.Error() }
-func (e *refusedError) Unwrap() error { return e.err }
-func (e *refusedError) ExitCode() int { return ExitDenied }
-func (e *refusedError) Hint() string {
-	var h hinted
-	if errors.As(e.err, &h) {
-		return h.Hint()
-	}
-	return ""
 }

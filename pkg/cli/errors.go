@@ -10,18 +10,19 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
-	"github.com/agentctl/agentctl/pkg/run"
+	"github.com/agentctl/agentctl/pkg/exitcode"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 )
 
-// Exit codes of agentctl itself. The wrapped tool's own code passes
-// through unchanged.
+// Exit codes of agentctl itself (see package exitcode). The wrapped
+// tool's own code passes through unchanged.
 const (
-	ExitOK       = 0
-	ExitUsage    = 2
-	ExitInternal = 70 // an internal failure: nothing ran
-	ExitAudit    = 74 // the audit record could not be written: nothing ran
-	ExitDenied   = 77 // denied by policy or by a missing approver
-	ExitConfig   = 78 // configuration error (policy, config file)
+	ExitOK       = exitcode.OK
+	ExitUsage    = exitcode.Usage
+	ExitInternal = exitcode.Internal // an internal failure: nothing ran
+	ExitAudit    = exitcode.Audit    // the audit record could not be written: nothing ran
+	ExitDenied   = exitcode.Denied   // denied by policy or by a missing approver
+	ExitConfig   = exitcode.Config   // configuration error (policy, config file)
 )
 
 // ExitError carries a wrapped tool's exit code; it prints nothing.
@@ -51,8 +52,8 @@ func exitCode(err error) int {
 		exit    *ExitError
 		usage   *UsageError
 		config  *ConfigError
-		denied  *run.DeniedError
-		auditer *run.AuditError
+		denied  *pipeline.DeniedError
+		auditer *pipeline.AuditError
 		coder   interface{ ExitCode() int }
 		planErr *tfclass.PlanError
 	)
@@ -90,7 +91,7 @@ func printError(w io.Writer, err error, asJSON bool) {
 	if errors.As(err, &exit) || errors.As(err, &planErr) && !asJSON {
 		return // the tool said it already
 	}
-	var tool *run.DeniedError
+	var tool *pipeline.DeniedError
 	if errors.As(err, &tool) && tool.ToolError() != nil && !asJSON {
 		// The tool's own words: what it would have printed.
 		io.WriteString(w, tool.ToolError().Stderr)
@@ -107,7 +108,7 @@ func printError(w io.Writer, err error, asJSON bool) {
 		if hint != "" {
 			obj["hint"] = hint
 		}
-		var denied *run.DeniedError
+		var denied *pipeline.DeniedError
 		if errors.As(err, &denied) {
 			obj["decision"] = "deny"
 			obj["rule"] = denied.Decision.Rule

@@ -2,18 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"time"
 
-	"github.com/agentctl/agentctl/pkg/audit"
-	"github.com/agentctl/agentctl/pkg/classify"
-	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
-	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/redact"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // hinted error used for configuration problems.
@@ -24,9 +18,11 @@ type hintError struct {
 func (e *hintError) Error() string { return e.msg }
 func (e *hintError) Hint() string  { return e.hint }
 
-// newPipeline wires the pipeline's stages for this process. cleanup
-// closes what it opened.
-func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
+// newPipeline resolves this process's configuration (policy, admin
+// config, audit log, credentials, tools) into a pipeline.Config, lets
+// pipeline.New wire the stages, and sets the approver this process can
+// reach. cleanup closes what it opened.
+func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 	self, err := f.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot find agentctl's own binary: %w", err)
@@ -52,52 +48,26 @@ func newPipeline(f *Factory) (*run.Pipeline, func(), error) {
 		log.Close()
 		return nil, nil, err
 	}
-	allowEnv := append([]string(nil), terraformEnv...)
-	var broker run.CredentialSource
-	// Without a broker, kubectl runs with the agent's kubeconfig: pin the
-	// exact bytes that were assessed.
-	pin := run.PinKubeconfig
-	if creds != nil && len(creds.Targets) > 0 {
-		broker = credentials.NewBroker(creds)
-		pin = nil
-		allowEnv = append(allowEnv, creds.Env.Allow...)
-	}
-	executor := &run.LocalExecutor{
-		Self:           self,
-		Env:            credentials.ChildEnv(f.Environ, allowEnv),
-		Home:           home,
-		Deny:           []string{filepath.Dir(auditPath)},
-		Terraform:      func(tool string) (string, error) { return findTool(f, tool) },
-		Credentials:    broker,
-		TerraformAllow: admin.terraformAllow(),
-		AdminPolicy:    filepath.Join(f.adminDir(), "policy.yaml"),
-	}
 	// terraform's own output while agentctl plans an apply reaches the
 	// agent: redacted like everything else.
 	planOut := redact.New(redact.Options{}).Writer(f.IO.ErrOut)
-	classifiers := newClassifiers(f, home, executor.SandboxedTerraform, planOut, admin.terraformAllow())
-	if creds != nil && len(creds.Targets) > 0 {
-		// The configuration may hold agentctl's own Vault secrets.
-		executor.Deny = append(executor.Deny, filepath.Dir(creds.Path()))
-		classifiers["kubectl"] = targetChecked{Classifier: classifiers["kubectl"], cfg: creds}
-	}
-	p := &run.Pipeline{
-		Classifiers: classifiers,
-		Cleanup:     cleanupAssessment,
-		Decider:     engine,
-		Auditor: &observingAuditor{
-			Auditor:        &auditor{log: log, proc: audit.Self()},
-			engine:         engine,
-			nonInteractive: f.NonInteractive(),
-			warn: func(err error) {
-				fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: cannot record the outcome for the lockout: %v\n", err)
-			},
-		},
-		Pin:            pin,
-		Executor:       executor,
-		Preview:        executor.Preview,
+	p := pipeline.New(pipeline.Config{
+		Self:           self,
+		Home:           home,
+		Environ:        f.Environ,
+		Policy:         engine,
+		AuditLog:       log,
+		AuditDir:       filepath.Dir(auditPath),
+		Credentials:    creds,
+		FindTool:       func(tool string) (string, error) { return findTool(f, tool) },
+		TerraformAllow: admin.terraformAllow(),
+		AdminPolicy:    filepath.Join(f.adminDir(), "policy.yaml"),
+		Deny:           nonEmpty(inboxKeyDir(f)),
+		PlanDir:        filepath.Join(stateHome(f, home), "agentctl", "plans"),
+		PlanOutput:     planOut,
 		NonInteractive: f.NonInteractive(),
-	}
+		Warn:           pipeline.WarnTo(f.IO.ErrOut),
+	})
 	var approval credentials.ApprovalConfig
 	if creds != nil {
 		approval = creds.Approval
@@ -117,41 +87,13 @@ func stateHome(f *Factory, home string) string {
 	return filepath.Join(home, ".local", "state")
 }
 
-// terraformEnv are the TF_* variables that configure terraform itself
-// (where providers come from, which workspace, input variables) rather
-// than its arguments: TF_CLI_ARGS* are applied by the classifier and never
-// reach the child.
-var terraformEnv = []string{"TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_INPUT", "TF_VAR_*"}
-
-// newClassifiers returns the classifiers of every tool agentctl wraps.
-// tfRun runs the plans the terraform classifier makes (nil: unsandboxed,
-// for tests of pure classification).
-// planOut receives terraform's output while it plans (nil: discarded).
-// allow is what the admin config allows in terraform's CLI configuration.
-func newClassifiers(f *Factory, home string, tfRun tfclass.RunFunc, planOut io.Writer, allow tfclass.CLIConfigAllow) map[string]run.Classifier {
-	tf, _ := findTool(f, "terraform")
-	tofu, _ := findTool(f, "tofu")
-	tfc := tfclass.New(tfclass.Options{
-		Terraform:  tf,
-		Tofu:       tofu,
-		ScratchDir: filepath.Join(stateHome(f, home), "agentctl", "plans"),
-		PlanOutput: planOut,
-		Run:        tfRun,
-		Home:       home,
-		Allow:      allow,
-	})
-	return map[string]run.Classifier{
-		"kubectl":   kubectlclass.New(kubectlclass.Options{Timeout: 2 * time.Second, Discovery: kubectlclass.LiveDiscovery}),
-		"terraform": tfc,
-		"tofu":      tfc,
+// nonEmpty is the list of the paths that are set.
+func nonEmpty(paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		if p != "" {
+			out = append(out, p)
+		}
 	}
-}
-
-// cleanupAssessment removes what classifying made: terraform plan files
-// agentctl owns, snapshots of a command's input files.
-func cleanupAssessment(a *classify.Assessment) {
-	tfclass.Cleanup(a)
-	if a.Exec.Scratch != "" {
-		os.RemoveAll(a.Exec.Scratch)
-	}
+	return out
 }

@@ -11,15 +11,14 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/credentials"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // xdgDir returns $VAR, or $HOME/fallback, joined with "agentctl".
@@ -55,47 +54,6 @@ func policyOptions(f *Factory) policy.LoadOptions {
 // (exit 78).
 func loadPolicy(f *Factory) (*policy.Engine, error) {
 	return policy.Load(policyOptions(f))
-}
-
-// observingAuditor tells the policy engine how each command ended (for the
-// rate limit and the lockout) after the audit log has recorded it.
-type observingAuditor struct {
-	run.Auditor
-	engine         *policy.Engine
-	nonInteractive bool
-	warn           func(error)
-}
-
-func (o *observingAuditor) input(ev *run.Event) *policy.Input {
-	return &policy.Input{Assessment: ev.Assessment, Agent: ev.Req.Agent, Intent: ev.Req.Intent, Cwd: ev.Req.Cwd, NonInteractive: o.nonInteractive}
-}
-
-func (o *observingAuditor) Decision(ev *run.Event) error {
-	if err := o.Auditor.Decision(ev); err != nil {
-		return err
-	}
-	// A command the tool itself rejects (a typo) is no strike.
-	if ev.Decision.Rule == run.RuleToolRejects {
-		return nil
-	}
-	if ev.Decision.Action == policy.Deny || ev.Answer != nil && !ev.Answer.Approved {
-		final := ev.Decision
-		final.Action = policy.Deny
-		if err := o.engine.Observe(o.input(ev), final, false); err != nil {
-			o.warn(err)
-		}
-	}
-	return nil
-}
-
-func (o *observingAuditor) Result(ev *run.Event) error {
-	err := o.Auditor.Result(ev)
-	if ev.Executed {
-		if oerr := o.engine.Observe(o.input(ev), ev.Decision, true); oerr != nil {
-			o.warn(oerr)
-		}
-	}
-	return err
 }
 
 func newPolicyCmd(f *Factory) *cobra.Command {
@@ -276,7 +234,7 @@ inbox; denied when non-interactive), and is written to the audit log.`,
 }
 
 // approveUnlock asks a human to lift an agent's lockout and audits the
-// answer; an error (a *run.DeniedError when not approved) means no.
+// answer; an error (a *pipeline.DeniedError when not approved) means no.
 func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Lockout) error {
 	cfg, err := loadCredentials(f)
 	if err != nil {
@@ -298,39 +256,12 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 	cwd, _ := f.Getwd()
 	req := &request.Request{ID: request.NewID(), Time: time.Now().UTC(), Tool: "agentctl", Args: []string{"unlock", "--agent", name},
 		Cwd: cwd, Agent: f.Global.Agent, Intent: f.Global.Intent}
-	why := fmt.Sprintf("lifts the lockout of agent %q: %d denials within %s since %s, the last by rule %s",
-		name, l.Denials, l.Window, l.At.Local().Format("15:04:05"), l.LastRule)
-	a := &classify.Assessment{Tool: "agentctl", Subcommand: "unlock", Class: classify.Privilege,
-		Exec:    classify.Invocation{Args: req.Args},
-		Reasons: []classify.Reason{{Class: classify.Privilege, Message: why}}}
-	d := policy.Decision{Action: policy.Approve, Rule: policy.RuleLockout, Confirm: true,
-		Message: "the agent was stopped after repeated denials; only a human lets it change things again"}
 	timeout, err := approvalTimeout(f, approval)
 	if err != nil {
 		return err
 	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ar := &approve.Request{Req: req, Assessment: a, Decision: d, Expires: time.Now().Add(timeout)}
-	ar.Hash = approve.HashOf(ar)
-	hash := ar.Hash
-	ans, aerr := ap.Approve(actx, ar)
-	if aerr != nil && ans.Reason == "" {
-		ans.Reason = "approval failed: " + aerr.Error()
-	}
-	au := &auditor{log: log, proc: audit.Self()}
-	if err := au.Decision(&run.Event{Req: req, Assessment: a, Decision: d, Answer: &ans, ApprovalHash: hash}); err != nil {
-		return &run.AuditError{Err: err}
-	}
-	if !ans.Approved || aerr != nil {
-		msg := "not approved"
-		if ans.Reason != "" {
-			msg += ": " + ans.Reason
-		}
-		d.Action = policy.Deny
-		return &run.DeniedError{Assessment: a, Decision: d, Answer: &ans, Message: msg}
-	}
-	return nil
+	return pipeline.ApproveUnlock(ctx, pipeline.Unlock{Approver: ap, Auditor: &pipeline.LogAuditor{Log: log, Proc: audit.Self()},
+		Req: req, Agent: name, Lockout: l, Timeout: timeout})
 }
 
 // newOfflineClassifiers are the classifiers `policy test` uses: the real
@@ -338,9 +269,9 @@ func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Locko
 // case's result depends on its command line only. A terraform apply case
 // therefore fails to classify (it would need a plan); test plan, or use
 // an explain of a real plan instead.
-func newOfflineClassifiers(f *Factory) map[string]run.Classifier {
+func newOfflineClassifiers(f *Factory) map[string]pipeline.Classifier {
 	tfc := tfclass.New(tfclass.Options{})
-	return map[string]run.Classifier{
+	return map[string]pipeline.Classifier{
 		"kubectl":   kubectlclass.New(kubectlclass.Options{}),
 		"terraform": tfc,
 		"tofu":      tfc,

@@ -13,9 +13,9 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/proposal"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // bundleSuffix names a plan file's proposal bundle: PLAN.proposal.json.
@@ -187,7 +187,7 @@ func oneLine(s string) string {
 
 // wireSignedApprovals puts a signedApprover in front of the pipeline's
 // approver when the admin config names approvals.allowedSigners.
-func wireSignedApprovals(f *Factory, p *run.Pipeline, admin *adminConfig) {
+func wireSignedApprovals(f *Factory, p *pipeline.Pipeline, admin *adminConfig) {
 	if admin.Approvals.AllowedSigners == "" {
 		return
 	}

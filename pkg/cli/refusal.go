@@ -8,8 +8,8 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
-	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // withModeHint gives a denial the hint that fits how agentctl runs: a
@@ -17,14 +17,14 @@ import (
 // none, is told how to reach the inbox that is running, or, in CI, which
 // policy rule would allow it and in which file.
 func withModeHint(f *Factory, err error) error {
-	var d *run.DeniedError
+	var d *pipeline.DeniedError
 	if errors.As(err, &d) && d.ToolError() == nil {
 		d.ModeHint = modeHint(f, d)
 	}
 	return err
 }
 
-func modeHint(f *Factory, d *run.DeniedError) string {
+func modeHint(f *Factory, d *pipeline.DeniedError) string {
 	asked := d.Answer != nil && d.Answer.Channel != "" && d.Answer.Channel != "none"
 	if d.Decision.Action != policy.Approve || asked || !f.NonInteractive() || d.Assessment == nil {
 		return ""

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -62,12 +61,7 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 		return err
 	}
 	defer cleanup()
-	if ex, ok := p.Executor.(*run.LocalExecutor); ok && boot.Prestartable(req.Tool, req.Args) {
-		// Most commands are sandboxed reads: start the sandbox child now,
-		// while the command is classified and decided.
-		ex.Prestart()
-		defer ex.ReleasePrestart()
-	}
+	p.Prestart = true
 	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
 	if err != nil {
 		return withModeHint(f, err)

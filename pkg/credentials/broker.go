@@ -13,6 +13,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // Role says what a credential is for.
@@ -43,7 +44,7 @@ func (e *NoIdentityError) Hint() string {
 }
 
 // ExitCode is agentctl's exit code for a configuration error: nothing ran.
-func (e *NoIdentityError) ExitCode() int { return 78 }
+func (e *NoIdentityError) ExitCode() int { return exitcode.Config }
 
 func describeTarget(t classify.Target) string {
 	switch {

@@ -17,7 +17,7 @@ const (
 	RuleNoMatch   = "builtin:no-match"
 )
 
-// Decide applies the policy to one input. It implements run.Decider.
+// Decide applies the policy to one input. It implements pipeline.Decider.
 //
 // Order: a locked-out agent gets deny for everything but reads (rule
 // "lockout"), an agent over its mutation limit gets deny for everything

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
@@ -95,8 +96,8 @@ func TestDefaultGuarantees(t *testing.T) {
 				// Through the pipeline, with an approver that always says yes:
 				// without a human nothing that needs approval runs.
 				ex := &fakeExec{}
-				p := &run.Pipeline{
-					Classifiers:    map[string]run.Classifier{"kubectl": fixedClass{a}},
+				p := &pipeline.Pipeline{
+					Classifiers:    map[string]pipeline.Classifier{"kubectl": fixedClass{a}},
 					Decider:        e,
 					Approver:       yes{},
 					Auditor:        nopAudit{},
@@ -104,7 +105,7 @@ func TestDefaultGuarantees(t *testing.T) {
 					NonInteractive: nonInteractive,
 				}
 				_, err := p.Run(context.Background(), &request.Request{ID: "r", Tool: "kubectl"}, run.Stdio{})
-				var denied *run.DeniedError
+				var denied *pipeline.DeniedError
 				wantRun := d.Action == policy.Sandbox || d.Action == policy.Approve && !nonInteractive
 				if ex.ran != wantRun {
 					t.Errorf("ran=%v, want %v (decision %s, err %v)", ex.ran, wantRun, d.Action, err)

@@ -3,10 +3,12 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // ExitConfig is the exit code of a policy that cannot be used.
-const ExitConfig = 78
+const ExitConfig = exitcode.Config
 
 // Issue is one problem in a policy file, at a position.
 type Issue struct {

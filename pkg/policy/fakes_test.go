@@ -5,6 +5,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
@@ -24,8 +25,8 @@ func (yes) Approve(context.Context, *approve.Request) (approve.Answer, error) {
 
 type nopAudit struct{}
 
-func (nopAudit) Decision(*run.Event) error { return nil }
-func (nopAudit) Result(*run.Event) error   { return nil }
+func (nopAudit) Decision(*pipeline.Event) error { return nil }
+func (nopAudit) Result(*pipeline.Event) error   { return nil }
 
 type fakeExec struct{ ran bool }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/agentctl/agentctl/pkg/childproc"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // EntryEnv is the environment variable that marks a child agentctl process
@@ -36,19 +37,19 @@ func MaybeEntry(entries map[string]func(args []string) int) (code int, ok bool) 
 	entry, found := entries[name]
 	if !found {
 		fmt.Fprintf(os.Stderr, "agentctl: unknown entry %q\n", name)
-		return 70, true
+		return exitcode.Internal, true
 	}
 	f := os.NewFile(3, "agentctl-spec")
 	if f == nil {
 		fmt.Fprintln(os.Stderr, "agentctl: entry started without its specification")
-		return 70, true
+		return exitcode.Internal, true
 	}
 	var spec childSpec
 	err := json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&spec)
 	f.Close()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "agentctl: cannot read entry specification: %v\n", err)
-		return 70, true
+		return exitcode.Internal, true
 	}
 	return entry(spec.Args), true
 }

@@ -61,8 +61,6 @@ type CredentialSource interface {
 	Acquire(ctx context.Context, t classify.Target, role credentials.Role) (*credentials.Credential, error)
 }
 
-var _ Executor = (*LocalExecutor)(nil)
-
 // CredentialStores lists the credential files and dirs under home that no
 // sandboxed command may read.
 func CredentialStores(home string) []string {

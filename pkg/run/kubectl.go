@@ -14,6 +14,7 @@ import (
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	_ "github.com/agentctl/agentctl/pkg/run/internal/translations" // before kubectl's inits
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 )
@@ -45,7 +46,7 @@ func KubectlMain(args []string) int {
 	want, err := readResolved()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "agentctl: %v\n", err)
-		return 70
+		return exitcode.Internal
 	}
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	argv := append([]string{"kubectl"}, args...)
@@ -57,7 +58,7 @@ func KubectlMain(args []string) int {
 	dc := newLiveDiscovery(flags, 300, 50.0)
 	if err := useDiscovery(flags, dc); err != nil {
 		fmt.Fprintf(os.Stderr, "agentctl: %v\n", err)
-		return 70
+		return exitcode.Internal
 	}
 	cmd := kubectlcmd.NewDefaultKubectlCommandWithArgs(kubectlcmd.KubectlOptions{
 		PluginHandler: nil, // plugins are never executed
@@ -80,7 +81,7 @@ func KubectlMain(args []string) int {
 		var re *ResolutionError
 		if errors.As(err, &re) {
 			fmt.Fprintf(os.Stderr, "agentctl: %v\nhint: %s\n", re, re.Hint())
-			return 78
+			return exitcode.Config
 		}
 		cmdutil.CheckErr(err) // prints as kubectl does and exits
 		return 1

@@ -10,6 +10,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // PinKubeconfig snapshots the kubeconfig a kubectl command was assessed
@@ -182,4 +183,4 @@ func (e *TargetMismatchError) Hint() string {
 }
 
 // ExitCode is 77: denied.
-func (e *TargetMismatchError) ExitCode() int { return 77 }
+func (e *TargetMismatchError) ExitCode() int { return exitcode.Denied }

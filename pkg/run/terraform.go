@@ -11,6 +11,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/childproc"
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // PlanChangedError is returned by [ApplyPlan] when the plan file is not the
@@ -54,7 +55,7 @@ func (e *InputChangedError) Hint() string {
 func (e *InputChangedError) Unwrap() error { return e.Err }
 
 // ExitCode is 77: the apply was refused.
-func (e *InputChangedError) ExitCode() int { return 77 }
+func (e *InputChangedError) ExitCode() int { return exitcode.Denied }
 
 // ApplyPlan applies exactly the assessed plan with tool ("terraform" or
 // "tofu", whose CLI configuration files differ) at bin. inv is the assessment's

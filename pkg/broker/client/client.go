@@ -26,6 +26,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/broker/proto"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // WorkerEnv is set in the environment of the broker's workers, which run
@@ -37,7 +38,7 @@ const SocketEnv = "AGENTCTL_SOCKET"
 
 // ExitWentAway is the client's exit code when the broker fails it: 70,
 // agentctl's internal error.
-const ExitWentAway = 70
+const ExitWentAway = exitcode.Internal
 
 // ErrWentAway is a broker whose connection ended before the command's
 // exit code came.

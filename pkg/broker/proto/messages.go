@@ -1,6 +1,10 @@
 package proto
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/agentctl/agentctl/pkg/exitcode"
+)
 
 // Hello is the client's first frame.
 type Hello struct {
@@ -93,7 +97,7 @@ func (e *Error) Error() string { return "broker: " + e.Message }
 // peer (denied), 70 for anything else (nothing ran).
 func (e *Error) ExitCode() int {
 	if e.Code == CodePeer {
-		return 77
+		return exitcode.Denied
 	}
-	return 70
+	return exitcode.Internal
 }

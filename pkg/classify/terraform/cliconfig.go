@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/request"
 )
 
@@ -78,7 +79,7 @@ func (e *CLIConfigError) ExitCode() int {
 	if e.code != 0 {
 		return e.code
 	}
-	return 77
+	return exitcode.Denied
 }
 
 // CLIConfigAllow are the parts of a CLI configuration that run code
@@ -379,7 +380,7 @@ func (c *CLIConfig) Check(allow CLIConfigAllow) error {
 				return nil
 			}
 		}
-		return &CLIConfigError{Path: c.Path, code: 78,
+		return &CLIConfigError{Path: c.Path, code: exitcode.Config,
 			Msg:  fmt.Sprintf("%s %q is outside the project %q: terraform would install providers from it; refused", what, p, c.Dir),
 			hint: hint + ", or let an administrator list it in terraform.allowMirrors in /etc/agentctl/config.yaml"}
 	}

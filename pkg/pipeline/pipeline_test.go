@@ -1,4 +1,4 @@
-package run
+package pipeline
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
+	"github.com/agentctl/agentctl/pkg/run"
 )
 
 type fakeClassifier struct {
@@ -38,9 +39,9 @@ func (f *fakeAuditor) Result(ev *Event) error { f.results = append(f.results, ev
 
 type fakeExecutor struct{ ran int }
 
-func (f *fakeExecutor) Execute(context.Context, *classify.Assessment, policy.Decision, Stdio) (*ExecReport, error) {
+func (f *fakeExecutor) Execute(context.Context, *classify.Assessment, policy.Decision, run.Stdio) (*run.ExecReport, error) {
 	f.ran++
-	return &ExecReport{ExitCode: 3}, nil
+	return &run.ExecReport{ExitCode: 3}, nil
 }
 
 type fakeApprover struct {
@@ -87,7 +88,7 @@ func TestPipelineOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, au, ex := pipelineWith(tt.a, tt.classifyErr, tt.decision, tt.approver)
-			code, err := p.Run(context.Background(), &request.Request{ID: "r1", Tool: "kubectl"}, Stdio{})
+			code, err := p.Run(context.Background(), &request.Request{ID: "r1", Tool: "kubectl"}, run.Stdio{})
 			if got := ex.ran > 0; got != tt.wantRan {
 				t.Fatalf("ran = %v, want %v (err %v)", got, tt.wantRan, err)
 			}
@@ -116,7 +117,7 @@ func TestPipelineFailsClosed(t *testing.T) {
 	t.Run("the decision record cannot be written: nothing runs", func(t *testing.T) {
 		p, au, ex := pipelineWith(write, nil, policy.Sandbox, nil)
 		au.failDecision = errors.New("no space left on device")
-		_, err := p.Run(context.Background(), &request.Request{Tool: "kubectl"}, Stdio{})
+		_, err := p.Run(context.Background(), &request.Request{Tool: "kubectl"}, run.Stdio{})
 		var ae *AuditError
 		if !errors.As(err, &ae) || ex.ran != 0 {
 			t.Errorf("err = %v, ran %d: want an *AuditError and nothing run", err, ex.ran)
@@ -124,7 +125,7 @@ func TestPipelineFailsClosed(t *testing.T) {
 	})
 	t.Run("classification fails: nothing runs, the refusal is audited", func(t *testing.T) {
 		p, au, ex := pipelineWith(nil, errors.New(`cannot read manifest "x"`), policy.Sandbox, nil)
-		_, err := p.Run(context.Background(), &request.Request{Tool: "kubectl"}, Stdio{})
+		_, err := p.Run(context.Background(), &request.Request{Tool: "kubectl"}, run.Stdio{})
 		if err == nil || ex.ran != 0 {
 			t.Fatalf("err = %v, ran %d", err, ex.ran)
 		}
@@ -134,8 +135,35 @@ func TestPipelineFailsClosed(t *testing.T) {
 	})
 	t.Run("an unknown tool is refused", func(t *testing.T) {
 		p, _, ex := pipelineWith(write, nil, policy.Sandbox, nil)
-		if _, err := p.Run(context.Background(), &request.Request{Tool: "helm"}, Stdio{}); err == nil || ex.ran != 0 {
+		if _, err := p.Run(context.Background(), &request.Request{Tool: "helm"}, run.Stdio{}); err == nil || ex.ran != 0 {
 			t.Errorf("err = %v, ran %d", err, ex.ran)
 		}
 	})
+}
+
+type prestartingExecutor struct {
+	fakeExecutor
+	started, released int
+}
+
+func (f *prestartingExecutor) Prestart()        { f.started++ }
+func (f *prestartingExecutor) ReleasePrestart() { f.released++ }
+
+func TestPrestart(t *testing.T) {
+	read := &classify.Assessment{Tool: "kubectl", Class: classify.Read}
+	for _, on := range []bool{false, true} {
+		p, _, _ := pipelineWith(read, nil, policy.Sandbox, nil)
+		ex := &prestartingExecutor{}
+		p.Executor, p.Prestart = ex, on
+		if _, err := p.Run(context.Background(), &request.Request{Tool: "kubectl", Args: []string{"get", "pods"}}, run.Stdio{}); err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if on {
+			want = 1
+		}
+		if ex.started != want || ex.released != want {
+			t.Errorf("Prestart %v: started %d, released %d times, want %d", on, ex.started, ex.released, want)
+		}
+	}
 }

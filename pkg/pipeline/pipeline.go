@@ -1,32 +1,32 @@
-// Package run drives one request through agentctl's pipeline:
+// Package pipeline is agentctl's one conductor: it drives one request
+// through the stages in order,
 //
-//	classify → decide → approve → audit (decision) → execute → audit (result)
+//	assess (classify, pin) → decide → approve → audit (decision)
+//	  → credentials, execute, redact (the executor) → audit (result)
 //
-// Each stage is an interface, so the CLI wires real implementations and
+// and nothing else does. The one-shot CLI and the broker's workers are
+// faces that build a [Config], wire it with [New] and call [Pipeline.Run];
+// package run only executes what the conductor hands it.
+//
+// Each stage is an interface, so the faces wire real implementations and
 // tests wire fakes where the behaviour is pure logic. A stage that fails
 // stops the pipeline before anything runs: the command is refused (fail
 // closed), never run half-checked.
-package run
+package pipeline
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
+	"github.com/agentctl/agentctl/pkg/run"
 )
-
-// Stdio is where a command's standard streams go.
-type Stdio struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-}
 
 // Classifier assesses a request of one tool.
 type Classifier interface {
@@ -58,7 +58,7 @@ type Event struct {
 	Executed  bool
 	ExitCode  int
 	Duration  time.Duration
-	Exec      *ExecReport
+	Exec      *run.ExecReport
 	ErrorText string
 }
 
@@ -69,22 +69,14 @@ type Auditor interface {
 	Result(ev *Event) error
 }
 
-// Executor runs an assessed, decided command.
+// Executor runs an assessed, decided command: it acquires its
+// credentials, runs it (reads in the sandbox) and redacts what goes back
+// (see [run.LocalExecutor]).
 type Executor interface {
-	Execute(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio Stdio) (*ExecReport, error)
+	Execute(ctx context.Context, a *classify.Assessment, d policy.Decision, stdio run.Stdio) (*run.ExecReport, error)
 }
 
-// ExecReport says how a command ran.
-type ExecReport struct {
-	ExitCode int    `json:"exitCode"`
-	Sandbox  string `json:"sandbox,omitempty"` // enforcement summary
-	// Refused lists the destinations the sandbox refused (host:port).
-	Refused     []string       `json:"refused,omitempty"`
-	Identity    string         `json:"identity,omitempty"` // credential identity used, never the credential
-	LeaseID     string         `json:"leaseId,omitempty"`
-	OutputBytes int64          `json:"outputBytes"`
-	Redactions  map[string]int `json:"redactions,omitempty"`
-}
+var _ Executor = (*run.LocalExecutor)(nil)
 
 // RuleUnassessable names the decision on a command the classifier refused
 // (see classify.Assessment.Refused).
@@ -109,17 +101,30 @@ type Pipeline struct {
 	// change: the diff (a server-side dry run, a rendered plan) and, for a
 	// delete, what it matches now. It runs reads only and changes nothing
 	// that runs. Errors are shown, not fatal.
-	Preview func(ctx context.Context, a *classify.Assessment) (Preview, error)
+	Preview func(ctx context.Context, a *classify.Assessment) (run.Preview, error)
 	// Cleanup, when set, is called with every assessment once the request
 	// is over (ran, denied or failed): it removes what classifying made,
 	// such as terraform plan files.
 	Cleanup func(a *classify.Assessment)
 	// Pin, when set, fixes the assessment's inputs before anything is
-	// decided (see PinKubeconfig).
+	// decided (see run.PinKubeconfig).
 	Pin func(a *classify.Assessment) error
 	// ApprovalTimeout bounds how long a human may take (0: 5 minutes).
 	ApprovalTimeout time.Duration
+	// Prestart, when set, starts the executor's sandbox child while a
+	// command that is likely a sandboxed read (boot.Prestartable) is
+	// classified and decided, and releases it when the request is over.
+	Prestart bool
 }
+
+// prestarter is an executor that can start its sandbox child early (see
+// run.LocalExecutor.Prestart).
+type prestarter interface {
+	Prestart()
+	ReleasePrestart()
+}
+
+var _ prestarter = (*run.LocalExecutor)(nil)
 
 // Assess classifies a request and applies the policy, without running
 // anything. It is what `agentctl explain` shows.
@@ -161,7 +166,13 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 // Run takes a request through the whole pipeline. It returns the wrapped
 // tool's exit code when the command ran, or an error: *DeniedError when
 // policy or the approver refused, another error when a stage failed.
-func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio Stdio) (int, error) {
+func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdio) (int, error) {
+	if ex, ok := p.Executor.(prestarter); ok && p.Prestart && boot.Prestartable(req.Tool, req.Args) {
+		// Most commands are sandboxed reads: start the sandbox child now,
+		// while the command is classified and decided.
+		ex.Prestart()
+		defer ex.ReleasePrestart()
+	}
 	a, d, err := p.Assess(ctx, req)
 	if a != nil && p.Cleanup != nil {
 		defer p.Cleanup(a)
@@ -250,7 +261,7 @@ func (p *Pipeline) approve(ctx context.Context, ev *Event) (approve.Answer, erro
 	if _, none := ap.(approve.None); !none && p.Preview != nil {
 		pv, err := p.Preview(ctx, ev.Assessment)
 		if err != nil {
-			pv = Preview{Diff: "cannot compute the change: " + err.Error(), Live: pv.Live}
+			pv = run.Preview{Diff: "cannot compute the change: " + err.Error(), Live: pv.Live}
 		}
 		ar.Diff, ar.Live, ar.NoOp = pv.Diff, pv.Live, pv.NoOp
 	}
