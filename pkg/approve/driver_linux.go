@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // relays are programs that pass a terminal on to another one they run
@@ -29,11 +31,29 @@ func TerminalDriver() (who string, pid int, driven bool) {
 	return driverOf("/proc", os.Getpid())
 }
 
+// TerminalDriverOf is [TerminalDriver] for the terminal on descriptor fd, whoever's
+// controlling terminal it is: a broker's worker asks on the terminal its
+// client passed, which is not the worker's own. A descriptor that is not
+// a terminal counts as driven (by nobody known): the screen is not shown.
+func TerminalDriverOf(fd int) (who string, pid int, driven bool) {
+	dev, err := unix.IoctlGetUint32(fd, unix.TIOCGDEV)
+	if err != nil {
+		return "an unknown program", 0, true
+	}
+	return driverOfTTY("/proc", uint64(dev))
+}
+
 func driverOf(proc string, self int) (string, int, bool) {
 	_, tty, err := procStat(proc, self)
 	if err != nil || tty == 0 {
 		return "", 0, false
 	}
+	return driverOfTTY(proc, tty)
+}
+
+// driverOfTTY is the driver of the terminal whose device (tty_nr's
+// encoding) is tty.
+func driverOfTTY(proc string, tty uint64) (string, int, bool) {
 	for range 8 { // relays of relays, bounded
 		index, ok := ptsIndex(tty)
 		if !ok {

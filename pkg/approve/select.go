@@ -87,6 +87,10 @@ type SelectOptions struct {
 	Prompt Prompt
 	// OpenTTY opens the terminal; nil opens /dev/tty.
 	OpenTTY func() (*os.File, error)
+	// Driver says who drives the terminal OpenTTY opens (see
+	// [TTY].Driver); nil is [TerminalDriver], which looks at this
+	// process's controlling terminal.
+	Driver func() (who string, pid int, driven bool)
 	// Pin holds what root's configuration fixes (approval.inboxSocket,
 	// approval.inboxPublicKey): set fields replace DefaultPaths', and
 	// no variable changes them.
@@ -109,7 +113,7 @@ func Select(o SelectOptions) (Approver, error) {
 		getenv = os.Getenv
 	}
 	paths, perr := PinnedPaths(getenv, o.Pin)
-	tty := &TTY{Prompt: o.Prompt, Open: open}
+	tty := &TTY{Prompt: o.Prompt, Open: open, Driver: o.Driver}
 	switch o.Choice {
 	case "none":
 		return None{Why: "no approver: --approver none"}, nil

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/agentctl/agentctl/pkg/broker"
 	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/broker/proto"
@@ -153,7 +155,7 @@ func forward(t *testing.T, sock string, req *proto.Request, s *stdio) (int, erro
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := client.Forward(c, req, s.files)
+	code, err := client.Forward(c, req, s.files, nil)
 	s.close()
 	return code, err
 }
@@ -370,5 +372,68 @@ func TestSixtyFourConcurrentClients(t *testing.T) {
 	}
 	if evs := events(); len(evs) != 0 {
 		t.Errorf("events: %+v", evs)
+	}
+}
+
+// openPTY returns a new pseudo-terminal's slave side, which is nobody's
+// controlling terminal.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slave
+}
+
+// TestATerminalMustBeTheClientsOwn passes, as the client's terminal, a
+// pipe and then a pseudo-terminal that is not the client's controlling
+// terminal (one an agent could drive): each request is refused, nothing
+// runs, and the broker reports why.
+func TestATerminalMustBeTheClientsOwn(t *testing.T) {
+	sock, events := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	defer pw.Close()
+	for _, tc := range []struct {
+		name string
+		tty  *os.File
+		want string
+	}{
+		{"a pipe", pr, "is not a terminal"},
+		{"another terminal", openPTY(t), "is not the client's controlling terminal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := filepath.Join(t.TempDir(), "ran")
+			s := newStdio(t, "")
+			c, err := client.Dial(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, err := client.Forward(c, &proto.Request{Argv: []string{"sh", "-c", "touch " + marker}, Cwd: "/"}, s.files, tc.tty)
+			s.close()
+			var pe *proto.Error
+			if code != 70 || !errors.As(err, &pe) || pe.Code != proto.CodeRequest || !strings.Contains(pe.Message, tc.want) {
+				t.Fatalf("Forward: exit %d, %v; want 70 and %q", code, err, tc.want)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran")
+			}
+		})
+	}
+	if evs := events(); len(evs) != 2 || evs[0].What != "request refused" {
+		t.Errorf("events %+v, want two refused requests", evs)
 	}
 }

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/run"
 	"github.com/agentctl/agentctl/pkg/tui"
@@ -89,16 +93,47 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 	if err != nil {
 		return nil, err
 	}
-	ap, err := approve.Select(approve.SelectOptions{
+	o := approve.SelectOptions{
 		Pin:            pin,
 		Choice:         choice,
 		NonInteractive: f.NonInteractive(),
 		Getenv:         f.Getenv,
 		Status:         f.IO.ErrOut,
 		Prompt:         tui.Prompt(tuiOptions(f)),
-	})
+	}
+	if open, driver, ok := clientTTY(f); ok {
+		o.OpenTTY, o.Driver = open, driver
+	}
+	ap, err := approve.Select(o)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	return ap, nil
+}
+
+// clientTTY is, in a broker's worker given its client's terminal (the
+// broker checked it is the client's controlling terminal), how to open
+// that terminal and who drives it: the worker has no controlling
+// terminal of its own, so the screen goes to the client's, and the
+// driven-terminal check looks at that terminal, not at the worker's
+// (none).
+func clientTTY(f *Factory) (open func() (*os.File, error), driver func() (string, int, bool), ok bool) {
+	if f.Getenv(client.WorkerEnv) == "" {
+		return nil, nil, false
+	}
+	fd, err := strconv.Atoi(f.Getenv(client.TTYEnv))
+	if err != nil || fd < 3 {
+		return nil, nil, false
+	}
+	open = func() (*os.File, error) {
+		// A copy per approval: the approver closes what it opens.
+		d, err := syscall.Dup(fd)
+		if err != nil {
+			return nil, fmt.Errorf("the client's terminal: %w", err)
+		}
+		syscall.CloseOnExec(d)
+		return os.NewFile(uintptr(d), "/dev/tty"), nil
+	}
+	driver = func() (string, int, bool) { return approve.TerminalDriverOf(fd) }
+	return open, driver, true
 }

@@ -55,8 +55,13 @@ type Request struct {
 	// (docs/protocol.md) lets through, KEY=VALUE; the broker drops any
 	// other.
 	Env []string `json:"env,omitempty"`
-	// FDs is how many descriptors ride with the frame: 3.
+	// FDs is how many descriptors ride with the frame: 3, or 4 with TTY.
 	FDs int `json:"fds"`
+	// TTY (version 2) says a fourth descriptor rides after the standard
+	// streams: the client's controlling terminal, opened as /dev/tty, on
+	// which the command may ask for approval. The broker checks that it
+	// is a terminal and the client's controlling terminal.
+	TTY bool `json:"tty,omitempty"`
 }
 
 // Signal asks the broker to deliver a signal to the running command, as

@@ -33,11 +33,17 @@ import (
 )
 
 // Version is the protocol version this agentctl speaks; it speaks
-// MinVersion to Version.
+// MinVersion to Version. Version 2 adds the client's terminal to a
+// request ([Request].TTY); a version 1 request is a version 2 request
+// without it.
 const (
 	MinVersion = 1
-	Version    = 1
+	Version    = 2
 )
+
+// TTYVersion is the first version whose requests may carry the client's
+// terminal.
+const TTYVersion = 2
 
 // Magic names the protocol in every Hello: a connection that does not
 // start with it is not an agentctl client.
