@@ -73,7 +73,9 @@ func TestBrokerTerminalApproval(t *testing.T) {
 					t.Errorf("%s: configmap gone = %v, want %v", via, gone, tc.wantGone)
 				}
 				// The namespaces differ, and so do the request ids.
-				norm := func(b []byte) string { return requestIDs.ReplaceAllString(strings.ReplaceAll(string(b), ns, "NS"), "ID") }
+				norm := func(b []byte) string {
+					return requestIDs.ReplaceAllString(strings.ReplaceAll(string(b), ns, "NS"), "ID")
+				}
 				got[via] = result{stdout: norm(stdout), stderr: norm(stderr)}
 			}
 			if one, via := got["one-shot"], got["broker"]; one != via {
