@@ -56,9 +56,13 @@ type Server struct {
 	Event func(Event)
 	// Ready, when set, is called once the server accepts connections.
 	Ready func()
+	// InboxSocket is where the broker's workers ask the inbox; the
+	// broker listens there while an inbox is attached (ServeApprover).
+	InboxSocket string
 
-	uid int
-	wg  sync.WaitGroup
+	uid     int
+	wg      sync.WaitGroup
+	workers sync.Map // a running worker's pid → its client's pid
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits
@@ -152,7 +156,7 @@ func (s *Server) handle(c *net.UnixConn) {
 		fail("request refused", e, &req)
 		return
 	}
-	s.run(c, r, &req, fds, func(e *proto.Error) { fail("worker failed", e, &req) })
+	s.run(c, r, &req, fds, pid, func(e *proto.Error) { fail("worker failed", e, &req) })
 }
 
 // checkRequest checks req and the descriptors that came with it from
@@ -181,7 +185,7 @@ func checkRequest(req *proto.Request, fds []int, v, pid int) *proto.Error {
 
 // run starts the worker for req, forwards signals to it while it runs and
 // sends its exit code.
-func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int, fail func(*proto.Error)) {
+func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int, clientPID int, fail func(*proto.Error)) {
 	files := make([]*os.File, len(fds))
 	for i, fd := range fds {
 		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr", "tty"}[i])
@@ -213,6 +217,9 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		return
 	}
 	pgid := cmd.Process.Pid
+	// The inbox names the client, not the worker (ServeApprover).
+	s.workers.Store(pgid, clientPID)
+	defer s.workers.Delete(pgid)
 	done := make(chan struct{})
 	go func() {
 		// Signals until the client goes: a client that goes before the

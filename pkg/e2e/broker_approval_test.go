@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
@@ -138,5 +143,99 @@ func TestBrokerTerminalApprovalOnADrivenTerminal(t *testing.T) {
 	}
 	if byWorker != 1 {
 		t.Errorf("%d decision records by the broker's workers, want 1: the command did not go through the broker", byWorker)
+	}
+}
+
+// TestBrokerInboxAnswersTwoClients attaches `agentctl inbox` to the
+// broker and sends it two clients' deletes through the broker, from no
+// terminal: both wait in the one inbox at once, each listed with the pid
+// of the client that asked (not of the broker's worker that runs it);
+// the one approved runs, the one denied does not, and each client gets
+// its own answer's exit code.
+func TestBrokerInboxAnswersTwoClients(t *testing.T) {
+	c := testenv.Start(t)
+	bin := agentctlBin(t)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	dir, vars := approvalEnv(t)
+	b := approvalBroker(t, dir, vars)
+	tm := newTerm(t, dir, vars)
+	tm.start("inbox", shellQuote([]string{bin, "inbox"}))
+	tm.waitFor("inbox", "agentctl inbox", "0 pending")
+
+	type client struct {
+		name, ns string
+		cmd      *exec.Cmd
+		stderr   strings.Builder
+		done     chan struct{}
+	}
+	var clients []*client
+	for i, name := range []string{"client-one", "client-two"} {
+		cl := &client{name: name, ns: c.NewNamespace(t), done: make(chan struct{})}
+		c.Apply(t, cl.ns, webFixtures)
+		cl.cmd = exec.Command(bin, "--agent", name, "kubectl", "--kubeconfig", admin, "-n", cl.ns, "delete", "cm", "app-config")
+		cl.cmd.Env, cl.cmd.Dir = vars, dir
+		cl.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal: the inbox must answer
+		cl.cmd.Stderr = &cl.stderr
+		if err := cl.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { cl.cmd.Wait(); close(cl.done) }()
+		t.Cleanup(func() { cl.cmd.Process.Kill(); <-cl.done })
+		clients = append(clients, cl)
+		tm.waitFor("inbox", fmt.Sprintf("%d pending", i+1), name)
+	}
+	list := tm.screen("inbox")
+	for _, cl := range clients {
+		var row []string
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, cl.name) {
+				row = strings.Fields(line)
+			}
+		}
+		if !slices.Contains(row, strconv.Itoa(cl.cmd.Process.Pid)) {
+			t.Errorf("the inbox lists %s as %q, not with its pid %d:\n%s", cl.name, row, cl.cmd.Process.Pid, list)
+		}
+	}
+
+	// Approve whichever opens first, deny the other.
+	answers := map[string]string{}
+	for _, key := range []string{"a", "d"} {
+		tm.keys("inbox", "Enter")
+		screen := flat(tm.waitFor("inbox", "approval needed", "a approve"))
+		for _, cl := range clients {
+			if strings.Contains(screen, "namespace="+cl.ns) {
+				answers[cl.name] = key
+			}
+		}
+		tm.keys("inbox", key)
+		tm.waitFor("inbox", "pending")
+	}
+	for _, cl := range clients {
+		select {
+		case <-cl.done:
+		case <-time.After(screenWait):
+			t.Fatalf("%s never finished; stderr: %s", cl.name, cl.stderr.String())
+		}
+		wantCode, wantGone := exitDenied, false
+		if answers[cl.name] == "a" {
+			wantCode, wantGone = 0, true
+		} else if answers[cl.name] != "d" {
+			t.Fatalf("%s was never shown in the inbox", cl.name)
+		}
+		if code := cl.cmd.ProcessState.ExitCode(); code != wantCode {
+			t.Errorf("%s: exit %d, want %d; stderr: %s", cl.name, code, wantCode, cl.stderr.String())
+		}
+		if gone := !configMapExists(t, c, cl.ns, "app-config"); gone != wantGone {
+			t.Errorf("%s: configmap gone = %v, want %v", cl.name, gone, wantGone)
+		}
+	}
+	var viaInbox int
+	for _, r := range readAudit(t, filepath.Join(dir, "home", ".local", "state", "agentctl", "audit.jsonl")) {
+		if r["kind"] == "decision" && r["ppid"] == float64(b.pid) && r["channel"] == "inbox" {
+			viaInbox++
+		}
+	}
+	if viaInbox != 2 {
+		t.Errorf("%d decision records of the broker's workers answered in the inbox, want 2", viaInbox)
 	}
 }

@@ -25,7 +25,17 @@ type Welcome struct {
 // Negotiate returns the Welcome for h from a broker speaking min to max,
 // or the Error that refuses it.
 func Negotiate(h *Hello, min, max int, broker string) (*Welcome, *Error) {
-	if h.Magic != Magic {
+	return negotiate(h, Magic, min, max, broker)
+}
+
+// NegotiateApprover is [Negotiate] for the approver socket, whose
+// hellos carry [ApproverMagic].
+func NegotiateApprover(h *Hello, min, max int, broker string) (*Welcome, *Error) {
+	return negotiate(h, ApproverMagic, min, max, broker)
+}
+
+func negotiate(h *Hello, magic string, min, max int, broker string) (*Welcome, *Error) {
+	if h.Magic != magic {
 		return nil, &Error{Code: CodeProtocol, Message: fmt.Sprintf("not an agentctl client: magic %q", h.Magic)}
 	}
 	v := max
@@ -76,6 +86,19 @@ type Exit struct {
 	Code int `json:"code"`
 }
 
+// Handover is a requester's connection to the inbox that the broker
+// hands to the attached inbox (approver socket, broker → inbox): the
+// connection itself rides as one SCM_RIGHTS descriptor, and the inbox
+// speaks the inbox protocol (docs/approval.md) on it with the requester.
+type Handover struct {
+	// PID is the process the request is for: the client whose command a
+	// worker runs, else the requester itself (a one-shot agentctl).
+	PID int `json:"pid"`
+	// Worker is the requester's pid (SO_PEERCRED) when it is a broker's
+	// worker, else 0.
+	Worker int `json:"worker,omitempty"`
+}
+
 // The error codes of an [Error].
 const (
 	CodeProtocol = "protocol" // a malformed, oversize or unexpected frame
@@ -83,6 +106,7 @@ const (
 	CodePeer     = "peer"     // the client's uid is not the broker's
 	CodeRequest  = "request"  // a request the broker cannot run (bad cwd…)
 	CodeInternal = "internal" // the broker failed
+	CodeBusy     = "busy"     // approver socket: an inbox is attached already
 )
 
 // Error ends a conversation: what went wrong, one line, and a hint.

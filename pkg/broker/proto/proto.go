@@ -49,6 +49,14 @@ const TTYVersion = 2
 // start with it is not an agentctl client.
 const Magic = "agentctl-broker"
 
+// ApproverMagic names the approver socket's protocol in its hellos:
+// `agentctl inbox` attaching to the broker.
+const ApproverMagic = "agentctl-approver"
+
+// ApproverVersion is the approver socket's protocol version; it speaks
+// only this one.
+const ApproverVersion = 1
+
 // MaxFrame is the largest frame, type byte and payload, either side
 // accepts: 1 MiB. An argv and environment fit many times over; standard
 // streams do not travel in frames.
@@ -65,6 +73,8 @@ const (
 	TSignal  Type = 'S' // client → broker, any number after Request
 	TExit    Type = 'X' // broker → client, last frame
 	TError   Type = 'E' // broker → client, last frame
+	// On the approver socket:
+	THandover Type = 'C' // broker → inbox, with a requester's connection
 )
 
 func (t Type) String() string {
@@ -81,6 +91,8 @@ func (t Type) String() string {
 		return "exit"
 	case TError:
 		return "error"
+	case THandover:
+		return "handover"
 	}
 	return fmt.Sprintf("type 0x%02x", byte(t))
 }
