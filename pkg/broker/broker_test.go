@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -435,5 +437,103 @@ func TestATerminalMustBeTheClientsOwn(t *testing.T) {
 	}
 	if evs := events(); len(evs) != 2 || evs[0].What != "request refused" {
 		t.Errorf("events %+v, want two refused requests", evs)
+	}
+}
+
+// serveApprover starts a broker with an approver socket and an inbox
+// socket, and returns both paths.
+func serveApprover(t *testing.T) (approver, inbox string) {
+	t.Helper()
+	sock := socketPath(t)
+	ln, err := broker.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := broker.ListenApprover(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox = filepath.Join(filepath.Dir(sock), "inbox", "inbox.sock")
+	srv := &broker.Server{Exe: "/bin/true", InboxSocket: inbox}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- srv.ServeApprover(ctx, aln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		ln.Close()
+	})
+	return broker.ApproverSocket(sock), inbox
+}
+
+// TestAttachedInboxGetsTheRequestersConnections attaches an inbox: a
+// requester that connects to the inbox socket is handed to it whole, so
+// the two speak directly; a second inbox is refused while one is
+// attached; once it detaches, nobody answers on the inbox socket.
+func TestAttachedInboxGetsTheRequestersConnections(t *testing.T) {
+	approver, inbox := serveApprover(t)
+	if _, err := net.Dial("unix", inbox); err == nil {
+		t.Fatal("the inbox socket answers before an inbox attached")
+	}
+	att, err := broker.Attach(approver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *proto.Error
+	if _, err := broker.Attach(approver); !errors.As(err, &pe) || pe.Code != proto.CodeBusy {
+		t.Errorf("second Attach: %v, want busy", err)
+	}
+	req, err := net.Dial("unix", inbox)
+	if err != nil {
+		t.Fatalf("the inbox socket does not answer while an inbox is attached: %v", err)
+	}
+	defer req.Close()
+	c, err := att.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if rc, ok := c.(*broker.RelayedConn); !ok || rc.PID != os.Getpid() {
+		t.Errorf("handed over %T %+v, want a RelayedConn for pid %d (a requester that is not a worker)", c, c, os.Getpid())
+	}
+	req.Write([]byte("request\n"))
+	if line, _ := bufio.NewReader(c).ReadString('\n'); line != "request\n" {
+		t.Errorf("the inbox read %q", line)
+	}
+	c.Write([]byte("answer\n"))
+	if line, _ := bufio.NewReader(req).ReadString('\n'); line != "answer\n" {
+		t.Errorf("the requester read %q", line)
+	}
+	att.Close()
+	for i := 0; ; i++ {
+		r, err := net.Dial("unix", inbox)
+		if err != nil {
+			break
+		}
+		r.Close()
+		if i > 500 {
+			t.Fatal("the inbox socket still answers after the inbox detached")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAttachRefusedBesideAStandaloneInbox: an inbox that listens on the
+// inbox socket itself (started before the broker) keeps it; a second one
+// cannot attach in its place.
+func TestAttachRefusedBesideAStandaloneInbox(t *testing.T) {
+	approver, inbox := serveApprover(t)
+	if err := os.MkdirAll(filepath.Dir(inbox), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := broker.Attach(approver); err == nil || !strings.Contains(err.Error(), "not attached to the broker") {
+		t.Errorf("Attach beside a standalone inbox: %v", err)
 	}
 }
