@@ -136,6 +136,9 @@ func (s *InboxServer) Serve(ctx context.Context) error {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
+			// A broker the inbox is attached to went away: say so
+			// where the human looks.
+			s.notice("the inbox takes no more requests: %v", err)
 			return err
 		}
 		switch c := c.(type) {
