@@ -34,7 +34,7 @@ const handshakeTimeout = 30 * time.Second
 
 // Event is something the broker refused or failed at, for the audit log.
 type Event struct {
-	What    string // "peer refused", "protocol error", "request refused", "worker failed"
+	What    string // "peer refused", "protocol error", "request refused", "worker failed", "approver refused"
 	PeerUID int
 	PeerPID int
 	Err     error

@@ -537,3 +537,34 @@ func TestAttachRefusedBesideAStandaloneInbox(t *testing.T) {
 		t.Errorf("Attach beside a standalone inbox: %v", err)
 	}
 }
+
+// TestVersionOneClientStillRuns speaks protocol version 1 (no terminal
+// in the request) to this broker: welcomed as 1, its command runs.
+func TestVersionOneClientStillRuns(t *testing.T) {
+	sock, _ := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := proto.Write(c, proto.THello, &proto.Hello{Magic: proto.Magic, Min: 1, Max: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var w proto.Welcome
+	if err := proto.ReadAs(c, proto.TWelcome, &w); err != nil || w.Version != 1 {
+		t.Fatalf("welcome: %+v, %v; want version 1", w, err)
+	}
+	s := newStdio(t, "")
+	frame, _ := proto.Marshal(proto.TRequest, &proto.Request{Argv: []string{"sh", "-c", "echo v1"}, Cwd: "/", FDs: 3})
+	if err := c.SendFDs(frame, int(s.files[0].Fd()), int(s.files[1].Fd()), int(s.files[2].Fd())); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	var exit proto.Exit
+	if err := proto.ReadAs(c, proto.TExit, &exit); err != nil || exit.Code != 0 {
+		t.Fatalf("exit: %+v, %v", exit, err)
+	}
+	if got := <-s.stdout; got != "v1\n" {
+		t.Errorf("stdout %q", got)
+	}
+}
