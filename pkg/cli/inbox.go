@@ -34,7 +34,10 @@ the requests of every agentctl process of this user waiting for a human,
 shows each one as the terminal prompt would, and answers it.
 
 The inbox listens on $XDG_RUNTIME_DIR/agentctl/inbox.sock (a 0700
-directory), or on root's approval.inboxSocket. Each answer is signed with
+directory), or on root's approval.inboxSocket. While a broker (agentctl
+serve) runs, it attaches to the broker's approver socket instead, and the
+broker hands it the requests of its workers and of this user's other
+agentctl processes (docs/protocol.md). Each answer is signed with
 the inbox key, created on first run in $XDG_CONFIG_HOME/agentctl/inbox.key
 (0600); agentctl verifies the signature (with root's
 approval.inboxPublicKey when set), the request it names and its expiry
