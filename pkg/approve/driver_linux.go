@@ -43,6 +43,37 @@ func TerminalDriverOf(fd int) (who string, pid int, driven bool) {
 	return driverOfTTY("/proc", uint64(dev))
 }
 
+// InForeground checks that process pid has the terminal on descriptor
+// fd as its controlling terminal and is in that terminal's foreground
+// process group: where a one-shot agentctl in a background job would be
+// stopped (SIGTTIN) before it read a key, a broker's worker, which is in
+// no job of that terminal, must not read the keys typed for the shell.
+func InForeground(pid, fd int) error {
+	dev, err := unix.IoctlGetUint32(fd, unix.TIOCGDEV)
+	if err != nil {
+		return fmt.Errorf("not a terminal: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return fmt.Errorf("the client (pid %d) is gone: %w", pid, err)
+	}
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[end+1:])) // state ppid pgrp session tty_nr tpgid …
+	if len(f) < 6 {
+		return fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	switch {
+	case f[4] != strconv.FormatUint(uint64(dev), 10):
+		return fmt.Errorf("the terminal is no longer the controlling terminal of the client (pid %d)", pid)
+	case f[2] != f[5]:
+		return fmt.Errorf("the client (pid %d) is in a background job of its terminal; bring it to the foreground (fg) or approve in `agentctl inbox`", pid)
+	}
+	return nil
+}
+
 func driverOf(proc string, self int) (string, int, bool) {
 	_, tty, err := procStat(proc, self)
 	if err != nil || tty == 0 {

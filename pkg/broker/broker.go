@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -206,7 +207,7 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 	}
 	if len(files) == 4 {
 		cmd.ExtraFiles = files[3:]
-		cmd.Env = append(cmd.Env, client.TTYEnv+"=3")
+		cmd.Env = append(cmd.Env, client.TTYEnv+"=3", client.ClientPIDEnv+"="+strconv.Itoa(clientPID))
 	}
 	err := childproc.Start(cmd)
 	for _, f := range files {

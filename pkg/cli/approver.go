@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
-	"github.com/agentctl/agentctl/pkg/broker/client"
+	brokerclient "github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/run"
 	"github.com/agentctl/agentctl/pkg/tui"
@@ -101,8 +101,8 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 		Status:         f.IO.ErrOut,
 		Prompt:         tui.Prompt(tuiOptions(f)),
 	}
-	if open, driver, ok := clientTTY(f); ok {
-		o.OpenTTY, o.Driver = open, driver
+	if open, driver, check, ok := clientTTY(f); ok {
+		o.OpenTTY, o.Driver, o.Check = open, driver, check
 	}
 	ap, err := approve.Select(o)
 	if err != nil {
@@ -117,13 +117,20 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 // terminal of its own, so the screen goes to the client's, and the
 // driven-terminal check looks at that terminal, not at the worker's
 // (none).
-func clientTTY(f *Factory) (open func() (*os.File, error), driver func() (string, int, bool), ok bool) {
-	if f.Getenv(client.WorkerEnv) == "" {
-		return nil, nil, false
+//
+// check refuses when the client is not in its terminal's foreground
+// process group (approve.InForeground).
+func clientTTY(f *Factory) (open func() (*os.File, error), driver func() (string, int, bool), check func() error, ok bool) {
+	if f.Getenv(brokerclient.WorkerEnv) == "" {
+		return nil, nil, nil, false
 	}
-	fd, err := strconv.Atoi(f.Getenv(client.TTYEnv))
+	fd, err := strconv.Atoi(f.Getenv(brokerclient.TTYEnv))
 	if err != nil || fd < 3 {
-		return nil, nil, false
+		return nil, nil, nil, false
+	}
+	client, err := strconv.Atoi(f.Getenv(brokerclient.ClientPIDEnv))
+	if err != nil {
+		return nil, nil, nil, false
 	}
 	open = func() (*os.File, error) {
 		// A copy per approval: the approver closes what it opens.
@@ -135,5 +142,6 @@ func clientTTY(f *Factory) (open func() (*os.File, error), driver func() (string
 		return os.NewFile(uintptr(d), "/dev/tty"), nil
 	}
 	driver = func() (string, int, bool) { return approve.TerminalDriverOf(fd) }
-	return open, driver, true
+	check = func() error { return approve.InForeground(client, fd) }
+	return open, driver, check, true
 }

@@ -239,3 +239,35 @@ func TestBrokerInboxAnswersTwoClients(t *testing.T) {
 		t.Errorf("%d decision records of the broker's workers answered in the inbox, want 2", viaInbox)
 	}
 }
+
+// TestBrokerNoScreenForABackgroundJob runs the client as a background job
+// of the pane's shell (job control on), as `agentctl kubectl delete … &`
+// would: the keys typed there are the shell's. One-shot agentctl would be
+// stopped by the terminal (SIGTTIN) until brought to the foreground; the
+// broker's worker, in no job of that terminal, must not draw a screen on
+// it and read those keys: refused, with why, nothing deleted.
+func TestBrokerNoScreenForABackgroundJob(t *testing.T) {
+	c := testenv.Start(t)
+	bin := agentctlBin(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, webFixtures)
+	admin := c.Kubeconfig(t, testenv.UserAdmin)
+	dir, vars := approvalEnv(t)
+	// Without the check the screen would wait for a key: not for long.
+	approvalBroker(t, dir, append(vars, "AGENTCTL_APPROVAL_TIMEOUT=20s"))
+	tm := newTerm(t, dir, vars)
+	errf := filepath.Join(dir, "stderr")
+	tm.start("agent", fmt.Sprintf("set -m; %s </dev/null >/dev/null 2>%s & wait $!",
+		shellQuote([]string{bin, "kubectl", "--kubeconfig", admin, "-n", ns, "delete", "cm", "app-config"}), errf))
+	s := tm.waitFor("agent", "EXIT=")
+	stderr, _ := os.ReadFile(errf)
+	if strings.Contains(s, "approval needed") || !strings.Contains(s, "EXIT=77") {
+		t.Errorf("want no screen and EXIT=77; screen:\n%s\nstderr: %s", s, stderr)
+	}
+	if !strings.Contains(string(stderr), "background job") {
+		t.Errorf("the refusal does not say why: %s", stderr)
+	}
+	if !configMapExists(t, c, ns, "app-config") {
+		t.Error("app-config was deleted")
+	}
+}

@@ -41,6 +41,10 @@ const SocketEnv = "AGENTCTL_SOCKET"
 // worker has it on (docs/protocol.md, "The client's terminal").
 const TTYEnv = "AGENTCTL_BROKER_TTY"
 
+// ClientPIDEnv is set beside TTYEnv: the client's pid (SO_PEERCRED's),
+// whose terminal that is.
+const ClientPIDEnv = "AGENTCTL_BROKER_CLIENT_PID"
+
 // ExitWentAway is the client's exit code when the broker fails it: 70,
 // agentctl's internal error.
 const ExitWentAway = 70
