@@ -68,7 +68,11 @@ func (s *Server) ServeApprover(ctx context.Context, aln *net.UnixListener) error
 		go func() {
 			defer c.Close()
 			pid, uid, err := peerCred(c)
-			if err != nil || uid != os.Geteuid() {
+			if err != nil {
+				s.event(Event{What: "approver refused", PeerUID: -1, Err: fmt.Errorf("cannot read the peer's credentials: %w", err)})
+				return
+			}
+			if uid != os.Geteuid() {
 				e := &proto.Error{Code: proto.CodePeer, Message: fmt.Sprintf("uid %d may not answer for the broker of uid %d", uid, os.Geteuid())}
 				s.event(Event{What: "approver refused", PeerUID: uid, PeerPID: pid, Err: e})
 				proto.Write(c, proto.TError, e)
@@ -218,9 +222,12 @@ func Attach(path string) (*Attached, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, uid, err := peerCred(conn); err != nil || uid != os.Geteuid() {
+	if _, uid, err := peerCred(conn); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("the approver socket %q is not this user's broker's (uid %d)", path, uid)
+		return nil, fmt.Errorf("cannot read the credentials of the approver socket %q: %w", path, err)
+	} else if uid != os.Geteuid() {
+		conn.Close()
+		return nil, fmt.Errorf("the approver socket %q is served by uid %d, not by this user's broker", path, uid)
 	}
 	if err := proto.Write(conn, proto.THello, &proto.Hello{Magic: proto.ApproverMagic, Min: proto.ApproverVersion, Max: proto.ApproverVersion}); err != nil {
 		conn.Close()
