@@ -199,7 +199,7 @@ func TestBrokerInboxAnswersTwoClients(t *testing.T) {
 
 	// Approve whichever opens first, deny the other.
 	answers := map[string]string{}
-	for _, key := range []string{"a", "d"} {
+	for i, key := range []string{"a", "d"} {
 		tm.keys("inbox", "Enter")
 		screen := flat(tm.waitFor("inbox", "approval needed", "a approve"))
 		for _, cl := range clients {
@@ -208,7 +208,7 @@ func TestBrokerInboxAnswersTwoClients(t *testing.T) {
 			}
 		}
 		tm.keys("inbox", key)
-		tm.waitFor("inbox", "pending")
+		tm.waitFor("inbox", fmt.Sprintf("%d pending", 1-i))
 	}
 	for _, cl := range clients {
 		select {
