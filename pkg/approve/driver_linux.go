@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // relays are programs that pass a terminal on to another one they run
@@ -29,11 +31,60 @@ func TerminalDriver() (who string, pid int, driven bool) {
 	return driverOf("/proc", os.Getpid())
 }
 
+// TerminalDriverOf is [TerminalDriver] for the terminal on descriptor fd, whoever's
+// controlling terminal it is: a broker's worker asks on the terminal its
+// client passed, which is not the worker's own. A descriptor that is not
+// a terminal counts as driven (by nobody known): the screen is not shown.
+func TerminalDriverOf(fd int) (who string, pid int, driven bool) {
+	dev, err := unix.IoctlGetUint32(fd, unix.TIOCGDEV)
+	if err != nil {
+		return "an unknown program", 0, true
+	}
+	return driverOfTTY("/proc", uint64(dev))
+}
+
+// InForeground checks that process pid has the terminal on descriptor
+// fd as its controlling terminal and is in that terminal's foreground
+// process group: where a one-shot agentctl in a background job would be
+// stopped (SIGTTIN) before it read a key, a broker's worker, which is in
+// no job of that terminal, must not read the keys typed for the shell.
+func InForeground(pid, fd int) error {
+	dev, err := unix.IoctlGetUint32(fd, unix.TIOCGDEV)
+	if err != nil {
+		return fmt.Errorf("not a terminal: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return fmt.Errorf("the client (pid %d) is gone: %w", pid, err)
+	}
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[end+1:])) // state ppid pgrp session tty_nr tpgid …
+	if len(f) < 6 {
+		return fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	switch {
+	case f[4] != strconv.FormatUint(uint64(dev), 10):
+		return fmt.Errorf("the terminal is no longer the controlling terminal of the client (pid %d)", pid)
+	case f[2] != f[5]:
+		return fmt.Errorf("the client (pid %d) is in a background job of its terminal; bring it to the foreground (fg) or approve in `agentctl inbox`", pid)
+	}
+	return nil
+}
+
 func driverOf(proc string, self int) (string, int, bool) {
 	_, tty, err := procStat(proc, self)
 	if err != nil || tty == 0 {
 		return "", 0, false
 	}
+	return driverOfTTY(proc, tty)
+}
+
+// driverOfTTY is the driver of the terminal whose device (tty_nr's
+// encoding) is tty.
+func driverOfTTY(proc string, tty uint64) (string, int, bool) {
 	for range 8 { // relays of relays, bounded
 		index, ok := ptsIndex(tty)
 		if !ok {

@@ -92,3 +92,18 @@ func TestTerminalDriver(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalDriverOfANonTerminal: a descriptor that is not a terminal
+// (a pipe passed where a terminal was promised) counts as driven, so no
+// screen is drawn on it.
+func TestTerminalDriverOfANonTerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, _, driven := TerminalDriverOf(int(r.Fd())); !driven {
+		t.Error("a pipe is taken for a human's terminal")
+	}
+}

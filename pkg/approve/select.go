@@ -29,6 +29,9 @@ type TTY struct {
 	// screen is not shown on such a terminal: the program (an agent that
 	// runs commands in a pseudo-terminal of its own) could answer it.
 	Driver func() (who string, pid int, driven bool)
+	// Check, when set, runs before the screen is drawn; its error
+	// refuses the request, with the error as the reason.
+	Check func() error
 }
 
 var _ Approver = (*TTY)(nil)
@@ -59,6 +62,11 @@ func (t *TTY) Approve(ctx context.Context, r *Request) (Answer, error) {
 	if who, pid, driven := driver(); driven {
 		return Answer{Channel: "tty", Reason: fmt.Sprintf("the terminal belongs to %q (pid %d), a program running in another terminal that can type into this one; approve in `agentctl inbox` instead", who, pid)}, nil
 	}
+	if t.Check != nil {
+		if err := t.Check(); err != nil {
+			return Answer{Channel: "tty", Reason: err.Error()}, nil
+		}
+	}
 	v, err := t.Prompt(ctx, f, NewScreen(r))
 	ans := Answer{Approved: v.Approved && err == nil, Channel: "tty", Reason: v.Reason, Latency: now().Sub(start)}
 	if u, uerr := user.Current(); uerr == nil {
@@ -87,6 +95,12 @@ type SelectOptions struct {
 	Prompt Prompt
 	// OpenTTY opens the terminal; nil opens /dev/tty.
 	OpenTTY func() (*os.File, error)
+	// Driver says who drives the terminal OpenTTY opens (see
+	// [TTY].Driver); nil is [TerminalDriver], which looks at this
+	// process's controlling terminal.
+	Driver func() (who string, pid int, driven bool)
+	// Check is [TTY].Check.
+	Check func() error
 	// Pin holds what root's configuration fixes (approval.inboxSocket,
 	// approval.inboxPublicKey): set fields replace DefaultPaths', and
 	// no variable changes them.
@@ -109,7 +123,7 @@ func Select(o SelectOptions) (Approver, error) {
 		getenv = os.Getenv
 	}
 	paths, perr := PinnedPaths(getenv, o.Pin)
-	tty := &TTY{Prompt: o.Prompt, Open: open}
+	tty := &TTY{Prompt: o.Prompt, Open: open, Driver: o.Driver, Check: o.Check}
 	switch o.Choice {
 	case "none":
 		return None{Why: "no approver: --approver none"}, nil

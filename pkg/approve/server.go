@@ -71,7 +71,16 @@ func Listen(p Paths, key ed25519.PrivateKey, o ServerOptions) (*InboxServer, err
 		ln.Close()
 		return nil, err
 	}
-	s := &InboxServer{key: key, approver: o.Approver, ttl: o.AnswerTTL, ln: ln, sock: p.Socket,
+	s := Serve(ln, key, o)
+	s.sock = p.Socket
+	return s, nil
+}
+
+// Serve is an inbox on ln, a listener of its own: a broker's approver
+// socket, which hands over the connections of requesters (see
+// [Relayed]). Close closes ln.
+func Serve(ln net.Listener, key ed25519.PrivateKey, o ServerOptions) *InboxServer {
+	s := &InboxServer{key: key, approver: o.Approver, ttl: o.AnswerTTL, ln: ln,
 		pending: make(chan *Pending), notices: make(chan string, 16), now: o.Now, classify: o.Classify}
 	if s.ttl == 0 {
 		s.ttl = time.Minute
@@ -79,7 +88,16 @@ func Listen(p Paths, key ed25519.PrivateKey, o ServerOptions) (*InboxServer, err
 	if s.now == nil {
 		s.now = time.Now
 	}
-	return s, nil
+	return s
+}
+
+// Relayed is a requester's connection that a broker accepted and handed
+// over: its peer is the requester (its uid is checked as any's), and the
+// broker names the process the request is for (its client's, where the
+// requester is the broker's worker), which the inbox shows.
+type Relayed interface {
+	Unix() *net.UnixConn
+	RequesterPID() int
 }
 
 // Requests delivers each request as it arrives.
@@ -100,7 +118,9 @@ func (s *InboxServer) notice(format string, args ...any) {
 // Close stops listening and removes the socket.
 func (s *InboxServer) Close() error {
 	err := s.ln.Close()
-	os.Remove(s.sock)
+	if s.sock != "" {
+		os.Remove(s.sock)
+	}
 	return err
 }
 
@@ -116,17 +136,32 @@ func (s *InboxServer) Serve(ctx context.Context) error {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
+			// A broker the inbox is attached to went away: say so
+			// where the human looks.
+			s.notice("the inbox takes no more requests: %v", err)
 			return err
 		}
-		go s.handle(ctx, c.(*net.UnixConn))
+		switch c := c.(type) {
+		case *net.UnixConn:
+			go s.handle(ctx, c, 0)
+		case Relayed:
+			go s.handle(ctx, c.Unix(), c.RequesterPID())
+		default:
+			c.Close()
+		}
 	}
 }
 
-func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
+// handle is one requester on c; for, when not 0, is the process a
+// broker says the request is for.
+func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn, forPID int) {
 	pid, uid, err := peerCred(c)
 	if err != nil || uid != os.Getuid() {
 		c.Close()
 		return
+	}
+	if forPID > 0 {
+		pid = forPID
 	}
 	r := bufio.NewReader(c)
 	m, err := readMessage(r)
@@ -146,7 +181,7 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn) {
 		writeMessage(c, &message{Type: "answer", Answer: a})
 		return
 	}
-	scr.PID = pid // what the kernel says, not what was claimed
+	scr.PID = pid // what the kernel (or the user's own broker) says, not what was claimed
 	scr.Clean()   // whoever sent it, nothing in it reaches the terminal raw
 	s.reclassify(ctx, scr, &m.Request.Exec)
 	p := &Pending{Screen: scr, Exec: m.Request.Exec, Received: s.now(), srv: s, conn: c, nonce: m.Nonce, gone: make(chan struct{})}

@@ -20,10 +20,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/broker/proto"
 	"github.com/agentctl/agentctl/pkg/childproc"
 )
@@ -33,7 +35,7 @@ const handshakeTimeout = 30 * time.Second
 
 // Event is something the broker refused or failed at, for the audit log.
 type Event struct {
-	What    string // "peer refused", "protocol error", "request refused", "worker failed"
+	What    string // "peer refused", "protocol error", "request refused", "worker failed", "approver refused"
 	PeerUID int
 	PeerPID int
 	Err     error
@@ -55,9 +57,13 @@ type Server struct {
 	Event func(Event)
 	// Ready, when set, is called once the server accepts connections.
 	Ready func()
+	// InboxSocket is where the broker's workers ask the inbox; the
+	// broker listens there while an inbox is attached (ServeApprover).
+	InboxSocket string
 
-	uid int
-	wg  sync.WaitGroup
+	uid     int
+	wg      sync.WaitGroup
+	workers sync.Map // a running worker's pid → its client's pid
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits
@@ -146,32 +152,44 @@ func (s *Server) handle(c *net.UnixConn) {
 	}
 	c.SetReadDeadline(time.Time{})
 	fds := r.takeFDs()
-	if e := checkRequest(&req, fds); e != nil {
+	if e := checkRequest(&req, fds, welcome.Version, pid); e != nil {
 		closeAll(fds)
 		fail("request refused", e, &req)
 		return
 	}
-	s.run(c, r, &req, fds, func(e *proto.Error) { fail("worker failed", e, &req) })
+	s.run(c, r, &req, fds, pid, func(e *proto.Error) { fail("worker failed", e, &req) })
 }
 
-func checkRequest(req *proto.Request, fds []int) *proto.Error {
+// checkRequest checks req and the descriptors that came with it from
+// the client pid, speaking protocol version v.
+func checkRequest(req *proto.Request, fds []int, v, pid int) *proto.Error {
+	want, what := 3, "stdin, stdout, stderr"
+	if req.TTY && v >= proto.TTYVersion {
+		want, what = 4, "stdin, stdout, stderr, terminal"
+	}
 	switch {
-	case len(fds) != 3 || req.FDs != 3:
-		return &proto.Error{Code: proto.CodeRequest, Message: fmt.Sprintf("request with %d descriptors, want 3 (stdin, stdout, stderr)", len(fds))}
+	case len(fds) != want || req.FDs != want:
+		return &proto.Error{Code: proto.CodeRequest, Message: fmt.Sprintf("request with %d descriptors, want %d (%s)", len(fds), want, what)}
 	case len(req.Argv) == 0:
 		return &proto.Error{Code: proto.CodeRequest, Message: "request without argv"}
 	case !filepath.IsAbs(req.Cwd):
 		return &proto.Error{Code: proto.CodeRequest, Message: fmt.Sprintf("working directory %q is not absolute", req.Cwd)}
+	}
+	if want == 4 {
+		if err := checkTTY(fds[3], pid); err != nil {
+			return &proto.Error{Code: proto.CodeRequest, Message: err.Error(),
+				Hint: "a client passes its own controlling terminal (/dev/tty), or none"}
+		}
 	}
 	return nil
 }
 
 // run starts the worker for req, forwards signals to it while it runs and
 // sends its exit code.
-func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int, fail func(*proto.Error)) {
-	files := make([]*os.File, 3)
+func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int, clientPID int, fail func(*proto.Error)) {
+	files := make([]*os.File, len(fds))
 	for i, fd := range fds {
-		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr"}[i])
+		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr", "tty"}[i])
 	}
 	cmd := &exec.Cmd{
 		Path:   s.Exe,
@@ -182,9 +200,14 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		Stdout: files[1],
 		Stderr: files[2],
 		// A session of its own: the worker has no controlling terminal,
-		// so it never prompts on the broker's (an approval on a terminal
-		// fails closed through the broker; docs/protocol.md).
+		// so it never prompts on the broker's. It asks on the client's
+		// terminal when the client passed it (checked by checkRequest),
+		// as descriptor 3 (docs/protocol.md).
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if len(files) == 4 {
+		cmd.ExtraFiles = files[3:]
+		cmd.Env = append(cmd.Env, client.TTYEnv+"=3", client.ClientPIDEnv+"="+strconv.Itoa(clientPID))
 	}
 	err := childproc.Start(cmd)
 	for _, f := range files {
@@ -195,6 +218,9 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		return
 	}
 	pgid := cmd.Process.Pid
+	// The inbox names the client, not the worker (ServeApprover).
+	s.workers.Store(pgid, clientPID)
+	defer s.workers.Delete(pgid)
 	done := make(chan struct{})
 	go func() {
 		// Signals until the client goes: a client that goes before the

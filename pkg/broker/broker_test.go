@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/agentctl/agentctl/pkg/broker"
 	"github.com/agentctl/agentctl/pkg/broker/client"
@@ -153,7 +157,7 @@ func forward(t *testing.T, sock string, req *proto.Request, s *stdio) (int, erro
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := client.Forward(c, req, s.files)
+	code, err := client.Forward(c, req, s.files, nil)
 	s.close()
 	return code, err
 }
@@ -370,5 +374,197 @@ func TestSixtyFourConcurrentClients(t *testing.T) {
 	}
 	if evs := events(); len(evs) != 0 {
 		t.Errorf("events: %+v", evs)
+	}
+}
+
+// openPTY returns a new pseudo-terminal's slave side, which is nobody's
+// controlling terminal.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slave
+}
+
+// TestATerminalMustBeTheClientsOwn passes, as the client's terminal, a
+// pipe and then a pseudo-terminal that is not the client's controlling
+// terminal (one an agent could drive): each request is refused, nothing
+// runs, and the broker reports why.
+func TestATerminalMustBeTheClientsOwn(t *testing.T) {
+	sock, events := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	defer pw.Close()
+	for _, tc := range []struct {
+		name string
+		tty  *os.File
+		want string
+	}{
+		{"a pipe", pr, "is not a terminal"},
+		{"another terminal", openPTY(t), "is not the client's controlling terminal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := filepath.Join(t.TempDir(), "ran")
+			s := newStdio(t, "")
+			c, err := client.Dial(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, err := client.Forward(c, &proto.Request{Argv: []string{"sh", "-c", "touch " + marker}, Cwd: "/"}, s.files, tc.tty)
+			s.close()
+			var pe *proto.Error
+			if code != 70 || !errors.As(err, &pe) || pe.Code != proto.CodeRequest || !strings.Contains(pe.Message, tc.want) {
+				t.Fatalf("Forward: exit %d, %v; want 70 and %q", code, err, tc.want)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran")
+			}
+		})
+	}
+	if evs := events(); len(evs) != 2 || evs[0].What != "request refused" {
+		t.Errorf("events %+v, want two refused requests", evs)
+	}
+}
+
+// serveApprover starts a broker with an approver socket and an inbox
+// socket, and returns both paths.
+func serveApprover(t *testing.T) (approver, inbox string) {
+	t.Helper()
+	sock := socketPath(t)
+	ln, err := broker.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := broker.ListenApprover(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox = filepath.Join(filepath.Dir(sock), "inbox", "inbox.sock")
+	srv := &broker.Server{Exe: "/bin/true", InboxSocket: inbox}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- srv.ServeApprover(ctx, aln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		ln.Close()
+	})
+	return broker.ApproverSocket(sock), inbox
+}
+
+// TestAttachedInboxGetsTheRequestersConnections attaches an inbox: a
+// requester that connects to the inbox socket is handed to it whole, so
+// the two speak directly; a second inbox is refused while one is
+// attached; once it detaches, nobody answers on the inbox socket.
+func TestAttachedInboxGetsTheRequestersConnections(t *testing.T) {
+	approver, inbox := serveApprover(t)
+	if _, err := net.Dial("unix", inbox); err == nil {
+		t.Fatal("the inbox socket answers before an inbox attached")
+	}
+	att, err := broker.Attach(approver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *proto.Error
+	if _, err := broker.Attach(approver); !errors.As(err, &pe) || pe.Code != proto.CodeBusy {
+		t.Errorf("second Attach: %v, want busy", err)
+	}
+	req, err := net.Dial("unix", inbox)
+	if err != nil {
+		t.Fatalf("the inbox socket does not answer while an inbox is attached: %v", err)
+	}
+	defer req.Close()
+	c, err := att.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if rc, ok := c.(*broker.RelayedConn); !ok || rc.PID != os.Getpid() {
+		t.Errorf("handed over %T %+v, want a RelayedConn for pid %d (a requester that is not a worker)", c, c, os.Getpid())
+	}
+	req.Write([]byte("request\n"))
+	if line, _ := bufio.NewReader(c).ReadString('\n'); line != "request\n" {
+		t.Errorf("the inbox read %q", line)
+	}
+	c.Write([]byte("answer\n"))
+	if line, _ := bufio.NewReader(req).ReadString('\n'); line != "answer\n" {
+		t.Errorf("the requester read %q", line)
+	}
+	att.Close()
+	for i := 0; ; i++ {
+		r, err := net.Dial("unix", inbox)
+		if err != nil {
+			break
+		}
+		r.Close()
+		if i > 500 {
+			t.Fatal("the inbox socket still answers after the inbox detached")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAttachRefusedBesideAStandaloneInbox: an inbox that listens on the
+// inbox socket itself (started before the broker) keeps it; a second one
+// cannot attach in its place.
+func TestAttachRefusedBesideAStandaloneInbox(t *testing.T) {
+	approver, inbox := serveApprover(t)
+	if err := os.MkdirAll(filepath.Dir(inbox), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := broker.Attach(approver); err == nil || !strings.Contains(err.Error(), "not attached to the broker") {
+		t.Errorf("Attach beside a standalone inbox: %v", err)
+	}
+}
+
+// TestVersionOneClientStillRuns speaks protocol version 1 (no terminal
+// in the request) to this broker: welcomed as 1, its command runs.
+func TestVersionOneClientStillRuns(t *testing.T) {
+	sock, _ := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
+	c, err := client.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := proto.Write(c, proto.THello, &proto.Hello{Magic: proto.Magic, Min: 1, Max: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var w proto.Welcome
+	if err := proto.ReadAs(c, proto.TWelcome, &w); err != nil || w.Version != 1 {
+		t.Fatalf("welcome: %+v, %v; want version 1", w, err)
+	}
+	s := newStdio(t, "")
+	frame, _ := proto.Marshal(proto.TRequest, &proto.Request{Argv: []string{"sh", "-c", "echo v1"}, Cwd: "/", FDs: 3})
+	if err := c.SendFDs(frame, int(s.files[0].Fd()), int(s.files[1].Fd()), int(s.files[2].Fd())); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	var exit proto.Exit
+	if err := proto.ReadAs(c, proto.TExit, &exit); err != nil || exit.Code != 0 {
+		t.Fatalf("exit: %+v, %v", exit, err)
+	}
+	if got := <-s.stdout; got != "v1\n" {
+		t.Errorf("stdout %q", got)
 	}
 }

@@ -21,7 +21,7 @@ func WorkerEnv(broker, fromClient []string) []string {
 	}
 	for _, kv := range broker {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == client.SocketEnv || k == client.WorkerEnv {
+		if !ok || k == client.SocketEnv || k == client.WorkerEnv || k == client.TTYEnv || k == client.ClientPIDEnv {
 			continue
 		}
 		set(k, v)

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	brokerclient "github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/tui"
@@ -91,16 +95,55 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 	if err != nil {
 		return nil, err
 	}
-	ap, err := approve.Select(approve.SelectOptions{
+	o := approve.SelectOptions{
 		Pin:            pin,
 		Choice:         choice,
 		NonInteractive: f.NonInteractive(),
 		Getenv:         f.Getenv,
 		Status:         f.IO.ErrOut,
 		Prompt:         tui.Prompt(tuiOptions(f)),
-	})
+	}
+	if open, driver, check, ok := clientTTY(f); ok {
+		o.OpenTTY, o.Driver, o.Check = open, driver, check
+	}
+	ap, err := approve.Select(o)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	return ap, nil
+}
+
+// clientTTY is, in a broker's worker given its client's terminal (the
+// broker checked it is the client's controlling terminal), how to open
+// that terminal and who drives it: the worker has no controlling
+// terminal of its own, so the screen goes to the client's, and the
+// driven-terminal check looks at that terminal, not at the worker's
+// (none).
+//
+// check refuses when the client is not in its terminal's foreground
+// process group (approve.InForeground).
+func clientTTY(f *Factory) (open func() (*os.File, error), driver func() (string, int, bool), check func() error, ok bool) {
+	if f.Getenv(brokerclient.WorkerEnv) == "" {
+		return nil, nil, nil, false
+	}
+	fd, err := strconv.Atoi(f.Getenv(brokerclient.TTYEnv))
+	if err != nil || fd < 3 {
+		return nil, nil, nil, false
+	}
+	client, err := strconv.Atoi(f.Getenv(brokerclient.ClientPIDEnv))
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	open = func() (*os.File, error) {
+		// A copy per approval: the approver closes what it opens.
+		d, err := syscall.Dup(fd)
+		if err != nil {
+			return nil, fmt.Errorf("the client's terminal: %w", err)
+		}
+		syscall.CloseOnExec(d)
+		return os.NewFile(uintptr(d), "/dev/tty"), nil
+	}
+	driver = func() (string, int, bool) { return approve.TerminalDriverOf(fd) }
+	check = func() error { return approve.InForeground(client, fd) }
+	return open, driver, check, true
 }

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/broker"
+	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
@@ -30,7 +34,10 @@ the requests of every agentctl process of this user waiting for a human,
 shows each one as the terminal prompt would, and answers it.
 
 The inbox listens on $XDG_RUNTIME_DIR/agentctl/inbox.sock (a 0700
-directory), or on root's approval.inboxSocket. Each answer is signed with
+directory), or on root's approval.inboxSocket. While a broker (agentctl
+serve) runs, it attaches to the broker's approver socket instead, and the
+broker hands it the requests of its workers and of this user's other
+agentctl processes (docs/protocol.md). Each answer is signed with
 the inbox key, created on first run in $XDG_CONFIG_HOME/agentctl/inbox.key
 (0600); agentctl verifies the signature (with root's
 approval.inboxPublicKey when set), the request it names and its expiry
@@ -93,8 +100,13 @@ approval.inboxPipe: true in /etc/agentctl/config.yaml.`,
 			if u, err := user.Current(); err == nil {
 				name = u.Username
 			}
-			srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: name, Classify: inboxClassifier()})
-			if err != nil {
+			opts := approve.ServerOptions{Approver: name, Classify: inboxClassifier()}
+			var srv *approve.InboxServer
+			if att, err := attachBroker(f); err != nil {
+				return err
+			} else if att != nil {
+				srv = approve.Serve(att, key, opts)
+			} else if srv, err = approve.Listen(paths, key, opts); err != nil {
 				return err
 			}
 			defer srv.Close()
@@ -154,3 +166,23 @@ func (e *deniedTerminal) Error() string {
 }
 func (e *deniedTerminal) Hint() string  { return "run agentctl inbox in a terminal of your own" }
 func (e *deniedTerminal) ExitCode() int { return ExitDenied }
+
+// attachBroker attaches the inbox to this user's running broker, on the
+// approver socket beside the broker's: the broker then hands it every
+// request its workers and this user's one-shot agentctl processes make.
+// No broker: nil, and the inbox listens on its own socket.
+func attachBroker(f *Factory) (*broker.Attached, error) {
+	sock := client.Socket(f.Getenv)
+	if sock == "" {
+		return nil, nil
+	}
+	path := broker.ApproverSocket(sock)
+	att, err := broker.Attach(path)
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot attach to the broker at %q: %w", path, err)
+	}
+	return att, nil
+}

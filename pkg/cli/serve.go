@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/broker"
@@ -118,6 +119,18 @@ func serveForeground(ctx context.Context, f *Factory, sock string, ready func(st
 		return err
 	}
 	defer ln.Close()
+	// The inbox attaches on the approver socket; its workers ask at the
+	// inbox socket they would ask one-shot, where the broker then listens.
+	aln, err := broker.ListenApprover(ln)
+	if err != nil {
+		return err
+	}
+	defer aln.Close()
+	pin, err := inboxPin(f)
+	if err != nil {
+		return err
+	}
+	inbox, _ := approve.PinnedPaths(f.Getenv, pin)
 	var env []string
 	for _, kv := range f.Environ {
 		if !strings.HasPrefix(kv, readyFDEnv+"=") {
@@ -148,6 +161,8 @@ func serveForeground(ctx context.Context, f *Factory, sock string, ready func(st
 			ready(line)
 		},
 	}
+	srv.InboxSocket = inbox.Socket
+	go srv.ServeApprover(ctx, aln)
 	return srv.Serve(ctx, ln)
 }
 

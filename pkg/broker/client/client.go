@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -35,6 +36,15 @@ const WorkerEnv = "AGENTCTL_BROKER_WORKER"
 
 // SocketEnv names the broker socket clients use.
 const SocketEnv = "AGENTCTL_SOCKET"
+
+// TTYEnv is set in a worker's environment, by the broker only, when the
+// client passed its controlling terminal: the descriptor number the
+// worker has it on (docs/protocol.md, "The client's terminal").
+const TTYEnv = "AGENTCTL_BROKER_TTY"
+
+// ClientPIDEnv is set beside TTYEnv: the client's pid (SO_PEERCRED's),
+// whose terminal that is.
+const ClientPIDEnv = "AGENTCTL_BROKER_CLIENT_PID"
 
 // ExitWentAway is the client's exit code when the broker fails it: 70,
 // agentctl's internal error.
@@ -89,7 +99,15 @@ func Forwardable(argv []string) bool {
 // child of agentctl, or when no broker answers at the socket (the
 // one-shot path then runs, or refuses if the admin requires a broker).
 func Main() {
-	if _, ok := os.LookupEnv(WorkerEnv); ok || boot.IsChild() || !Forwardable(os.Args) {
+	if _, ok := os.LookupEnv(WorkerEnv); ok {
+		// The client's terminal is this worker's alone: nothing it runs
+		// inherits it.
+		if fd, err := strconv.Atoi(os.Getenv(TTYEnv)); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+		return
+	}
+	if boot.IsChild() || !Forwardable(os.Args) {
 		return
 	}
 	sock := Socket(os.Getenv)
@@ -105,8 +123,14 @@ func Main() {
 		fmt.Fprintf(os.Stderr, "agentctl: %s\n", err)
 		os.Exit(ExitWentAway)
 	}
+	// The controlling terminal, for an approval on it: the worker has
+	// none of its own. No terminal (CI, a daemon): none is passed.
+	var tty *os.File
+	if fd, err := syscall.Open("/dev/tty", syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0); err == nil {
+		tty = os.NewFile(uintptr(fd), "/dev/tty")
+	}
 	code, err := Forward(c, &proto.Request{Argv: os.Args, Cwd: cwd, Env: ClientEnv(os.Environ())},
-		[3]*os.File{os.Stdin, os.Stdout, os.Stderr})
+		[3]*os.File{os.Stdin, os.Stdout, os.Stderr}, tty)
 	if err != nil {
 		if wantsJSON(os.Args, os.Getenv) {
 			PrintJSONError(os.Stderr, err, code)
@@ -158,9 +182,12 @@ func (c *Conn) SendFDs(b []byte, fds ...int) error {
 
 // Forward runs req on the broker at the other end of c with stdio as the
 // command's standard streams, forwarding this process's signals to it,
-// and returns the command's exit code. On an error the code is the one
-// the client exits with: 70, or 77 for a broker that refused this user.
-func Forward(c *Conn, req *proto.Request, stdio [3]*os.File) (int, error) {
+// and returns the command's exit code. tty, when not nil, is this
+// process's controlling terminal, passed for an approval on it to a
+// broker that speaks protocol version 2 (an older one is not given it).
+// On an error the code is the one the client exits with: 70, or 77 for
+// a broker that refused this user.
+func Forward(c *Conn, req *proto.Request, stdio [3]*os.File, tty *os.File) (int, error) {
 	defer c.Close()
 	if err := proto.Write(c, proto.THello, proto.NewHello("")); err != nil {
 		return ExitWentAway, wentAway(err)
@@ -169,7 +196,12 @@ func Forward(c *Conn, req *proto.Request, stdio [3]*os.File) (int, error) {
 	if err := proto.ReadAs(c, proto.TWelcome, &w); err != nil {
 		return failed(err)
 	}
-	req.FDs = 3
+	fds := []int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
+	if tty != nil && w.Version >= proto.TTYVersion {
+		fds = append(fds, int(tty.Fd()))
+		req.TTY = true
+	}
+	req.FDs = len(fds)
 	frame, err := proto.Marshal(proto.TRequest, req)
 	if err != nil {
 		return ExitWentAway, err
@@ -179,7 +211,11 @@ func Forward(c *Conn, req *proto.Request, stdio [3]*os.File) (int, error) {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
-	if err := c.SendFDs(frame, int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())); err != nil {
+	err = c.SendFDs(frame, fds...)
+	if tty != nil {
+		tty.Close() // the broker holds its own copy
+	}
+	if err != nil {
 		return ExitWentAway, wentAway(err)
 	}
 	go func() {

@@ -29,7 +29,17 @@ type Welcome struct {
 // Negotiate returns the Welcome for h from a broker speaking min to max,
 // or the Error that refuses it.
 func Negotiate(h *Hello, min, max int, broker string) (*Welcome, *Error) {
-	if h.Magic != Magic {
+	return negotiate(h, Magic, min, max, broker)
+}
+
+// NegotiateApprover is [Negotiate] for the approver socket, whose
+// hellos carry [ApproverMagic].
+func NegotiateApprover(h *Hello, min, max int, broker string) (*Welcome, *Error) {
+	return negotiate(h, ApproverMagic, min, max, broker)
+}
+
+func negotiate(h *Hello, magic string, min, max int, broker string) (*Welcome, *Error) {
+	if h.Magic != magic {
 		return nil, &Error{Code: CodeProtocol, Message: fmt.Sprintf("not an agentctl client: magic %q", h.Magic)}
 	}
 	v := max
@@ -59,8 +69,13 @@ type Request struct {
 	// (docs/protocol.md) lets through, KEY=VALUE; the broker drops any
 	// other.
 	Env []string `json:"env,omitempty"`
-	// FDs is how many descriptors ride with the frame: 3.
+	// FDs is how many descriptors ride with the frame: 3, or 4 with TTY.
 	FDs int `json:"fds"`
+	// TTY (version 2) says a fourth descriptor rides after the standard
+	// streams: the client's controlling terminal, opened as /dev/tty, on
+	// which the command may ask for approval. The broker checks that it
+	// is a terminal and the client's controlling terminal.
+	TTY bool `json:"tty,omitempty"`
 }
 
 // Signal asks the broker to deliver a signal to the running command, as
@@ -75,6 +90,19 @@ type Exit struct {
 	Code int `json:"code"`
 }
 
+// Handover is a requester's connection to the inbox that the broker
+// hands to the attached inbox (approver socket, broker → inbox): the
+// connection itself rides as one SCM_RIGHTS descriptor, and the inbox
+// speaks the inbox protocol (docs/approval.md) on it with the requester.
+type Handover struct {
+	// PID is the process the request is for: the client whose command a
+	// worker runs, else the requester itself (a one-shot agentctl).
+	PID int `json:"pid"`
+	// Worker is the requester's pid (SO_PEERCRED) when it is a broker's
+	// worker, else 0.
+	Worker int `json:"worker,omitempty"`
+}
+
 // The error codes of an [Error].
 const (
 	CodeProtocol = "protocol" // a malformed, oversize or unexpected frame
@@ -82,6 +110,7 @@ const (
 	CodePeer     = "peer"     // the client's uid is not the broker's
 	CodeRequest  = "request"  // a request the broker cannot run (bad cwd…)
 	CodeInternal = "internal" // the broker failed
+	CodeBusy     = "busy"     // approver socket: an inbox is attached already
 )
 
 // Error ends a conversation: what went wrong, one line, and a hint.

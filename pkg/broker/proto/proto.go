@@ -33,15 +33,29 @@ import (
 )
 
 // Version is the protocol version this agentctl speaks; it speaks
-// MinVersion to Version.
+// MinVersion to Version. Version 2 adds the client's terminal to a
+// request ([Request].TTY); a version 1 request is a version 2 request
+// without it.
 const (
 	MinVersion = 1
-	Version    = 1
+	Version    = 2
 )
+
+// TTYVersion is the first version whose requests may carry the client's
+// terminal.
+const TTYVersion = 2
 
 // Magic names the protocol in every Hello: a connection that does not
 // start with it is not an agentctl client.
 const Magic = "agentctl-broker"
+
+// ApproverMagic names the approver socket's protocol in its hellos:
+// `agentctl inbox` attaching to the broker.
+const ApproverMagic = "agentctl-approver"
+
+// ApproverVersion is the approver socket's protocol version; it speaks
+// only this one.
+const ApproverVersion = 1
 
 // MaxFrame is the largest frame, type byte and payload, either side
 // accepts: 1 MiB. An argv and environment fit many times over; standard
@@ -59,6 +73,8 @@ const (
 	TSignal  Type = 'S' // client → broker, any number after Request
 	TExit    Type = 'X' // broker → client, last frame
 	TError   Type = 'E' // broker → client, last frame
+	// On the approver socket:
+	THandover Type = 'C' // broker → inbox, with a requester's connection
 )
 
 func (t Type) String() string {
@@ -75,6 +91,8 @@ func (t Type) String() string {
 		return "exit"
 	case TError:
 		return "error"
+	case THandover:
+		return "handover"
 	}
 	return fmt.Sprintf("type 0x%02x", byte(t))
 }
