@@ -117,7 +117,7 @@ func TestBrokerOutputIsTheOneShotOutput(t *testing.T) {
 			// Each request has an id of its own, and the approval hash
 			// covers it: the one field that must differ.
 			for _, r := range []*result{&one, &via} {
-				r.stderr = requestIDs.ReplaceAllString(r.stderr, `"$1":"ID"`)
+				r.stderr = refusalIDs.ReplaceAllString(r.stderr, `"$1":"ID"`)
 			}
 			if one.stdout != via.stdout || one.stderr != via.stderr || one.code != via.code {
 				t.Fatalf("one-shot: exit %d\nstdout: %q\nstderr: %q\nvia the broker: exit %d\nstdout: %q\nstderr: %q",
@@ -456,5 +456,5 @@ func TestBrokerTerraformLikeOneShot(t *testing.T) {
 	}
 }
 
-// requestIDs are the per-request fields of a JSON refusal.
-var requestIDs = regexp.MustCompile(`"(requestId|approvalHash)":"[0-9a-f]+"`)
+// refusalIDs are the per-request fields of a JSON refusal.
+var refusalIDs = regexp.MustCompile(`"(requestId|approvalHash)":"[0-9a-f]+"`)
