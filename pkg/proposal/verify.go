@@ -86,7 +86,11 @@ func Verify(c Check) (*Approved, error) {
 		return nil, refuse("the bytes to run (sha256 %s) are not the ones approved (sha256 %s)", short(c.SHA256), short(b.SHA256))
 	}
 	if b.Class != c.Class {
-		return nil, refuse("bundle says class %s, the plan is %s", b.Class, c.Class)
+		what := "the plan is"
+		if c.Tool == "kubectl" {
+			what = "the manifests are"
+		}
+		return nil, refuse("bundle says class %s, %s %s", b.Class, what, c.Class)
 	}
 	if !c.Now.Before(b.Expires) {
 		return nil, refuse("bundle expired at %s", b.Expires.UTC().Format(time.RFC3339))
