@@ -1,0 +1,343 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/agentctl/agentctl/pkg/proposal"
+	"github.com/agentctl/agentctl/pkg/testenv"
+)
+
+// sshSign signs msg with the key file in namespace ns with the real
+// ssh-keygen, as a human (or an attacker with the key) would.
+func sshSign(t *testing.T, key, ns string, msg []byte) []byte {
+	t.Helper()
+	cmd := exec.Command(sshTool(t, "ssh-keygen"), "-Y", "sign", "-n", ns, "-f", key)
+	cmd.Stdin = bytes.NewReader(msg)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("ssh-keygen -Y sign: %v: %s", err, stderr)
+	}
+	return out
+}
+
+type kubeProposed struct {
+	Bundle     string `json:"bundle"`
+	SHA256     string `json:"sha256"`
+	Class      string `json:"class"`
+	Nonce      string `json:"nonce"`
+	ClusterUID string `json:"clusterUid"`
+}
+
+// kubeEnv is an agent (uid nobody) with a kubeconfig of the test cluster
+// (contexts "admin" and "ops", both the admin user), a namespace, and a
+// manifests directory deploy/ of its own in its working directory.
+type kubeEnv struct {
+	e    *env
+	c    *testenv.Cluster
+	ns   string
+	kc   string
+	dir  string // deploy/
+	file string // deploy/app.yaml
+}
+
+func newKubeProposalEnv(t *testing.T, manifest string) *kubeEnv {
+	t.Helper()
+	c := testenv.Start(t)
+	k := &kubeEnv{c: c, ns: c.NewNamespace(t), e: newAgentEnv(t)}
+	k.kc = k.e.give(c.KubeconfigContexts(t, testenv.Context{Name: "admin", User: testenv.UserAdmin}, testenv.Context{Name: "ops", User: testenv.UserAdmin}))
+	k.dir = filepath.Join(k.e.dir, "deploy")
+	k.file = filepath.Join(k.dir, "app.yaml")
+	if err := os.Mkdir(k.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(k.file, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k.e.agent.Own(t, k.dir)
+	return k
+}
+
+// kubectl runs `agentctl kubectl --kubeconfig KC -n NS ARGS...` as the agent.
+func (k *kubeEnv) kubectl(args ...string) result {
+	k.e.t.Helper()
+	return k.e.agentctl(append([]string{"kubectl", "--kubeconfig", k.kc, "-n", k.ns}, args...)...)
+}
+
+func (k *kubeEnv) propose(t *testing.T) kubeProposed {
+	t.Helper()
+	got := k.e.agentctl("--output", "json", "propose", "kubectl", "--kubeconfig", k.kc, "-n", k.ns, "apply", "-f", "deploy")
+	if got.code != 0 {
+		t.Fatalf("propose exited %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	var p kubeProposed
+	if err := json.Unmarshal([]byte(got.stdout), &p); err != nil {
+		t.Fatalf("propose printed no JSON object: %v\n%s", err, got.stdout)
+	}
+	return p
+}
+
+// configMap is the data of configmap name in ns of cluster c, nil when
+// there is none.
+func configMap(t *testing.T, c *testenv.Cluster, ns, name string) map[string]string {
+	t.Helper()
+	cm, err := c.AdminClient(t).CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data
+}
+
+const appConfig = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  color: blue
+`
+
+// TestSignedKubectlProposalApplies checks propose / approve / apply of
+// kubectl manifests with the real cluster: the agent (uid nobody)
+// proposes a directory of manifests, a human signs the bundle with a key
+// file after reading the server-side diff, and the apply runs in CI with
+// nobody to ask; a second apply of the bundle is refused as a replay.
+func TestSignedKubectlProposalApplies(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	approvalsConfig(t, alice)
+	k := newKubeProposalEnv(t, appConfig)
+	e := k.e
+
+	p := k.propose(t)
+	ns, err := k.c.AdminClient(t).CoreV1().Namespaces().Get(context.Background(), "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Class != "write" || p.Bundle != k.dir+".proposal.json" || p.ClusterUID != string(ns.UID) {
+		t.Fatalf("proposal %+v, want a write bundle beside deploy/ pinning kube-system UID %s", p, ns.UID)
+	}
+	if configMap(t, k.c, k.ns, "app-config") != nil {
+		t.Fatal("propose applied the manifests")
+	}
+	got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, "")
+	if got.code != 0 || !strings.Contains(got.stderr, "+  color: blue") || !strings.Contains(got.stderr, "kube-system UID "+p.ClusterUID) {
+		t.Fatalf("approve exited %d, want the diff and the cluster pin shown\nstderr: %s", got.code, got.stderr)
+	}
+	if v := e.agentctl("approve", "--verify", p.Bundle); v.code != 0 || !strings.Contains(v.stdout, "alice@example.com") {
+		t.Fatalf("approve --verify exited %d\nstdout: %s\nstderr: %s", v.code, v.stdout, v.stderr)
+	}
+	got = k.kubectl("apply", "-f", "deploy")
+	if got.code != 0 || !strings.Contains(got.stdout, "configmap/app-config created") {
+		t.Fatalf("signed apply exited %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	if cm := configMap(t, k.c, k.ns, "app-config"); cm["color"] != "blue" {
+		t.Fatalf("configmap after the signed apply: %v", cm)
+	}
+	rec := lastBundleDecision(t, e)
+	if rec["channel"] != "signed" || !strings.Contains(rec["reason"].(string), p.Nonce) || !strings.Contains(rec["approver"].(string), "alice@example.com") {
+		t.Errorf("audit record of the signed apply: %v", rec)
+	}
+	got = k.kubectl("apply", "-f", "deploy")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "was used before (replay)") {
+		t.Errorf("second apply: exit %d, want %d with a replay refusal\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+}
+
+// TestSignedKubectlProposalRefusals checks each way a signed kubectl
+// bundle must not apply, played by the agent (uid nobody), which owns the
+// manifests, the bundle and the directory the signatures are in: nothing
+// runs (the configmap is never created), and each refusal is one line,
+// exit 77, and audited.
+func TestSignedKubectlProposalRefusals(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	malloryKey, _ := humanKey(t, "mallory@example.com")
+	approvalsConfig(t, alice)
+	k := newKubeProposalEnv(t, appConfig)
+	e := k.e
+	p := k.propose(t)
+	bundle, err := os.ReadFile(p.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := func(t *testing.T, edit func(b *proposal.Bundle)) []byte {
+		t.Helper()
+		b, err := proposal.Parse(bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(b)
+		out, err := b.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Another cluster: a second control plane, whose kubeconfig names
+	// its context and cluster as the first one's do, with the namespace.
+	other := testenv.NewCluster(t)
+	if _, err := other.AdminClient(t).CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: k.ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	otherKC := e.give(other.KubeconfigContexts(t, testenv.Context{Name: "admin", User: testenv.UserAdmin}))
+
+	sigPath := func(who string) string { return p.Bundle + "." + who + ".sig" }
+	goodSig := func(t *testing.T) { os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644) }
+	for _, c := range []struct {
+		name    string
+		prepare func(t *testing.T)
+		args    []string // the apply's target flags, default --kubeconfig KC -n NS
+		extra   []string // after apply -f deploy
+		refusal string
+	}{
+		{name: "manifest bytes changed after signing", prepare: func(t *testing.T) {
+			goodSig(t)
+			os.WriteFile(k.file, []byte(strings.Replace(appConfig, "blue", "red", 1)), 0o644)
+		}, refusal: "are not the ones approved"},
+		{name: "a manifest added to the directory after signing", prepare: func(t *testing.T) {
+			goodSig(t)
+			os.WriteFile(filepath.Join(k.dir, "more.yaml"), []byte(strings.Replace(appConfig, "app-config", "more", 1)), 0o644)
+		}, refusal: "are not the ones approved"},
+		{name: "another cluster", prepare: goodSig, args: []string{"--kubeconfig", otherKC, "-n", k.ns},
+			refusal: `bundle is for server "` + k.c.Server() + `", this is "` + other.Server() + `"`},
+		{name: "another namespace", prepare: goodSig, args: []string{"--kubeconfig", k.kc, "-n", "default"},
+			refusal: `bundle is for namespace "` + k.ns + `", this is "default"`},
+		{name: "another context", prepare: goodSig, args: []string{"--kubeconfig", k.kc, "--context", "ops", "-n", k.ns},
+			refusal: `bundle is for context "admin", this is "ops"`},
+		{name: "another flag of apply", prepare: goodSig, extra: []string{"--server-side"},
+			refusal: "a signed kubectl apply takes only target flags"},
+		{name: "expired", prepare: func(t *testing.T) {
+			old := edited(t, func(b *proposal.Bundle) {
+				b.Created, b.Expires = time.Now().Add(-2*time.Hour).UTC(), time.Now().Add(-time.Hour).UTC()
+			})
+			os.WriteFile(p.Bundle, old, 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", old), 0o644)
+		}, refusal: "bundle expired at"},
+		{name: "unknown signer", prepare: func(t *testing.T) {
+			os.WriteFile(sigPath("m"), sshSign(t, malloryKey, "agentctl", bundle), 0o644)
+		}, refusal: "is not in allowed_signers"},
+		{name: "bundle edited after signing", prepare: func(t *testing.T) {
+			goodSig(t)
+			os.WriteFile(p.Bundle, edited(t, func(b *proposal.Bundle) { b.Summary = "(no changes)" }), 0o644)
+		}, refusal: "signature does not verify"},
+		{name: "bundle for another cluster UID, signed", prepare: func(t *testing.T) {
+			lie := edited(t, func(b *proposal.Bundle) { b.Pins.ClusterUID = "00000000-0000-0000-0000-000000000000" })
+			os.WriteFile(p.Bundle, lie, 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", lie), 0o644)
+		}, refusal: `bundle is for the cluster with kube-system UID "00000000-0000-0000-0000-000000000000", this one is "` + p.ClusterUID + `"`},
+		{name: "malformed bundle", prepare: func(t *testing.T) {
+			goodSig(t)
+			os.WriteFile(p.Bundle, bundle[:len(bundle)/2], 0o644)
+		}, refusal: "malformed proposal bundle: truncated"},
+		{name: "malformed signature", prepare: func(t *testing.T) {
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle)[:100], 0o644)
+		}, refusal: "malformed ssh signature"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.WriteFile(p.Bundle, bundle, 0o644)
+			os.WriteFile(k.file, []byte(appConfig), 0o644)
+			os.Remove(filepath.Join(k.dir, "more.yaml"))
+			old, _ := filepath.Glob(p.Bundle + ".*.sig")
+			for _, f := range old {
+				os.Remove(f)
+			}
+			c.prepare(t)
+			args := c.args
+			if args == nil {
+				args = []string{"--kubeconfig", k.kc, "-n", k.ns}
+			}
+			got := e.agentctl(append(append(append([]string{"kubectl"}, args...), "apply", "-f", "deploy"), c.extra...)...)
+			if got.code != exitDenied || !strings.Contains(got.stderr, c.refusal) || strings.Contains(got.stdout, "created") {
+				t.Errorf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", got.code, exitDenied, c.refusal, got.stdout, got.stderr)
+			}
+			if cm := configMap(t, k.c, k.ns, "app-config"); cm != nil {
+				t.Fatalf("the configmap was created: %v", cm)
+			}
+			if cm := configMap(t, k.c, "default", "app-config"); cm != nil {
+				t.Fatalf("the configmap was created in namespace default: %v", cm)
+			}
+			if cm := configMap(t, other, k.ns, "app-config"); cm != nil {
+				t.Fatalf("the configmap was created in the other cluster: %v", cm)
+			}
+			if rec := lastBundleDecision(t, e); rec["approval"] != "denied" || !strings.Contains(rec["reason"].(string), c.refusal) || strings.Contains(rec["reason"].(string), "\n") {
+				t.Errorf("refusal not audited as one line: %v", rec)
+			}
+		})
+	}
+	// The same bundle, untouched, still applies: each refusal above was
+	// the case's own.
+	os.WriteFile(p.Bundle, bundle, 0o644)
+	os.WriteFile(k.file, []byte(appConfig), 0o644)
+	os.Remove(filepath.Join(k.dir, "more.yaml"))
+	for _, f := range []string{sigPath("m")} {
+		os.Remove(f)
+	}
+	goodSig(t)
+	if got := k.kubectl("apply", "-f", "deploy"); got.code != 0 {
+		t.Fatalf("the untouched bundle: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
+
+const podReaderRole = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: pod-reader
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
+`
+
+// TestSignedKubectlPrivilegeProposalNeedsTwoSigners checks that an RBAC
+// Role (privilege) needs the target typed to sign, is refused with one
+// signer, and applies once a second human signs through a real ssh-agent.
+func TestSignedKubectlPrivilegeProposalNeedsTwoSigners(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	bobKey, bob := humanKey(t, "bob@example.com")
+	approvalsConfig(t, alice, bob)
+	k := newKubeProposalEnv(t, podReaderRole)
+	e := k.e
+	p := k.propose(t)
+	if p.Class != "privilege" {
+		t.Fatalf("class %q, want privilege", p.Class)
+	}
+	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code == 0 {
+		t.Fatalf("a privilege bundle was signed with a plain yes\nstderr: %s", got.stderr)
+	}
+	if got := approveAs(t, e, "admin\n", p.Bundle, aliceKey, ""); got.code != 0 || !strings.Contains(got.stderr, "type the target (admin)") {
+		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
+	}
+	role := func() bool {
+		_, err := k.c.AdminClient(t).RbacV1().Roles(k.ns).Get(context.Background(), "pod-reader", metav1.GetOptions{})
+		return err == nil
+	}
+	got := k.kubectl("apply", "-f", "deploy")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "privilege bundle needs 2") || role() {
+		t.Fatalf("one signer: exit %d, want %d\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+	sock := startAgent(t, bobKey)
+	if got := approveAs(t, e, "admin\n", p.Bundle, "", sock); got.code != 0 {
+		t.Fatalf("approve through ssh-agent exited %d\nstderr: %s", got.code, got.stderr)
+	}
+	got = k.kubectl("apply", "-f", "deploy")
+	if got.code != 0 || !strings.Contains(got.stdout, "role.rbac.authorization.k8s.io/pod-reader created") || !role() {
+		t.Fatalf("two signers: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
