@@ -179,7 +179,7 @@ func (s signedApprover) verify(ctx context.Context, a *classify.Assessment, r *a
 
 // kubectlCheck fills in what a kubectl apply is checked against: the
 // flattened manifests' hash, the target, and the cluster's kube-system UID
-// read now. Only a plain apply (run.PlainApply) can be signed.
+// and the versions of the objects the manifests name, read now. Only a plain apply (run.PlainApply) can be signed.
 func (s signedApprover) kubectlCheck(ctx context.Context, a *classify.Assessment, data []byte, c *proposal.Check) error {
 	if !run.PlainApply(a) {
 		return fmt.Errorf("a signed kubectl apply takes only target flags and -f/-k: the bundle does not cover the others")
@@ -192,12 +192,8 @@ func (s signedApprover) kubectlCheck(ctx context.Context, a *classify.Assessment
 	if s.cluster == nil {
 		return fmt.Errorf("cannot read the cluster's identity to check the bundle's pin")
 	}
-	uid, err := s.cluster.ClusterUID(ctx, a)
-	if err != nil {
-		return err
-	}
-	c.Pins = proposal.Pins{ClusterUID: uid}
-	return nil
+	c.Pins, err = kubectlPins(ctx, s.cluster, a)
+	return err
 }
 
 func getenvFrom(env []string) func(string) string {

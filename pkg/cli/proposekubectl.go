@@ -41,9 +41,24 @@ func kubectlBundlePath(cwd string, inputs []string) (path string, ok bool) {
 	return in + bundleSuffix, true
 }
 
-// clusterReader reads a cluster's identity (run.LocalExecutor.ClusterUID).
+// clusterReader reads a cluster's identity and the state of the objects
+// an apply names (run.LocalExecutor.ClusterUID, ObjectVersions).
 type clusterReader interface {
 	ClusterUID(ctx context.Context, a *classify.Assessment) (string, error)
+	ObjectVersions(ctx context.Context, a *classify.Assessment) (string, error)
+}
+
+// kubectlPins reads the pins of a kubectl apply from its cluster.
+func kubectlPins(ctx context.Context, r clusterReader, a *classify.Assessment) (proposal.Pins, error) {
+	uid, err := r.ClusterUID(ctx, a)
+	if err != nil {
+		return proposal.Pins{}, err
+	}
+	objs, err := r.ObjectVersions(ctx, a)
+	if err != nil {
+		return proposal.Pins{}, err
+	}
+	return proposal.Pins{ClusterUID: uid, Objects: proposal.HashBytes([]byte(objs))}, nil
 }
 
 // kubectlTarget is the target a kubectl bundle names, from an assessment.
@@ -102,7 +117,7 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	if !ok || p.Preview == nil {
 		return fmt.Errorf("this agentctl cannot read the cluster to propose")
 	}
-	uid, err := reader.ClusterUID(ctx, a)
+	pins, err := kubectlPins(ctx, reader, a)
 	if err != nil {
 		return err
 	}
@@ -122,7 +137,7 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	b := &proposal.Bundle{
 		Version: proposal.Version, Tool: "kubectl", SHA256: a.ManifestSHA256, Class: a.Class.String(), Reasons: reasons,
 		Target: t, Summary: pv.Diff, Created: now, Expires: now.Add(opts.Expires), Nonce: nonce,
-		Pins: proposal.Pins{ClusterUID: uid},
+		Pins: pins,
 	}
 	if proposal.HashBytes(a.Exec.Stdin) != b.SHA256 {
 		return fmt.Errorf("internal error: the manifests' hash is not of the bytes that would run")
@@ -136,7 +151,7 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	}
 	if f.Global.JSON() {
 		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"bundle": bundle, "manifests": a.Manifests, "sha256": b.SHA256,
-			"class": b.Class, "nonce": b.Nonce, "expires": b.Expires, "clusterUid": uid, "noChanges": pv.Diff == run.NoChanges})
+			"class": b.Class, "nonce": b.Nonce, "expires": b.Expires, "clusterUid": pins.ClusterUID, "noChanges": pv.Diff == run.NoChanges})
 	}
 	fmt.Fprintf(f.IO.ErrOut, "agentctl: proposal %s (%s, %d object(s), manifests sha256 %s)\nhint: a human signs it with: agentctl approve %s\n",
 		bundle, b.Class, len(a.Resources), short(b.SHA256), filepath.Base(bundle))

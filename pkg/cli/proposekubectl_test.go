@@ -19,17 +19,24 @@ import (
 	"github.com/agentctl/agentctl/pkg/request"
 )
 
-// fakeCluster is a cluster whose kube-system UID is uid (or err).
+// fakeCluster is a cluster whose kube-system UID is uid (or err) and
+// whose objects are objects.
 type fakeCluster struct {
-	uid   string
-	err   error
-	reads *int
+	uid, objects string
+	err          error
+	reads        *int
 }
 
 func (c fakeCluster) ClusterUID(context.Context, *classify.Assessment) (string, error) {
 	*c.reads++
 	return c.uid, c.err
 }
+
+func (c fakeCluster) ObjectVersions(context.Context, *classify.Assessment) (string, error) {
+	return c.objects, nil
+}
+
+const liveObjects = "ConfigMap web app-config 4711\n"
 
 // askedNext records that a request went on to the next approver.
 type askedNext struct{ asked *bool }
@@ -66,7 +73,7 @@ func TestSignedKubectlApply(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Second)
 		b := &proposal.Bundle{Version: proposal.Version, Tool: "kubectl", SHA256: proposal.HashBytes(manifests), Class: "write",
 			Reasons: []string{"apply configmaps"}, Target: kubectlTarget(&classify.Assessment{Target: target}), Summary: "diff",
-			Created: now, Expires: now.Add(time.Hour), Nonce: nonce, Pins: proposal.Pins{ClusterUID: uidProd}}
+			Created: now, Expires: now.Add(time.Hour), Nonce: nonce, Pins: proposal.Pins{ClusterUID: uidProd, Objects: proposal.HashBytes([]byte(liveObjects))}}
 		if edit != nil {
 			edit(b)
 		}
@@ -96,27 +103,29 @@ func TestSignedKubectlApply(t *testing.T) {
 		refusal string // "" approves
 		reads   int    // UID reads wanted
 	}{
-		{name: "signed, same cluster", cluster: fakeCluster{uid: uidProd}, reads: 1},
-		{name: "another cluster behind the same URL and CA", cluster: fakeCluster{uid: uidOther}, reads: 1,
+		{name: "signed, same cluster", cluster: fakeCluster{uid: uidProd, objects: liveObjects}, reads: 1},
+		{name: "another cluster behind the same URL and CA", cluster: fakeCluster{uid: uidOther, objects: liveObjects}, reads: 1,
 			refusal: `bundle is for the cluster with kube-system UID "` + uidProd + `", this one is "` + uidOther + `"`},
+		{name: "the objects changed since the proposal", cluster: fakeCluster{uid: uidProd, objects: "ConfigMap web app-config 4712\n"}, reads: 1,
+			refusal: "the objects the manifests name changed since they were proposed"},
 		{name: "the cluster cannot be read", cluster: fakeCluster{err: errors.New("cannot read the cluster's kube-system namespace: forbidden")}, reads: 1,
 			refusal: "cannot read the cluster's kube-system namespace: forbidden"},
-		{name: "manifests changed after signing", cluster: fakeCluster{uid: uidProd}, reads: 1,
+		{name: "manifests changed after signing", cluster: fakeCluster{uid: uidProd, objects: liveObjects}, reads: 1,
 			edit:    func(a *classify.Assessment) { a.SetManifest(append(append([]byte(nil), manifests...), ' ')) },
 			refusal: "are not the ones approved"},
-		{name: "another namespace: the cluster is not read", cluster: fakeCluster{uid: uidProd},
+		{name: "another namespace: the cluster is not read", cluster: fakeCluster{uid: uidProd, objects: liveObjects},
 			edit:    func(a *classify.Assessment) { a.Target.Namespace = "kube-system" },
 			refusal: `bundle is for namespace "web", this is "kube-system"`},
-		{name: "another context", cluster: fakeCluster{uid: uidProd},
+		{name: "another context", cluster: fakeCluster{uid: uidProd, objects: liveObjects},
 			edit:    func(a *classify.Assessment) { a.Target.Context = "dev" },
 			refusal: `bundle is for context "prod", this is "dev"`},
-		{name: "another flag than the target's", cluster: fakeCluster{uid: uidProd},
+		{name: "another flag than the target's", cluster: fakeCluster{uid: uidProd, objects: liveObjects},
 			edit:    func(a *classify.Assessment) { a.Exec.Args = []string{"apply", "--server-side", "-f", "-"} },
 			refusal: "a signed kubectl apply takes only target flags"},
-		{name: "class the manifests are not", cluster: fakeCluster{uid: uidProd}, reads: 1,
+		{name: "class the manifests are not", cluster: fakeCluster{uid: uidProd, objects: liveObjects}, reads: 1,
 			edit:    func(a *classify.Assessment) { a.Class = classify.Privilege },
 			refusal: "bundle says class write, the manifests are privilege"},
-		{name: "privilege with one signer", cluster: fakeCluster{uid: uidProd}, reads: 1,
+		{name: "privilege with one signer", cluster: fakeCluster{uid: uidProd, objects: liveObjects}, reads: 1,
 			bundle:  func(b *proposal.Bundle) { b.Class = "privilege" },
 			edit:    func(a *classify.Assessment) { a.Class = classify.Privilege },
 			refusal: "1 distinct allowed signer(s), privilege bundle needs 2"},

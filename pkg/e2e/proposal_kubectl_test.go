@@ -118,7 +118,9 @@ data:
 // kubectl manifests with the real cluster: the agent (uid nobody)
 // proposes a directory of manifests, a human signs the bundle with a key
 // file after reading the server-side diff, and the apply runs in CI with
-// nobody to ask; a second apply of the bundle is refused as a replay.
+// nobody to ask; a second apply of the bundle is refused as a replay, also
+// after the agent deleted its nonce records, and a bundle whose objects
+// changed after it was proposed is refused as stale.
 func TestSignedKubectlProposalApplies(t *testing.T) {
 	aliceKey, alice := humanKey(t, "alice@example.com")
 	approvalsConfig(t, alice)
@@ -157,6 +159,38 @@ func TestSignedKubectlProposalApplies(t *testing.T) {
 	got = k.kubectl("apply", "-f", "deploy")
 	if got.code != exitDenied || !strings.Contains(got.stderr, "was used before (replay)") {
 		t.Errorf("second apply: exit %d, want %d with a replay refusal\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+	// The agent deletes its nonce records and replays: the objects
+	// moved on (the apply created the configmap), and the pin refuses it.
+	if err := os.RemoveAll(filepath.Join(e.home, ".local", "state", "agentctl", "nonces")); err != nil {
+		t.Fatal(err)
+	}
+	got = k.kubectl("apply", "-f", "deploy")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "the objects the manifests name changed since they were proposed") {
+		t.Errorf("replay after deleting the nonce records: exit %d, want %d\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+
+	// A new proposal; someone changes the configmap before the apply:
+	// the diff the human signed is stale.
+	os.WriteFile(k.file, []byte(strings.Replace(appConfig, "blue", "green", 1)), 0o644)
+	p = k.propose(t)
+	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code != 0 || !strings.Contains(got.stderr, "+  color: green") {
+		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
+	}
+	cm, err := k.c.AdminClient(t).CoreV1().ConfigMaps(k.ns).Get(context.Background(), "app-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["size"] = "large"
+	if _, err := k.c.AdminClient(t).CoreV1().ConfigMaps(k.ns).Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got = k.kubectl("apply", "-f", "deploy")
+	if got.code != exitDenied || !strings.Contains(got.stderr, "the signed diff is stale") {
+		t.Errorf("apply over a changed object: exit %d, want %d\nstderr: %s", got.code, exitDenied, got.stderr)
+	}
+	if data := configMap(t, k.c, k.ns, "app-config"); data["color"] != "blue" {
+		t.Errorf("the stale bundle ran: %v", data)
 	}
 }
 

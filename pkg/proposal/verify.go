@@ -163,6 +163,9 @@ func samePins(want, got Pins) error {
 	if want.ClusterUID != got.ClusterUID {
 		return refuse("bundle is for the cluster with kube-system UID %q, this one is %q", want.ClusterUID, got.ClusterUID)
 	}
+	if want.Objects != got.Objects {
+		return refuse("the objects the manifests name changed since they were proposed (resourceVersions sha256 %s, now %s): the signed diff is stale", short(want.Objects), short(got.Objects))
+	}
 	if want.StateLineage != got.StateLineage {
 		return refuse("bundle was planned against state lineage %q, the state is lineage %q", want.StateLineage, got.StateLineage)
 	}

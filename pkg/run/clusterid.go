@@ -48,3 +48,26 @@ func (e *LocalExecutor) ClusterUID(ctx context.Context, a *classify.Assessment) 
 func PlainApply(a *classify.Assessment) bool {
 	return a.Tool == "kubectl" && a.Subcommand == "apply" && a.Exec.Stdin != nil && !a.DryRun && onlyTargetFlags(a.Exec.Args, "apply")
 }
+
+// ObjectVersions lists the live objects a kubectl apply's manifests name,
+// one "KIND NAMESPACE NAME RESOURCEVERSION" line each (objects that do
+// not exist yet are left out): the state a diff is made against. It is a
+// kubectl get of the same manifest bytes with the command's target flags,
+// a sandboxed read with the read identity.
+func (e *LocalExecutor) ObjectVersions(ctx context.Context, a *classify.Assessment) (string, error) {
+	args := append(targetArgs(a.Exec.Args), "get", "-f", "-", "--ignore-not-found", "--no-headers",
+		"-o", "custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,VERSION:.metadata.resourceVersion")
+	get := &classify.Assessment{
+		Tool: "kubectl", Class: classify.Read, Subcommand: "get", Target: a.Target,
+		Exec: classify.Invocation{Args: args, Stdin: a.Exec.Stdin, Kubeconfig: a.Exec.Kubeconfig, Resolved: a.Exec.Resolved},
+	}
+	var out, errOut bytes.Buffer
+	rep, err := e.Execute(ctx, get, policy.Decision{Action: policy.Sandbox, SandboxRequired: true}, Stdio{Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		return "", fmt.Errorf("cannot read the objects the manifests name: %w", err)
+	}
+	if rep.ExitCode != 0 {
+		return "", fmt.Errorf("cannot read the objects the manifests name: kubectl get: exit %d: %s", rep.ExitCode, firstLine(errOut.String()))
+	}
+	return out.String(), nil
+}
