@@ -375,3 +375,48 @@ func TestSignedKubectlPrivilegeProposalNeedsTwoSigners(t *testing.T) {
 		t.Fatalf("two signers: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
 	}
 }
+
+// TestSignedKubectlKustomize checks a proposal of a kustomization (-k):
+// the bundle sits beside the directory and the signed apply -k runs; and
+// that propose refuses what a bundle cannot name (stdin, another flag of
+// apply) without writing one.
+func TestSignedKubectlKustomize(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	approvalsConfig(t, alice)
+	k := newKubeProposalEnv(t, appConfig)
+	e := k.e
+	os.WriteFile(filepath.Join(k.dir, "kustomization.yaml"), []byte("resources: [app.yaml]\nnamePrefix: k-\n"), 0o644)
+	k.e.agent.Own(t, k.dir)
+
+	for _, c := range []struct {
+		name    string
+		args    []string
+		refusal string
+	}{
+		{"stdin", []string{"apply", "-f", "-"}, "the bundle is written beside the first -f or -k path"},
+		{"another flag of apply", []string{"apply", "--server-side", "-k", "deploy"}, "not other flags of apply"},
+		{"not an apply", []string{"delete", "-k", "deploy"}, `cannot propose kubectl "delete"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := e.agentctlStdin(appConfig, append([]string{"propose", "kubectl", "--kubeconfig", k.kc, "-n", k.ns}, c.args...)...)
+			if got.code != 2 || !strings.Contains(got.stderr, c.refusal) {
+				t.Errorf("exit %d, want 2 with %q\nstderr: %s", got.code, c.refusal, got.stderr)
+			}
+			if _, err := os.Stat(k.dir + ".proposal.json"); err == nil {
+				t.Fatal("a bundle was written")
+			}
+		})
+	}
+
+	got := e.agentctl("--output", "json", "propose", "kubectl", "--kubeconfig", k.kc, "-n", k.ns, "apply", "-k", "deploy")
+	var p kubeProposed
+	if got.code != 0 || json.Unmarshal([]byte(got.stdout), &p) != nil || p.Bundle != k.dir+".proposal.json" {
+		t.Fatalf("propose -k: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code != 0 || !strings.Contains(got.stderr, "name: k-app-config") {
+		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
+	}
+	if got := k.kubectl("apply", "-k", "deploy"); got.code != 0 || configMap(t, k.c, k.ns, "k-app-config") == nil {
+		t.Fatalf("signed apply -k: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
