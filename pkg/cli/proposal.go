@@ -185,6 +185,9 @@ func (s signedApprover) kubectlCheck(ctx context.Context, a *classify.Assessment
 		return fmt.Errorf("a signed kubectl apply takes only target flags and -f/-k: the bundle does not cover the others")
 	}
 	c.SHA256, c.Target = a.ManifestSHA256, kubectlTarget(a)
+	if c.Target.Server == "" || c.Target.CAFingerprint == "" {
+		return fmt.Errorf("cannot tell which cluster context %q is: its server or certificate authority is not known (insecure-skip-tls-verify, or no CA)", c.Target.Context)
+	}
 	b, err := proposal.Parse(data)
 	if err != nil || b.Target != c.Target {
 		return nil // Verify refuses it, and says why
