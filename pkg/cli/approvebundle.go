@@ -107,9 +107,18 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 	// beside the bundle, when it is there, must at least be the one named.
 	note := "the plan file is not beside the bundle: review it where it was proposed (terraform show)"
 	if b.Tool == "kubectl" {
-		// The manifests are not flattened again here (that needs the
-		// apply's own flags); the apply refuses any other bytes.
+		// The diff is the proposer's; the manifests beside the bundle,
+		// when they are the ones signed, are what to read.
 		note = "the diff is the proposing job's server-side dry run; the apply runs only manifests whose flattened bytes have this sha256 (kubectl diff -f shows the change from the manifests themselves)"
+		if in, ok := strings.CutSuffix(path, bundleSuffix); ok {
+			if _, err := os.Stat(in); err == nil {
+				if how := manifestsMatch(f, in, b.SHA256); how != "" {
+					note = fmt.Sprintf("the manifests at %s (apply %s) flatten to this sha256: they are what the apply runs; the diff is the proposing job's", in, how)
+				} else {
+					note = fmt.Sprintf("WARNING: the manifests at %s do not flatten to this sha256 on their own (changed, or the apply has more -f inputs): the diff is the proposing job's", in)
+				}
+			}
+		}
 	} else if plan, ok := strings.CutSuffix(path, bundleSuffix); ok {
 		if pb, err := os.ReadFile(plan); err == nil {
 			if proposal.HashBytes(pb) != b.SHA256 {

@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/proposal"
+	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
 )
 
@@ -156,4 +158,26 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	fmt.Fprintf(f.IO.ErrOut, "agentctl: proposal %s (%s, %d object(s), manifests sha256 %s)\nhint: a human signs it with: agentctl approve %s\n",
 		bundle, b.Class, len(a.Resources), short(b.SHA256), filepath.Base(bundle))
 	return nil
+}
+
+// manifestsMatch says how the manifests at in (the path a kubectl bundle
+// sits beside) flatten to sha, as the apply would read them: "-f", "-R -f"
+// or "-k"; "" when none does. Classification is offline: only the bytes
+// matter here.
+func manifestsMatch(f *Factory, in, sha string) string {
+	c := kubectlclass.New(kubectlclass.Options{})
+	for _, how := range [][]string{{"-f"}, {"-R", "-f"}, {"-k"}} {
+		args := append(append([]string{"apply"}, how...), in)
+		a, err := c.Classify(context.Background(), &request.Request{Tool: "kubectl", Args: args, Cwd: filepath.Dir(in), Env: f.Environ})
+		if err != nil || a == nil {
+			continue
+		}
+		if a.Exec.Scratch != "" {
+			os.RemoveAll(a.Exec.Scratch)
+		}
+		if a.Exec.Stdin != nil && a.ManifestSHA256 == sha {
+			return strings.Join(how, " ")
+		}
+	}
+	return ""
 }

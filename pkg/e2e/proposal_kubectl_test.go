@@ -139,7 +139,8 @@ func TestSignedKubectlProposalApplies(t *testing.T) {
 		t.Fatal("propose applied the manifests")
 	}
 	got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, "")
-	if got.code != 0 || !strings.Contains(got.stderr, "+  color: blue") || !strings.Contains(got.stderr, "kube-system UID "+p.ClusterUID) {
+	if got.code != 0 || !strings.Contains(got.stderr, "+  color: blue") || !strings.Contains(got.stderr, "kube-system UID "+p.ClusterUID) ||
+		!strings.Contains(got.stderr, "the manifests at "+k.dir+" (apply -f) flatten to this sha256") {
 		t.Fatalf("approve exited %d, want the diff and the cluster pin shown\nstderr: %s", got.code, got.stderr)
 	}
 	if v := e.agentctl("approve", "--verify", p.Bundle); v.code != 0 || !strings.Contains(v.stdout, "alice@example.com") {
@@ -174,6 +175,12 @@ func TestSignedKubectlProposalApplies(t *testing.T) {
 	// the diff the human signed is stale.
 	os.WriteFile(k.file, []byte(strings.Replace(appConfig, "blue", "green", 1)), 0o644)
 	p = k.propose(t)
+	// The agent changes the manifests after proposing: the human is told.
+	os.WriteFile(k.file, []byte(strings.Replace(appConfig, "blue", "purple", 1)), 0o644)
+	if got := approveAs(t, e, "no\n", p.Bundle, aliceKey, ""); got.code == 0 || !strings.Contains(got.stderr, "WARNING: the manifests at "+k.dir+" do not flatten to this sha256") {
+		t.Fatalf("approve beside other manifests: exit %d\nstderr: %s", got.code, got.stderr)
+	}
+	os.WriteFile(k.file, []byte(strings.Replace(appConfig, "blue", "green", 1)), 0o644)
 	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code != 0 || !strings.Contains(got.stderr, "+  color: green") {
 		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
 	}
