@@ -155,8 +155,8 @@ func proposeRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, args []str
 		return err
 	}
 	path := a.Plan.Path + bundleSuffix
-	if err := os.WriteFile(path, enc, 0o644); err != nil {
-		return fmt.Errorf("write the proposal bundle: %w", err)
+	if err := writeBundle(path, enc); err != nil {
+		return err
 	}
 	if f.Global.JSON() {
 		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"bundle": path, "plan": a.Plan.Path, "sha256": b.SHA256,
@@ -164,5 +164,24 @@ func proposeRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, args []str
 	}
 	fmt.Fprintf(f.IO.ErrOut, "agentctl: proposal %s (%s, %s, plan sha256 %s)\nhint: a human signs it with: agentctl approve %s\n",
 		path, b.Class, a.Plan.Summary, short(b.SHA256), filepath.Base(path))
+	return nil
+}
+
+// writeBundle writes a new bundle at path and removes the signatures
+// beside it (path.*.sig): they signed the bundle it replaces, and one that
+// does not verify refuses the apply of the new one.
+func writeBundle(path string, enc []byte) error {
+	if err := os.WriteFile(path, enc, 0o644); err != nil {
+		return fmt.Errorf("write the proposal bundle: %w", err)
+	}
+	old, err := filepath.Glob(globEscape(path) + ".*.sig")
+	if err != nil {
+		return err
+	}
+	for _, s := range old {
+		if err := os.Remove(s); err != nil {
+			return fmt.Errorf("remove the signature of the bundle replaced: %w", err)
+		}
+	}
 	return nil
 }

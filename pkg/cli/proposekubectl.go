@@ -148,8 +148,8 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(bundle, enc, 0o644); err != nil {
-		return fmt.Errorf("write the proposal bundle: %w", err)
+	if err := writeBundle(bundle, enc); err != nil {
+		return err
 	}
 	if f.Global.JSON() {
 		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"bundle": bundle, "manifests": a.Manifests, "sha256": b.SHA256,

@@ -213,3 +213,24 @@ func TestKubectlBundlePath(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteBundleRemovesTheOldSignatures(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "deploy.proposal.json")
+	other := filepath.Join(dir, "other.proposal.json.a.sig")
+	for _, p := range []string{bundle, bundle + ".alice.sig", bundle + ".bob.sig", other} {
+		os.WriteFile(p, []byte("old"), 0o644)
+	}
+	if err := writeBundle(bundle, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(bundle + ".*.sig"); len(left) != 0 {
+		t.Errorf("signatures of the replaced bundle left: %q", left)
+	}
+	if b, _ := os.ReadFile(bundle); string(b) != "new" {
+		t.Errorf("bundle %q", b)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another bundle's signature removed: %v", err)
+	}
+}
