@@ -125,7 +125,10 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	}
 	pv, err := p.Preview(ctx, a)
 	if err != nil {
-		return fmt.Errorf("cannot compute the change to propose: %w", err)
+		// As on the approval screen: the human is told why there is no
+		// diff (a read identity without dry-run rights, say).
+		pv.Diff = "cannot compute the change: " + oneLine(err.Error())
+		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", pv.Diff)
 	}
 	nonce, err := proposal.NewNonce()
 	if err != nil {

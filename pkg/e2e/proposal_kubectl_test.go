@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,5 +426,74 @@ func TestSignedKubectlKustomize(t *testing.T) {
 	}
 	if got := k.kubectl("apply", "-k", "deploy"); got.code != 0 || configMap(t, k.c, k.ns, "k-app-config") == nil {
 		t.Fatalf("signed apply -k: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
+
+// TestSignedKubectlProposalWithBrokeredIdentities checks the flow with a
+// credentials configuration: propose reads the diff, the kube-system UID
+// and the objects as the read identity (which needs get on that
+// namespace, and the write's rights for the server-side dry run of the
+// diff, or the bundle says why it has none), and the signed apply runs as
+// the deploy identity.
+func TestSignedKubectlProposalWithBrokeredIdentities(t *testing.T) {
+	aliceKey, alice := humanKey(t, "alice@example.com")
+	approvalsConfig(t, alice)
+	l := newCredLab(t)
+	l.config(t, fmt.Sprintf(`targets:
+- name: lab
+  match: {context: %s}
+  read:
+    kubeconfig: {path: %s}
+  deploy:
+    kubernetes-token:
+      serviceAccount: %s/%s-deploy
+      ttl: 10m
+      broker: {path: %s}
+`, labContext, l.c.Kubeconfig(t, testenv.UserReader), l.ns, l.prefix, l.c.Kubeconfig(t, testenv.UserBroker)))
+	e := l.e
+	dir := filepath.Join(e.dir, "deploy")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(strings.Replace(appConfig, "app-config", "signed-config", 1)), 0o644)
+
+	got := e.agentctl("propose", "kubectl", "apply", "-f", "deploy")
+	if got.code == 0 || !strings.Contains(got.stderr, `cannot read the cluster's kube-system namespace`) || !strings.Contains(got.stderr, `User "reader" cannot get resource "namespaces"`) {
+		t.Fatalf("propose with a read identity that cannot read kube-system: exit %d\nstderr: %s", got.code, got.stderr)
+	}
+	rbac := l.c.AdminClient(t).RbacV1()
+	name := l.prefix + "-kube-system"
+	l.c.Apply(t, l.ns, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: `+name+`}
+rules: [{apiGroups: [""], resources: [namespaces], resourceNames: [kube-system], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: `+name+`}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: `+name+`}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: reader}]
+`)
+	t.Cleanup(func() {
+		rbac.ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		rbac.ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	got = e.agentctl("--output", "json", "propose", "kubectl", "apply", "-f", "deploy")
+	var p kubeProposed
+	if got.code != 0 || json.Unmarshal([]byte(got.stdout), &p) != nil {
+		t.Fatalf("propose: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	// A server-side dry run needs the rights of the write: the read
+	// identity has none, and the human is told so instead of a diff.
+	if got := approveAs(t, e, "yes\n", p.Bundle, aliceKey, ""); got.code != 0 ||
+		!strings.Contains(got.stderr, `cannot compute the change: kubectl diff: exit 2: Error from server (Forbidden): configmaps is forbidden: User "reader" cannot create resource "configmaps"`) {
+		t.Fatalf("approve exited %d\nstderr: %s", got.code, got.stderr)
+	}
+	got = e.agentctl("kubectl", "apply", "-f", "deploy")
+	if got.code != 0 || !configMapExists(t, l.c, l.ns, "signed-config") {
+		t.Fatalf("signed apply: exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+	want := "deploy kubernetes-token " + l.ns + "/" + l.prefix + "-deploy"
+	if id := e.lastResult()["identity"]; id != want {
+		t.Errorf("signed apply: audit identity %q, want %q", id, want)
 	}
 }
