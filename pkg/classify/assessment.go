@@ -185,9 +185,14 @@ type Assessment struct {
 	Target     Target     `json:"target"`
 	Reasons    []Reason   `json:"reasons"`
 	// ManifestSHA256 is the SHA-256 of Exec.Stdin when manifests were read.
-	ManifestSHA256 string     `json:"manifestSha256,omitempty"`
-	Plan           *Plan      `json:"plan,omitempty"`
-	Exec           Invocation `json:"exec"`
+	ManifestSHA256 string `json:"manifestSha256,omitempty"`
+	// Manifests are the manifest inputs the command names, as written and
+	// in kubectl's order: the -f values, or the -k directory. What runs
+	// reads none of them (it reads Exec.Stdin); they name what was read,
+	// for a proposal bundle beside them (docs/ci.md).
+	Manifests []string   `json:"-"`
+	Plan      *Plan      `json:"plan,omitempty"`
+	Exec      Invocation `json:"exec"`
 	// Refused, when set, says why the command cannot run whatever any
 	// policy or approver says: what would run was not (and cannot be)
 	// assessed, such as a manifest kubectl would fetch from a URL.

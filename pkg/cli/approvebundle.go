@@ -15,6 +15,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/proposal"
 	"github.com/agentctl/agentctl/pkg/termsafe"
 )
@@ -73,9 +75,16 @@ func readBundle(path string) ([]byte, *proposal.Bundle, error) {
 }
 
 func writeBundleSummary(w io.Writer, b *proposal.Bundle) {
-	fmt.Fprintf(w, "proposal:  %s %s change, plan sha256 %s\n", b.Tool, b.Class, b.SHA256)
 	t := b.Target
-	fmt.Fprintf(w, "target:    workspace=%s backend=%s dir=%s\n", termsafe.Line(t.Workspace), termsafe.Line(t.Backend), termsafe.Line(t.Dir))
+	if b.Tool == "kubectl" {
+		fmt.Fprintf(w, "proposal:  kubectl apply, %s change, manifests sha256 %s\n", b.Class, b.SHA256)
+		fmt.Fprintf(w, "target:    context=%s cluster=%s namespace=%s\n", termsafe.Line(t.Context), termsafe.Line(t.Cluster), termsafe.Line(t.Namespace))
+		fmt.Fprintf(w, "server:    %s (CA sha256 %s)\n", termsafe.Line(t.Server), termsafe.Line(t.CAFingerprint))
+		fmt.Fprintf(w, "cluster:   kube-system UID %s\n", termsafe.Line(b.Pins.ClusterUID))
+	} else {
+		fmt.Fprintf(w, "proposal:  %s %s change, plan sha256 %s\n", b.Tool, b.Class, b.SHA256)
+		fmt.Fprintf(w, "target:    workspace=%s backend=%s dir=%s\n", termsafe.Line(t.Workspace), termsafe.Line(t.Backend), termsafe.Line(t.Dir))
+	}
 	if b.Pins.StateSerial != nil {
 		fmt.Fprintf(w, "state:     lineage %q serial %d\n", termsafe.Line(b.Pins.StateLineage), *b.Pins.StateSerial)
 	}
@@ -97,7 +106,20 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 	// The summary and class are what the proposing job wrote: the plan
 	// beside the bundle, when it is there, must at least be the one named.
 	note := "the plan file is not beside the bundle: review it where it was proposed (terraform show)"
-	if plan, ok := strings.CutSuffix(path, bundleSuffix); ok {
+	if b.Tool == "kubectl" {
+		// The diff is the proposer's; the manifests beside the bundle,
+		// when they are the ones signed, are what to read.
+		note = "the diff is the proposing job's server-side dry run; the apply runs only manifests whose flattened bytes have this sha256 (kubectl diff -f shows the change from the manifests themselves)"
+		if in, ok := strings.CutSuffix(path, bundleSuffix); ok {
+			if _, err := os.Stat(in); err == nil {
+				if how := manifestsMatch(f, in, b.SHA256); how != "" {
+					note = fmt.Sprintf("the manifests at %s (apply %s) flatten to this sha256: they are what the apply runs; the diff is the proposing job's", in, how)
+				} else {
+					note = fmt.Sprintf("WARNING: the manifests at %s do not flatten to this sha256 on their own (changed, or the apply has more -f inputs): the diff is the proposing job's", in)
+				}
+			}
+		}
+	} else if plan, ok := strings.CutSuffix(path, bundleSuffix); ok {
 		if pb, err := os.ReadFile(plan); err == nil {
 			if proposal.HashBytes(pb) != b.SHA256 {
 				return fmt.Errorf("%s: plan file %q is not the one the bundle names (sha256 %s, not %s)", path, plan, short(proposal.HashBytes(pb)), short(b.SHA256))
@@ -114,8 +136,14 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 	fmt.Fprintf(f.IO.ErrOut, "\nnote: %s\n", termsafe.Line(note))
 	want := "yes"
 	if b.Class == "privilege" || b.Class == "unknown" {
+		what := "the workspace's name"
 		want = b.Target.Workspace
-		fmt.Fprintf(f.IO.ErrOut, "\nThis is a %s change: type the workspace's name (%s) to sign it: ", b.Class, termsafe.Line(want))
+		if b.Tool == "kubectl" {
+			// as the approval screen asks: the context, else the namespace or cluster
+			t := b.Target
+			want, what = approve.ConfirmWord(classify.Target{Context: t.Context, Namespace: t.Namespace, Cluster: t.Cluster}), "the target"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "\nThis is a %s change: type %s (%s) to sign it: ", b.Class, what, termsafe.Line(want))
 	} else {
 		fmt.Fprint(f.IO.ErrOut, "\nSign this proposal? Type yes: ")
 	}
@@ -226,8 +254,13 @@ func verifyBundleRun(f *Factory, opts *approveOptions, path string) error {
 		return err
 	}
 	w := f.IO.Out
-	fmt.Fprintf(w, "bundle %s: %s %s, plan sha256 %s, workspace %s, nonce %s, expires %s\n", path, b.Tool, b.Class, b.SHA256,
-		termsafe.Line(b.Target.Workspace), b.Nonce, b.Expires.UTC().Format(time.RFC3339))
+	if b.Tool == "kubectl" {
+		fmt.Fprintf(w, "bundle %s: kubectl %s, manifests sha256 %s, context %s namespace %s, nonce %s, expires %s\n", path, b.Class, b.SHA256,
+			termsafe.Line(b.Target.Context), termsafe.Line(b.Target.Namespace), b.Nonce, b.Expires.UTC().Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "bundle %s: %s %s, plan sha256 %s, workspace %s, nonce %s, expires %s\n", path, b.Tool, b.Class, b.SHA256,
+			termsafe.Line(b.Target.Workspace), b.Nonce, b.Expires.UTC().Format(time.RFC3339))
+	}
 	bad := 0
 	for _, s := range sigs {
 		sig, err := proposal.ParseSignature(s.Data)

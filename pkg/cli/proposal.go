@@ -62,7 +62,8 @@ func readLimited(path string, limit int64) ([]byte, error) {
 }
 
 // signedApprover approves the apply of an agent's terraform plan file
-// that has a proposal bundle next to it (PLAN.proposal.json) when enough
+// that has a proposal bundle next to it (PLAN.proposal.json), or a kubectl
+// apply of manifests with one beside its first input, when enough
 // keys of the root-owned allowed_signers file signed that bundle, and the
 // bundle covers exactly this plan, this target and is unexpired. A request
 // without a bundle goes to next. A bundle that does not verify is a
@@ -73,6 +74,9 @@ type signedApprover struct {
 	required int
 	nonces   proposal.NonceStore
 	now      func() time.Time
+	// cluster reads the kube-system UID a kubectl bundle's pin is
+	// compared with (nil: kubectl bundles are refused).
+	cluster clusterReader
 }
 
 var _ approve.Approver = signedApprover{}
@@ -86,10 +90,10 @@ func (s signedApprover) Unattended() approve.Approver {
 
 func (s signedApprover) Approve(ctx context.Context, r *approve.Request) (approve.Answer, error) {
 	a := r.Assessment
-	if a == nil || a.Tool != "terraform" || a.Plan == nil || a.Plan.Owned || len(a.Exec.Args) == 0 || a.Exec.Args[0] != "apply" {
+	bundle, found := bundleOf(r)
+	if !found {
 		return s.next.Approve(ctx, r)
 	}
-	bundle := a.Plan.Path + bundleSuffix
 	data, err := readLimited(bundle, proposal.MaxBundleSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return s.next.Approve(ctx, r)
@@ -106,7 +110,7 @@ func (s signedApprover) Approve(ctx context.Context, r *approve.Request) (approv
 			return deny(err)
 		}
 	}
-	ok, err := s.verify(a, r, data, bundle)
+	ok, err := s.verify(ctx, a, r, data, bundle)
 	if err != nil {
 		return deny(err)
 	}
@@ -123,7 +127,26 @@ func (s signedApprover) Approve(ctx context.Context, r *approve.Request) (approv
 		Reason: "signed proposal bundle, nonce " + ok.Bundle.Nonce}, nil
 }
 
-func (s signedApprover) verify(a *classify.Assessment, r *approve.Request, data []byte, bundle string) (*proposal.Approved, error) {
+// bundleOf is where the proposal bundle of an approval request would be:
+// beside the agent's plan file of a terraform apply, beside the first
+// manifest input of a plain kubectl apply (kubectlBundlePath).
+func bundleOf(r *approve.Request) (string, bool) {
+	a := r.Assessment
+	switch {
+	case a == nil:
+		return "", false
+	case a.Tool == "terraform":
+		if a.Plan == nil || a.Plan.Owned || len(a.Exec.Args) == 0 || a.Exec.Args[0] != "apply" {
+			return "", false
+		}
+		return a.Plan.Path + bundleSuffix, true
+	case a.Tool == "kubectl" && a.Subcommand == "apply" && r.Req != nil:
+		return kubectlBundlePath(r.Req.Cwd, a.Manifests)
+	}
+	return "", false
+}
+
+func (s signedApprover) verify(ctx context.Context, a *classify.Assessment, r *approve.Request, data []byte, bundle string) (*proposal.Approved, error) {
 	signers, err := os.ReadFile(s.allowed)
 	if err != nil {
 		return nil, fmt.Errorf("approvals.allowedSigners: %w", err)
@@ -139,12 +162,41 @@ func (s signedApprover) verify(a *classify.Assessment, r *approve.Request, data 
 	if err != nil {
 		return nil, err
 	}
-	target, pins, err := terraformTarget(a, getenvFrom(r.Req.Env))
-	if err != nil {
+	c := proposal.Check{Bundle: data, Signatures: sigs, Allowed: allowed, Required: s.required,
+		Now: s.now(), Tool: a.Tool, Class: a.Class.String()}
+	if a.Tool == "kubectl" {
+		if err := s.kubectlCheck(ctx, a, data, &c); err != nil {
+			return nil, err
+		}
+		return proposal.Verify(c)
+	}
+	if c.Target, c.Pins, err = terraformTarget(a, getenvFrom(r.Req.Env)); err != nil {
 		return nil, err
 	}
-	return proposal.Verify(proposal.Check{Bundle: data, Signatures: sigs, Allowed: allowed, Required: s.required,
-		Now: s.now(), Tool: "terraform", SHA256: a.Plan.SHA256, Class: a.Class.String(), Target: target, Pins: pins})
+	c.SHA256 = a.Plan.SHA256
+	return proposal.Verify(c)
+}
+
+// kubectlCheck fills in what a kubectl apply is checked against: the
+// flattened manifests' hash, the target, and the cluster's kube-system UID
+// and the versions of the objects the manifests name, read now. Only a plain apply (run.PlainApply) can be signed.
+func (s signedApprover) kubectlCheck(ctx context.Context, a *classify.Assessment, data []byte, c *proposal.Check) error {
+	if !run.PlainApply(a) {
+		return fmt.Errorf("a signed kubectl apply takes only target flags and -f/-k: the bundle does not cover the others")
+	}
+	c.SHA256, c.Target = a.ManifestSHA256, kubectlTarget(a)
+	if c.Target.Server == "" || c.Target.CAFingerprint == "" {
+		return fmt.Errorf("cannot tell which cluster context %q is: its server or certificate authority is not known (insecure-skip-tls-verify, or no CA)", c.Target.Context)
+	}
+	b, err := proposal.Parse(data)
+	if err != nil || b.Target != c.Target {
+		return nil // Verify refuses it, and says why
+	}
+	if s.cluster == nil {
+		return fmt.Errorf("cannot read the cluster's identity to check the bundle's pin")
+	}
+	c.Pins, err = kubectlPins(ctx, s.cluster, a)
+	return err
 }
 
 func getenvFrom(env []string) func(string) string {
@@ -195,6 +247,7 @@ func wireSignedApprovals(f *Factory, p *pipeline.Pipeline, admin *adminConfig) {
 	if next == nil {
 		next = approve.None{}
 	}
+	cluster, _ := p.Executor.(clusterReader)
 	p.Approver = signedApprover{next: next, allowed: admin.Approvals.AllowedSigners, required: admin.Approvals.Required,
-		nonces: proposal.NonceStore{Dir: filepath.Join(stateDir(f), "nonces")}, now: time.Now}
+		nonces: proposal.NonceStore{Dir: filepath.Join(stateDir(f), "nonces")}, now: time.Now, cluster: cluster}
 }

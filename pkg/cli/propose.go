@@ -22,7 +22,7 @@ type proposeOptions struct {
 func newProposeCmd(f *Factory) *cobra.Command {
 	opts := &proposeOptions{}
 	cmd := &cobra.Command{
-		Use:   "propose [--expires DURATION] terraform plan -out=PLAN [ARGS...]",
+		Use:   "propose [--expires DURATION] (terraform plan -out=PLAN | kubectl apply -f FILE|DIR | kubectl apply -k DIR) [ARGS...]",
 		Short: "Plan a change and write a proposal bundle for humans to sign",
 		Long: `Propose runs terraform plan through agentctl's pipeline, as
 "agentctl terraform plan" does (sandboxed, under the read identity), then
@@ -32,21 +32,35 @@ and reasons, the target (workspace, backend, directory), the rendered plan,
 creation and expiry times, a random nonce, and the state's lineage and
 serial the plan was made against.
 
+For kubectl apply, propose reads the manifests (-f files, directories,
+-k kustomizations) once and flattens them into the exact stream the apply
+feeds kubectl, classifies them, computes the server-side dry-run diff of
+those bytes and reads the cluster's kube-system namespace UID (sandboxed,
+under the read identity); nothing is applied. The bundle goes beside the
+first input: deploy.yaml.proposal.json, or deploy.proposal.json for a
+directory deploy/. It pins the manifests' SHA-256, the context, cluster,
+server, CA and namespace, and the cluster's UID.
+
 Humans sign the bundle with "agentctl approve"; "agentctl terraform apply
-PLAN" then runs without a human where the admin config's approvals allow
-the signers (docs/ci.md). With --output json it prints the bundle's path,
-hash, class and nonce as one JSON object.`,
+PLAN" (or the same "agentctl kubectl apply -f ...") then runs without a
+human where the admin config's approvals allow the signers (docs/ci.md).
+With --output json it prints the bundle's path, hash, class and nonce as
+one JSON object.`,
 		Example: `  agentctl propose terraform plan -out=prod.tfplan
-  agentctl --output json propose --expires 4h terraform plan -out=prod.tfplan -var-file=prod.tfvars`,
+  agentctl --output json propose --expires 4h terraform plan -out=prod.tfplan -var-file=prod.tfvars
+  agentctl propose kubectl --context prod -n web apply -f deploy/`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "terraform" || args[1] != "plan" {
-				return &UsageError{Err: fmt.Errorf("cannot propose %q: only terraform plan is supported\nhint: agentctl propose terraform plan -out=PLAN", strings.Join(args, " "))}
-			}
 			if opts.Expires <= 0 {
 				return &UsageError{Err: fmt.Errorf("--expires %s is not a positive duration", opts.Expires)}
 			}
-			return proposeRun(cmd, f, opts, args[1:])
+			switch {
+			case args[0] == "terraform" && args[1] == "plan":
+				return proposeRun(cmd, f, opts, args[1:])
+			case args[0] == "kubectl":
+				return proposeKubectlRun(cmd, f, opts, args[1:])
+			}
+			return &UsageError{Err: fmt.Errorf("cannot propose %q: only terraform plan and kubectl apply are supported\nhint: agentctl propose terraform plan -out=PLAN, or agentctl propose kubectl apply -f DIR", strings.Join(args, " "))}
 		},
 	}
 	cmd.Flags().DurationVar(&opts.Expires, "expires", 24*time.Hour, "how long the bundle can be applied")
@@ -141,8 +155,8 @@ func proposeRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, args []str
 		return err
 	}
 	path := a.Plan.Path + bundleSuffix
-	if err := os.WriteFile(path, enc, 0o644); err != nil {
-		return fmt.Errorf("write the proposal bundle: %w", err)
+	if err := writeBundle(path, enc); err != nil {
+		return err
 	}
 	if f.Global.JSON() {
 		return json.NewEncoder(f.IO.Out).Encode(map[string]any{"bundle": path, "plan": a.Plan.Path, "sha256": b.SHA256,
@@ -150,5 +164,24 @@ func proposeRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, args []str
 	}
 	fmt.Fprintf(f.IO.ErrOut, "agentctl: proposal %s (%s, %s, plan sha256 %s)\nhint: a human signs it with: agentctl approve %s\n",
 		path, b.Class, a.Plan.Summary, short(b.SHA256), filepath.Base(path))
+	return nil
+}
+
+// writeBundle writes a new bundle at path and removes the signatures
+// beside it (path.*.sig): they signed the bundle it replaces, and one that
+// does not verify refuses the apply of the new one.
+func writeBundle(path string, enc []byte) error {
+	if err := os.WriteFile(path, enc, 0o644); err != nil {
+		return fmt.Errorf("write the proposal bundle: %w", err)
+	}
+	old, err := filepath.Glob(globEscape(path) + ".*.sig")
+	if err != nil {
+		return err
+	}
+	for _, s := range old {
+		if err := os.Remove(s); err != nil {
+			return fmt.Errorf("remove the signature of the bundle replaced: %w", err)
+		}
+	}
 	return nil
 }

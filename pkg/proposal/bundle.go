@@ -72,7 +72,12 @@ type Target struct {
 
 // Pins are facts about the target the change was planned against.
 type Pins struct {
-	ClusterUID   string  `json:"clusterUid,omitempty"`  // kube-system namespace UID
+	ClusterUID string `json:"clusterUid,omitempty"` // kube-system namespace UID
+	// Objects is the SHA-256 of the kind, namespace, name and
+	// resourceVersion of each live object a kubectl bundle's manifests
+	// name (none for objects not created yet), as read when proposed: the
+	// state the diff was made against.
+	Objects      string  `json:"objectsSha256,omitempty"`
 	StateLineage string  `json:"stateLineage"`          // terraform state lineage ("" before the first apply)
 	StateSerial  *uint64 `json:"stateSerial,omitempty"` // terraform state serial
 }
@@ -164,6 +169,8 @@ func (b *Bundle) validate() error {
 		return bad("terraform bundle without a state serial pin")
 	case b.Tool == "kubectl" && b.Pins.ClusterUID == "":
 		return bad("kubectl bundle without a cluster UID pin")
+	case b.Tool == "kubectl" && !isHex(b.Pins.Objects, 64):
+		return bad("kubectl bundle without an objects pin")
 	}
 	return nil
 }

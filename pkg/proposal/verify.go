@@ -86,7 +86,11 @@ func Verify(c Check) (*Approved, error) {
 		return nil, refuse("the bytes to run (sha256 %s) are not the ones approved (sha256 %s)", short(c.SHA256), short(b.SHA256))
 	}
 	if b.Class != c.Class {
-		return nil, refuse("bundle says class %s, the plan is %s", b.Class, c.Class)
+		what := "the plan is"
+		if c.Tool == "kubectl" {
+			what = "the manifests are"
+		}
+		return nil, refuse("bundle says class %s, %s %s", b.Class, what, c.Class)
 	}
 	if !c.Now.Before(b.Expires) {
 		return nil, refuse("bundle expired at %s", b.Expires.UTC().Format(time.RFC3339))
@@ -158,6 +162,9 @@ func sameTarget(want, got Target) error {
 func samePins(want, got Pins) error {
 	if want.ClusterUID != got.ClusterUID {
 		return refuse("bundle is for the cluster with kube-system UID %q, this one is %q", want.ClusterUID, got.ClusterUID)
+	}
+	if want.Objects != got.Objects {
+		return refuse("the objects the manifests name changed since they were proposed (resourceVersions sha256 %s, now %s): the signed diff is stale", short(want.Objects), short(got.Objects))
 	}
 	if want.StateLineage != got.StateLineage {
 		return refuse("bundle was planned against state lineage %q, the state is lineage %q", want.StateLineage, got.StateLineage)

@@ -232,3 +232,32 @@ func TestNonceCheckSeesUse(t *testing.T) {
 		t.Fatalf("used nonce: %v, want ErrReplayed", err)
 	}
 }
+
+func TestKubectlBundleNeedsItsPins(t *testing.T) {
+	nonce, _ := NewNonce()
+	full := Pins{ClusterUID: "0b6e6c4a-1f0e-4d7e-9a53-6f1e2b3c4d5e", Objects: HashBytes(nil)}
+	for _, c := range []struct {
+		name string
+		pins Pins
+		err  string // "" = valid
+	}{
+		{"cluster UID and objects", full, ""},
+		{"no cluster UID", Pins{Objects: full.Objects}, "without a cluster UID pin"},
+		{"no objects pin", Pins{ClusterUID: full.ClusterUID}, "without an objects pin"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &Bundle{Version: Version, Tool: "kubectl", SHA256: HashBytes([]byte("---\n")), Class: "write",
+				Target: Target{Context: "prod", Server: "https://10.0.0.1:6443"}, Created: t0, Expires: t0.Add(time.Hour), Nonce: nonce, Pins: c.pins}
+			_, err := b.Marshal()
+			if c.err == "" {
+				if err != nil {
+					t.Fatalf("Marshal: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformedBundle) || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("err = %v, want a malformed bundle %s", err, c.err)
+			}
+		})
+	}
+}

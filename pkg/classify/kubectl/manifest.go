@@ -89,6 +89,10 @@ func (s *state) readManifests() error {
 		streams = append(streams, stream{name: kust, data: b})
 	}
 	s.a.Exec.Args = rewriteInputs(p, s.req.Args)
+	s.a.Manifests = append([]string(nil), files...) // -f and -k exclude each other (above)
+	if kust != "" {
+		s.a.Manifests = []string{kust}
+	}
 	if raw {
 		// --raw sends the body as it is: it is not a manifest stream.
 		var body []byte

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -145,4 +146,22 @@ func TestManifestIOErrors(t *testing.T) {
 			t.Errorf("Exec.Args = %q", a.Exec.Args)
 		}
 	})
+}
+
+func TestManifestInputsAreNamed(t *testing.T) {
+	for _, c := range []struct {
+		name, args string
+		want       []string
+	}{
+		{"-f FILE -f DIR", "apply -f manifests/deploy.yaml --filename=dir", []string{"manifests/deploy.yaml", "dir"}},
+		{"-k DIR", "apply -k kustomize", []string{"kustomize"}},
+		{"no manifests", "get pods", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := classifyArgs(t, strings.Fields(c.args), "")
+			if !slices.Equal(a.Manifests, c.want) {
+				t.Errorf("Manifests = %q, want %q", a.Manifests, c.want)
+			}
+		})
+	}
 }
