@@ -16,6 +16,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/proposal"
+	"github.com/agentctl/agentctl/pkg/run"
 )
 
 // bundleSuffix names a plan file's proposal bundle: PLAN.proposal.json.

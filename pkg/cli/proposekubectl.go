@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/proposal"
 	"github.com/agentctl/agentctl/pkg/request"
@@ -97,8 +98,8 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 	}
 	if d.Action == policy.Deny {
 		// What the policy refuses cannot be applied, signed or not.
-		p.Auditor.Decision(&run.Event{Req: req, Assessment: a, Decision: d})
-		return &run.DeniedError{RequestID: req.ID, Assessment: a, Decision: d, Message: d.Message}
+		p.Auditor.Decision(&pipeline.Event{Req: req, Assessment: a, Decision: d})
+		return &pipeline.DeniedError{RequestID: req.ID, Assessment: a, Decision: d, Message: d.Message}
 	}
 	if a.Exec.Stdin == nil || a.DryRun || a.Class == classify.Read {
 		return &UsageError{Err: fmt.Errorf("kubectl apply without manifests to apply (or a dry run): nothing to propose\nhint: agentctl propose kubectl apply -f deploy/")}
