@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/broker/proto"
+	"github.com/agentctl/agentctl/pkg/broker/worker"
 	"github.com/agentctl/agentctl/pkg/childproc"
 )
 
@@ -55,15 +56,32 @@ type Server struct {
 	Event func(Event)
 	// Ready, when set, is called once the server accepts connections.
 	Ready func()
+	// Warm is how many prestarted workers the broker keeps waiting for
+	// requests (package worker); 0 starts every worker fresh.
+	Warm int
 
-	uid int
-	wg  sync.WaitGroup
+	uid  int
+	wg   sync.WaitGroup
+	pool *pool
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits
 // for the requests that are running to end.
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.uid = os.Geteuid()
+	if s.Warm > 0 {
+		s.pool = newPool(s.Exe, s.Env, s.Warm)
+		fillCtx, stopFill := context.WithCancel(ctx)
+		filled := make(chan struct{})
+		go func() {
+			defer close(filled)
+			s.pool.fill(fillCtx)
+		}()
+		defer func() {
+			stopFill()
+			<-filled
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		ln.UnixListener.Close()
@@ -173,11 +191,33 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 	for i, fd := range fds {
 		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr"}[i])
 	}
+	cmd, err := s.start(req, files)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		fail(&proto.Error{Code: proto.CodeRequest, Message: "cannot start the command: " + err.Error()})
+		return
+	}
+	s.wait(c, r, cmd, fail)
+}
+
+// start starts the worker for req: a warm one from the pool when one can
+// take it, else a fresh one.
+func (s *Server) start(req *proto.Request, files []*os.File) (*exec.Cmd, error) {
+	env := WorkerEnv(s.Env, req.Env)
+	if s.pool != nil {
+		if fi, err := os.Stat(req.Cwd); err == nil && fi.IsDir() {
+			if cmd := s.pool.take(&worker.Spec{Argv: req.Argv, Cwd: req.Cwd, Env: env}, files); cmd != nil {
+				return cmd, nil
+			}
+		}
+	}
 	cmd := &exec.Cmd{
 		Path:   s.Exe,
 		Args:   req.Argv,
 		Dir:    req.Cwd,
-		Env:    WorkerEnv(s.Env, req.Env),
+		Env:    env,
 		Stdin:  files[0],
 		Stdout: files[1],
 		Stderr: files[2],
@@ -186,14 +226,12 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		// fails closed through the broker; docs/protocol.md).
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	err := childproc.Start(cmd)
-	for _, f := range files {
-		f.Close()
-	}
-	if err != nil {
-		fail(&proto.Error{Code: proto.CodeRequest, Message: "cannot start the command: " + err.Error()})
-		return
-	}
+	return cmd, childproc.Start(cmd)
+}
+
+// wait forwards signals to the worker cmd while it runs and sends its
+// exit code.
+func (s *Server) wait(c *net.UnixConn, r *fdReader, cmd *exec.Cmd, fail func(*proto.Error)) {
 	pgid := cmd.Process.Pid
 	done := make(chan struct{})
 	go func() {
@@ -215,7 +253,7 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	code := 0
 	var exit *exec.ExitError

@@ -31,6 +31,7 @@ const readyLine = "broker serving at "
 type serveOptions struct {
 	Foreground bool
 	Socket     string
+	Warm       int
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -54,6 +55,7 @@ socket is ready; its messages go to broker.log beside the socket.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.Foreground, "foreground", false, "stay in the foreground (for a terminal or a service manager)")
+	cmd.Flags().IntVar(&o.Warm, "warm", 2, "how many prestarted workers wait for requests (0: start each fresh)")
 	cmd.Flags().StringVar(&o.Socket, "socket", "", "the socket to listen on (default $XDG_RUNTIME_DIR/agentctl/broker.sock)")
 	return cmd
 }
@@ -80,12 +82,15 @@ func serveSocket(f *Factory, o *serveOptions) (string, error) {
 }
 
 func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
+	if o.Warm < 0 {
+		return &UsageError{Err: fmt.Errorf("--warm %d: want 0 or more", o.Warm)}
+	}
 	sock, err := serveSocket(f, o)
 	if err != nil {
 		return err
 	}
 	if !o.Foreground {
-		return serveBackground(f, sock)
+		return serveBackground(f, sock, o.Warm)
 	}
 	ready := func(string) {}
 	if fd := f.Getenv(readyFDEnv); fd != "" {
@@ -93,14 +98,14 @@ func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
 		w := os.NewFile(uintptr(n), "ready")
 		ready = func(line string) { fmt.Fprintln(w, line); w.Close() }
 	}
-	err = serveForeground(ctx, f, sock, ready)
+	err = serveForeground(ctx, f, sock, o.Warm, ready)
 	if err != nil {
 		ready("error: " + err.Error())
 	}
 	return err
 }
 
-func serveForeground(ctx context.Context, f *Factory, sock string, ready func(string)) error {
+func serveForeground(ctx context.Context, f *Factory, sock string, warm int, ready func(string)) error {
 	if _, err := loadAdmin(f); err != nil {
 		return err
 	}
@@ -129,6 +134,7 @@ func serveForeground(ctx context.Context, f *Factory, sock string, ready func(st
 		Exe:     exe,
 		Env:     env,
 		Version: version,
+		Warm:    warm,
 		Event: func(ev broker.Event) {
 			rec := audit.NewBrokerEvent(ev.PeerUID, ev.PeerPID, ev.What, errText(ev.Err), time.Now().UTC())
 			if tool, args, ok := boot.ToolArgs(ev.Argv); ok {
@@ -160,7 +166,7 @@ func errText(err error) string {
 
 // serveBackground starts `serve --foreground` in a new session, detached
 // from this terminal, and returns once it listens or has failed.
-func serveBackground(f *Factory, sock string) error {
+func serveBackground(f *Factory, sock string, warm int) error {
 	exe, err := f.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find agentctl's own binary: %w", err)
@@ -179,7 +185,7 @@ func serveBackground(f *Factory, sock string) error {
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock)
+	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock, "--warm", strconv.Itoa(warm))
 	cmd.Env = append(append([]string{}, f.Environ...), readyFDEnv+"=3")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{w}
