@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,10 @@ type serveOptions struct {
 	Foreground bool
 	Socket     string
 	Warm       int
+	// InstallUnit writes the systemd user unit instead of serving;
+	// Print prints it.
+	InstallUnit bool
+	Print       bool
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -55,6 +60,8 @@ socket is ready; its messages go to broker.log beside the socket.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.Foreground, "foreground", false, "stay in the foreground (for a terminal or a service manager)")
+	cmd.Flags().BoolVar(&o.InstallUnit, "install-unit", false, "write the systemd user unit that runs the broker to ~/.config/systemd/user/ and exit")
+	cmd.Flags().BoolVar(&o.Print, "print", false, "with --install-unit: print the unit instead of writing it")
 	cmd.Flags().IntVar(&o.Warm, "warm", 2, "how many prestarted workers wait for requests (0: start each fresh)")
 	cmd.Flags().StringVar(&o.Socket, "socket", "", "the socket to listen on (default $XDG_RUNTIME_DIR/agentctl/broker.sock)")
 	return cmd
@@ -82,6 +89,14 @@ func serveSocket(f *Factory, o *serveOptions) (string, error) {
 }
 
 func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
+	switch {
+	case o.Print && !o.InstallUnit:
+		return &UsageError{Err: errors.New("--print needs --install-unit")}
+	case o.InstallUnit && (o.Foreground || o.Socket != ""):
+		return &UsageError{Err: errors.New("cannot set --install-unit and --foreground or --socket at the same time")}
+	case o.InstallUnit:
+		return installUnit(f, o.Print)
+	}
 	if o.Warm < 0 {
 		return &UsageError{Err: fmt.Errorf("--warm %d: want 0 or more", o.Warm)}
 	}
