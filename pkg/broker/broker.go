@@ -1,9 +1,11 @@
 // Package broker is agentctl's per-user broker (`agentctl serve`): it
 // listens on a unix socket, admits only clients of its own uid
 // (SO_PEERCRED), speaks the protocol of package proto with each, and runs
-// every request in a fresh worker: agentctl itself, in one-shot mode,
-// with the client's standard streams, argv and working directory and an
-// environment the broker builds from its own (see [WorkerEnv]). The
+// every request in a worker of its own: agentctl itself, in one-shot
+// mode, with the client's standard streams, argv and working directory
+// and an environment the broker builds from its own (see [WorkerEnv]);
+// a warm one that has initialised already when it can (package worker,
+// [Server.Warm]), else a fresh one. The
 // worker does everything a one-shot agentctl does, audit included; the
 // broker only carries requests, signals and exit codes, and reports what
 // it refused through [Server.Event].
