@@ -92,6 +92,8 @@ func Become() (w *Worker, code int, exit bool) {
 	if os.Getenv(WarmEnv) == "" {
 		return nil, 0, false
 	}
+	// Not inherited by what this worker starts.
+	syscall.CloseOnExec(SpecFD)
 	// The sandbox child for a likely read, as package boot starts it for
 	// a one-shot agentctl: its start does not depend on the request.
 	var child *spawn.Piped
