@@ -30,12 +30,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/agentctl/agentctl/pkg/boot"
+	"github.com/agentctl/agentctl/pkg/boot/gc"
 	"github.com/agentctl/agentctl/sandbox/spawn"
 )
 
@@ -132,6 +136,7 @@ func Become() (w *Worker, code int, exit bool) {
 		}
 	}
 	os.Args = spec.Argv
+	holdGC()
 	if err := os.Chdir(spec.Cwd); err != nil {
 		if child != nil {
 			child.Close()
@@ -198,6 +203,21 @@ func receive(f *os.File) (*Spec, []int, error) {
 		return nil, fds, errors.New("request without argv")
 	}
 	return &spec, fds, nil
+}
+
+// holdGC gives the request's start what package gc gives a process's:
+// no collection for [gc.Delay] (the one-shot start's window has long
+// passed in a worker that waited), unless GOGC or GOMEMLIMIT is set.
+func holdGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gc.Limit)
+	time.AfterFunc(gc.Delay, func() {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
 }
 
 func closeFDs(fds []int) {
