@@ -47,13 +47,14 @@ func newServeCmd(f *Factory) *cobra.Command {
 		Long: `serve starts the broker: a long-lived agentctl listening on
 $XDG_RUNTIME_DIR/agentctl/broker.sock. While it runs, "agentctl kubectl …",
 "agentctl terraform …", "agentctl tofu …", "agentctl explain …" and the shims
-hand their command to it; it runs each in a fresh agentctl with the
-broker's own configuration, credentials config, policy, audit log and
+hand their command to it; it runs each in an agentctl process of its own
+(started ahead and initialised: --warm) with the broker's own configuration, credentials config, policy, audit log and
 caches, never the client's environment (docs/protocol.md). Only processes
 of this user may connect.
 
 Without --foreground it starts in the background and returns once the
-socket is ready; its messages go to broker.log beside the socket.`,
+socket is ready; its messages go to broker.log beside the socket.
+--install-unit writes a systemd user unit that runs it instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serveRun(cmd.Context(), f, o)
