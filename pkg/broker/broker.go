@@ -1,9 +1,11 @@
 // Package broker is agentctl's per-user broker (`agentctl serve`): it
 // listens on a unix socket, admits only clients of its own uid
 // (SO_PEERCRED), speaks the protocol of package proto with each, and runs
-// every request in a fresh worker: agentctl itself, in one-shot mode,
-// with the client's standard streams, argv and working directory and an
-// environment the broker builds from its own (see [WorkerEnv]). The
+// every request in a worker of its own: agentctl itself, in one-shot
+// mode, with the client's standard streams, argv and working directory
+// and an environment the broker builds from its own (see [WorkerEnv]);
+// a warm one that has initialised already when it can (package worker,
+// [Server.Warm]), else a fresh one. The
 // worker does everything a one-shot agentctl does, audit included; the
 // broker only carries requests, signals and exit codes, and reports what
 // it refused through [Server.Event].
@@ -27,6 +29,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/broker/proto"
+	"github.com/agentctl/agentctl/pkg/broker/worker"
 	"github.com/agentctl/agentctl/pkg/childproc"
 )
 
@@ -60,16 +63,33 @@ type Server struct {
 	// InboxSocket is where the broker's workers ask the inbox; the
 	// broker listens there while an inbox is attached (ServeApprover).
 	InboxSocket string
+	// Warm is how many prestarted workers the broker keeps waiting for
+	// requests (package worker); 0 starts every worker fresh.
+	Warm int
 
 	uid     int
 	wg      sync.WaitGroup
 	workers sync.Map // a running worker's pid → its client's pid
+	pool    *pool
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits
 // for the requests that are running to end.
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.uid = os.Geteuid()
+	if s.Warm > 0 {
+		s.pool = newPool(s.Exe, s.Env, s.Warm)
+		fillCtx, stopFill := context.WithCancel(ctx)
+		filled := make(chan struct{})
+		go func() {
+			defer close(filled)
+			s.pool.fill(fillCtx)
+		}()
+		defer func() {
+			stopFill()
+			<-filled
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		ln.UnixListener.Close()
@@ -191,11 +211,34 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 	for i, fd := range fds {
 		files[i] = os.NewFile(uintptr(fd), []string{"stdin", "stdout", "stderr", "tty"}[i])
 	}
+	cmd, err := s.start(req, files, clientPID)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		fail(&proto.Error{Code: proto.CodeRequest, Message: "cannot start the command: " + err.Error()})
+		return
+	}
+	s.wait(c, r, cmd, clientPID, fail)
+}
+
+// start starts the worker for req: a warm one from the pool when one can
+// take it (a request that passes the client's terminal, files[3], gets a
+// fresh one), else a fresh one.
+func (s *Server) start(req *proto.Request, files []*os.File, clientPID int) (*exec.Cmd, error) {
+	env := WorkerEnv(s.Env, req.Env)
+	if s.pool != nil && len(files) == 3 {
+		if fi, err := os.Stat(req.Cwd); err == nil && fi.IsDir() {
+			if cmd := s.pool.take(&worker.Spec{Argv: req.Argv, Cwd: req.Cwd, Env: env}, files); cmd != nil {
+				return cmd, nil
+			}
+		}
+	}
 	cmd := &exec.Cmd{
 		Path:   s.Exe,
 		Args:   req.Argv,
 		Dir:    req.Cwd,
-		Env:    WorkerEnv(s.Env, req.Env),
+		Env:    env,
 		Stdin:  files[0],
 		Stdout: files[1],
 		Stderr: files[2],
@@ -209,14 +252,12 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 		cmd.ExtraFiles = files[3:]
 		cmd.Env = append(cmd.Env, client.TTYEnv+"=3", client.ClientPIDEnv+"="+strconv.Itoa(clientPID))
 	}
-	err := childproc.Start(cmd)
-	for _, f := range files {
-		f.Close()
-	}
-	if err != nil {
-		fail(&proto.Error{Code: proto.CodeRequest, Message: "cannot start the command: " + err.Error()})
-		return
-	}
+	return cmd, childproc.Start(cmd)
+}
+
+// wait forwards signals to the worker cmd while it runs and sends its
+// exit code.
+func (s *Server) wait(c *net.UnixConn, r *fdReader, cmd *exec.Cmd, clientPID int, fail func(*proto.Error)) {
 	pgid := cmd.Process.Pid
 	// The inbox names the client, not the worker (ServeApprover).
 	s.workers.Store(pgid, clientPID)
@@ -241,7 +282,7 @@ func (s *Server) run(c *net.UnixConn, r *fdReader, req *proto.Request, fds []int
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	code := 0
 	var exit *exec.ExitError

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
+	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
@@ -102,6 +105,11 @@ func printError(w io.Writer, err error, asJSON bool) {
 	var h hinted
 	if errors.As(err, &h) {
 		hint = h.Hint()
+	}
+	var auditErr *audit.WriteError
+	if _, worker := os.LookupEnv(client.WorkerEnv); worker && errors.As(err, &auditErr) {
+		// The agent's environment does not choose the broker's log.
+		hint += "; the log is the broker's: " + audit.EnvPath + " in the environment agentctl serve starts with, not the agent's"
 	}
 	if asJSON {
 		obj := map[string]any{"error": err.Error(), "exitCode": code}

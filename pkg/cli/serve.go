@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,11 @@ const readyLine = "broker serving at "
 type serveOptions struct {
 	Foreground bool
 	Socket     string
+	Warm       int
+	// InstallUnit writes the systemd user unit instead of serving;
+	// Print prints it.
+	InstallUnit bool
+	Print       bool
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -42,19 +48,23 @@ func newServeCmd(f *Factory) *cobra.Command {
 		Long: `serve starts the broker: a long-lived agentctl listening on
 $XDG_RUNTIME_DIR/agentctl/broker.sock. While it runs, "agentctl kubectl …",
 "agentctl terraform …", "agentctl tofu …", "agentctl explain …" and the shims
-hand their command to it; it runs each in a fresh agentctl with the
-broker's own configuration, credentials config, policy, audit log and
+hand their command to it; it runs each in an agentctl process of its own
+(started ahead and initialised: --warm) with the broker's own configuration, credentials config, policy, audit log and
 caches, never the client's environment (docs/protocol.md). Only processes
 of this user may connect.
 
 Without --foreground it starts in the background and returns once the
-socket is ready; its messages go to broker.log beside the socket.`,
+socket is ready; its messages go to broker.log beside the socket.
+--install-unit writes a systemd user unit that runs it instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serveRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.Foreground, "foreground", false, "stay in the foreground (for a terminal or a service manager)")
+	cmd.Flags().BoolVar(&o.InstallUnit, "install-unit", false, "write the systemd user unit that runs the broker to ~/.config/systemd/user/ and exit")
+	cmd.Flags().BoolVar(&o.Print, "print", false, "with --install-unit: print the unit instead of writing it")
+	cmd.Flags().IntVar(&o.Warm, "warm", 2, "how many prestarted workers wait for requests (0: start each fresh)")
 	cmd.Flags().StringVar(&o.Socket, "socket", "", "the socket to listen on (default $XDG_RUNTIME_DIR/agentctl/broker.sock)")
 	return cmd
 }
@@ -81,12 +91,23 @@ func serveSocket(f *Factory, o *serveOptions) (string, error) {
 }
 
 func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
+	switch {
+	case o.Print && !o.InstallUnit:
+		return &UsageError{Err: errors.New("--print needs --install-unit")}
+	case o.InstallUnit && (o.Foreground || o.Socket != ""):
+		return &UsageError{Err: errors.New("cannot set --install-unit and --foreground or --socket at the same time")}
+	case o.InstallUnit:
+		return installUnit(f, o.Print)
+	}
+	if o.Warm < 0 {
+		return &UsageError{Err: fmt.Errorf("--warm %d: want 0 or more", o.Warm)}
+	}
 	sock, err := serveSocket(f, o)
 	if err != nil {
 		return err
 	}
 	if !o.Foreground {
-		return serveBackground(f, sock)
+		return serveBackground(f, sock, o.Warm)
 	}
 	ready := func(string) {}
 	if fd := f.Getenv(readyFDEnv); fd != "" {
@@ -94,14 +115,14 @@ func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
 		w := os.NewFile(uintptr(n), "ready")
 		ready = func(line string) { fmt.Fprintln(w, line); w.Close() }
 	}
-	err = serveForeground(ctx, f, sock, ready)
+	err = serveForeground(ctx, f, sock, o.Warm, ready)
 	if err != nil {
 		ready("error: " + err.Error())
 	}
 	return err
 }
 
-func serveForeground(ctx context.Context, f *Factory, sock string, ready func(string)) error {
+func serveForeground(ctx context.Context, f *Factory, sock string, warm int, ready func(string)) error {
 	if _, err := loadAdmin(f); err != nil {
 		return err
 	}
@@ -142,6 +163,7 @@ func serveForeground(ctx context.Context, f *Factory, sock string, ready func(st
 		Exe:     exe,
 		Env:     env,
 		Version: version,
+		Warm:    warm,
 		Event: func(ev broker.Event) {
 			rec := audit.NewBrokerEvent(ev.PeerUID, ev.PeerPID, ev.What, errText(ev.Err), time.Now().UTC())
 			if tool, args, ok := boot.ToolArgs(ev.Argv); ok {
@@ -175,7 +197,7 @@ func errText(err error) string {
 
 // serveBackground starts `serve --foreground` in a new session, detached
 // from this terminal, and returns once it listens or has failed.
-func serveBackground(f *Factory, sock string) error {
+func serveBackground(f *Factory, sock string, warm int) error {
 	exe, err := f.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find agentctl's own binary: %w", err)
@@ -194,7 +216,7 @@ func serveBackground(f *Factory, sock string) error {
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock)
+	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock, "--warm", strconv.Itoa(warm))
 	cmd.Env = append(append([]string{}, f.Environ...), readyFDEnv+"=3")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{w}
