@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/proposal"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -135,20 +136,10 @@ func proposeRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, args []str
 	if err != nil {
 		return err
 	}
-	nonce, err := proposal.NewNonce()
+	b, err := newBundle("terraform", a.Plan.SHA256, a, proposal.Target{Workspace: a.Target.Workspace, Dir: a.Target.Dir,
+		Backend: proposal.TerraformBackend(a.Target.Dir, f.Getenv("TF_DATA_DIR"))}, a.Plan.Rendered, opts.Expires, pins)
 	if err != nil {
 		return err
-	}
-	var reasons []string
-	for _, r := range a.Reasons {
-		reasons = append(reasons, r.Message)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	b := &proposal.Bundle{
-		Version: proposal.Version, Tool: "terraform", SHA256: a.Plan.SHA256, Class: a.Class.String(), Reasons: reasons,
-		Target: proposal.Target{Workspace: a.Target.Workspace, Dir: a.Target.Dir,
-			Backend: proposal.TerraformBackend(a.Target.Dir, f.Getenv("TF_DATA_DIR"))},
-		Summary: a.Plan.Rendered, Created: now, Expires: now.Add(opts.Expires), Nonce: nonce, Pins: pins,
 	}
 	enc, err := b.Marshal()
 	if err != nil {
@@ -184,4 +175,23 @@ func writeBundle(path string, enc []byte) error {
 		}
 	}
 	return nil
+}
+
+// newBundle is the proposal of what a assessed: the bytes' hash, its
+// class and reasons, target, summary and pins, created now with a fresh
+// nonce, expiring after expires.
+func newBundle(tool, sha256 string, a *classify.Assessment, t proposal.Target, summary string, expires time.Duration, pins proposal.Pins) (*proposal.Bundle, error) {
+	nonce, err := proposal.NewNonce()
+	if err != nil {
+		return nil, err
+	}
+	var reasons []string
+	for _, r := range a.Reasons {
+		reasons = append(reasons, r.Message)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	return &proposal.Bundle{
+		Version: proposal.Version, Tool: tool, SHA256: sha256, Class: a.Class.String(), Reasons: reasons,
+		Target: t, Summary: summary, Created: now, Expires: now.Add(expires), Nonce: nonce, Pins: pins,
+	}, nil
 }

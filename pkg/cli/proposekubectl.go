@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -131,19 +130,9 @@ func proposeKubectlRun(cmd *cobra.Command, f *Factory, opts *proposeOptions, arg
 		pv.Diff = "cannot compute the change: " + oneLine(err.Error())
 		fmt.Fprintf(f.IO.ErrOut, "agentctl: warning: %s\n", pv.Diff)
 	}
-	nonce, err := proposal.NewNonce()
+	b, err := newBundle("kubectl", a.ManifestSHA256, a, t, pv.Diff, opts.Expires, pins)
 	if err != nil {
 		return err
-	}
-	var reasons []string
-	for _, r := range a.Reasons {
-		reasons = append(reasons, r.Message)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	b := &proposal.Bundle{
-		Version: proposal.Version, Tool: "kubectl", SHA256: a.ManifestSHA256, Class: a.Class.String(), Reasons: reasons,
-		Target: t, Summary: pv.Diff, Created: now, Expires: now.Add(opts.Expires), Nonce: nonce,
-		Pins: pins,
 	}
 	if proposal.HashBytes(a.Exec.Stdin) != b.SHA256 {
 		return fmt.Errorf("internal error: the manifests' hash is not of the bytes that would run")
