@@ -259,3 +259,40 @@ func renameOrFail(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// Over TLS, records arrive when the collector's certificate chains to
+// the configured CA, and are refused (and wait) when it does not.
+func TestOTLPExportOverTLS(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http"} {
+		t.Run(protocol, func(t *testing.T) {
+			col := testenv.NewCollector(t)
+			ca := col.ServeTLS(t)
+			col.Start(t)
+			path := writeLog(t, 2)
+			addr := col.GRPC
+			if protocol == "http" {
+				addr = col.HTTP
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			other := testenv.NewCollector(t).ServeTLS(t) // another CA
+			wrong, err := NewExporter(path, OTLPConfig{Endpoint: addr, Protocol: protocol, CA: other, Cursor: path + ".cursor"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wrong.Close()
+			if sent, pending, err := wrong.Flush(ctx); err == nil || sent != 0 || pending != 2 {
+				t.Fatalf("with another CA: sent %d, %d pending, %v", sent, pending, err)
+			}
+			right, err := NewExporter(path, OTLPConfig{Endpoint: addr, Protocol: protocol, CA: ca, Cursor: path + ".cursor"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer right.Close()
+			if n := flush(t, right); n != 2 {
+				t.Fatalf("sent %d, want 2", n)
+			}
+			col.WaitLogs(t, 2)
+		})
+	}
+}

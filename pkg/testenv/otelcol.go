@@ -216,3 +216,20 @@ func (v otlpValue) String() string {
 	}
 	return fmt.Sprint(nil)
 }
+
+// ServeTLS makes the collector serve TLS (from its next Start) with a
+// certificate for 127.0.0.1 and localhost, and returns the PEM of the
+// CA that signed it.
+func (c *Collector) ServeTLS(t testing.TB) []byte {
+	t.Helper()
+	dir := filepath.Join(c.dir, "pki")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CertFile, c.KeyFile = p.certFile, p.keyFile
+	return p.caPEM
+}
