@@ -177,3 +177,23 @@ func TestOTLPMisconfiguredExport(t *testing.T) {
 		}
 	})
 }
+
+// TestOTLPExportByTheBroker: records left behind while the collector was
+// down go out from a running `agentctl serve` once it is back, with no
+// further command.
+func TestOTLPExportByTheBroker(t *testing.T) {
+	col := testenv.NewCollector(t)
+	adminFiles(t, map[string]string{"config.yaml": otlpConfig(col, "grpc")})
+	e := newEnv(t)
+	for range 3 {
+		if r := e.agentctl("kubectl", "get", "secret", "db", "-o", "yaml"); r.code != 77 {
+			t.Fatalf("exit %d, want 77: %s", r.code, r.stderr)
+		}
+	}
+	col.Start(t)
+	startBroker(t, e)
+	logs := col.WaitLogs(t, 3)
+	if len(logs) != 3 || logs[2].Attrs["agentctl.seq"] != "3" {
+		t.Fatalf("the collector has %d records, the last %v", len(logs), logs[len(logs)-1].Attrs)
+	}
+}
