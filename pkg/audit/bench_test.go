@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"context"
 	"os"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
 // BenchmarkAppendSynced is one Log.Append: lock, write, fdatasync. It
@@ -89,4 +92,65 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkAppendBatchedExported is BenchmarkAppendBatched with the OTLP
+// export on, as in agentctl serve: a sender flushes to the real
+// collector (gRPC) while records are appended. It reports the append
+// rate and, once the sender has caught up, the end-to-end export rate.
+func BenchmarkAppendBatchedExported(b *testing.B) {
+	col := testenv.NewCollector(b)
+	col.Start(b)
+	path := b.TempDir() + "/audit.jsonl"
+	l, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	e, err := NewExporter(path, OTLPConfig{Endpoint: col.GRPC, Insecure: true, Cursor: path + ".cursor"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	sent := make(chan int)
+	go func() {
+		n := 0
+		for ctx.Err() == nil {
+			s, _, _ := e.Flush(context.Background())
+			n += s
+		}
+		for { // what is left
+			s, p, err := e.Flush(context.Background())
+			n += s
+			if err != nil || p == 0 {
+				break
+			}
+		}
+		sent <- n
+	}()
+	bt := NewBatcher(l, 0)
+	defer bt.Close()
+	recs := make([]*Record, b.N)
+	for i := range recs {
+		recs[i] = testRecord("bench", i)
+	}
+	errs := make([]<-chan error, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		errs = append(errs, bt.Submit(recs[i]))
+	}
+	for _, e := range errs {
+		if err := <-e; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+	cancel()
+	n := <-sent
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "exported/s")
+	if n != b.N {
+		b.Fatalf("exported %d of %d records", n, b.N)
+	}
 }

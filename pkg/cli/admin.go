@@ -40,6 +40,9 @@ type adminConfig struct {
 		// Syslog is a sink URL (as AGENTCTL_AUDIT_SYSLOG) that the
 		// environment cannot remove.
 		Syslog string `yaml:"syslog"`
+		// OTLP exports every record to an OpenTelemetry collector
+		// (docs/audit.md, OpenTelemetry).
+		OTLP *adminOTLP `yaml:"otlp"`
 	} `yaml:"audit"`
 	Approval struct {
 		// Approver is tty, inbox or none, whatever --approver,
@@ -173,6 +176,9 @@ func readAdmin(path string) (*adminConfig, error) {
 		if _, err := approve.ParsePublicKey([]byte(k)); err != nil {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: approval.inboxPublicKey is neither an absolute path nor a base64 ed25519 public key: %w", path, err)}
 		}
+	}
+	if err := cfg.Audit.OTLP.validate(); err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.otlp: %w", path, err)}
 	}
 	if u := cfg.Audit.Syslog; u != "" {
 		if _, err := audit.ParseSyslogURL(u); err != nil {

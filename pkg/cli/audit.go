@@ -29,7 +29,7 @@ It lives in $XDG_STATE_HOME/agentctl/audit.jsonl (or
 audit.path in the root-owned /etc/agentctl/config.yaml overrides both).
 See docs/audit.md for the record schema.`,
 	}
-	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditTailCmd(f))
+	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditTailCmd(f), newAuditExportCmd(f))
 	return cmd
 }
 

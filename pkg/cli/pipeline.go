@@ -43,9 +43,15 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	exp, err := auditExporter(f, auditPath)
+	if err != nil {
+		log.Close()
+		return nil, nil, err
+	}
 	creds, err := loadCredentials(f)
 	if err != nil {
 		log.Close()
+		flushExport(exp)
 		return nil, nil, err
 	}
 	// terraform's own output while agentctl plans an apply reaches the
@@ -74,10 +80,13 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 	}
 	if err := wireApproval(f, p, approval); err != nil {
 		log.Close()
+		flushExport(exp)
 		return nil, nil, err
 	}
 	wireSignedApprovals(f, p, admin)
-	return p, func() { planOut.Close(); log.Close() }, nil
+	// The command's records are in the log: send them (and any backlog)
+	// to the collector on the way out, bounded by exportTimeout.
+	return p, func() { planOut.Close(); log.Close(); flushExport(exp) }, nil
 }
 
 func stateHome(f *Factory, home string) string {

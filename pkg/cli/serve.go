@@ -126,11 +126,16 @@ func serveForeground(ctx context.Context, f *Factory, sock string, warm int, rea
 	if _, err := loadAdmin(f); err != nil {
 		return err
 	}
-	log, _, err := openAuditLog(f)
+	log, auditPath, err := openAuditLog(f)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	exp, err := auditExporter(f, auditPath)
+	if err != nil {
+		return err
+	}
+	defer exportLoop(ctx, f, exp)()
 	exe, err := f.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find agentctl's own binary: %w", err)

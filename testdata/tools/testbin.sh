@@ -12,6 +12,8 @@
 #                                                     a hash of its sources
 #   $AGENTCTL_TESTBIN/tofu-<version>/tofu             testdata/tofu
 #   $AGENTCTL_TESTBIN/goreleaser-v2.16.0/goreleaser   (release-check.sh)
+#   $AGENTCTL_TESTBIN/otelcol-<version>/otelcol       testdata/otelcol: the
+#                                                     collector's OTLP receiver
 #
 # AGENTCTL_TESTBIN defaults to $HOME/.cache/agentctl/testbin; pkg/testenv
 # finds the binaries by the same rules. What is there is not built again,
@@ -29,7 +31,7 @@
 # first and then finds it built.
 #
 # Usage: testbin.sh [-q] [COMPONENT]...   (default: all; components: k8s
-# etcd terraform testcloud tofu goreleaser; -q: say nothing of what is
+# etcd terraform testcloud tofu goreleaser otelcol; -q: say nothing of what is
 # there already).
 set -euo pipefail
 
@@ -95,8 +97,14 @@ describe() {
 		label="goreleaser $GORELEASER_VERSION"
 		outs=("$cache/goreleaser-$GORELEASER_VERSION/goreleaser")
 		;;
+	otelcol)
+		local v
+		v=$(modversion otelcol go.opentelemetry.io/collector/receiver/otlpreceiver)
+		label="otelcol (the collector's OTLP receiver $v)"
+		outs=("$cache/otelcol-$v/otelcol")
+		;;
 	*)
-		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu or goreleaser)" >&2
+		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser or otelcol)" >&2
 		exit 2
 		;;
 	esac
@@ -122,6 +130,8 @@ compile() {
 			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) ;;
 	etcd)
 		(cd "$root/testdata/etcd" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/etcd" go.etcd.io/etcd/server/v3) ;;
+	otelcol)
+		(cd "$root/testdata/otelcol" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/otelcol" .) ;;
 	testcloud)
 		(cd "$root/testdata/testcloud" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/terraform-provider-testcloud" .) ;;
 	# OpenTofu's go.mod replaces hcl with its fork, so `go install` refuses
@@ -178,7 +188,7 @@ elapsed() { # elapsed SECONDS: 1m05s
 }
 
 # Longest first: the order the first run should start them in.
-all=(k8s tofu terraform goreleaser etcd testcloud)
+all=(k8s tofu terraform goreleaser etcd otelcol testcloud)
 if (($# == 0)); then
 	set -- "${all[@]}"
 fi
