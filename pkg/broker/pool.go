@@ -92,7 +92,7 @@ func (p *pool) fill(ctx context.Context) {
 // start starts one warm worker: the broker's environment, with the
 // locale and TZ of the pool's key, and the spec socket on descriptor 3.
 func (p *pool) start() (*warm, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|sockCloexec, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +170,9 @@ func (w *warm) hand(spec *worker.Spec, stdio []*os.File) error {
 	}
 	fd := int(w.spec.Fd())
 	rights := syscall.UnixRights(int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd()))
-	n, err := syscall.SendmsgN(fd, b, rights, nil, syscall.MSG_NOSIGNAL)
+	n, err := syscall.SendmsgN(fd, b, rights, nil, msgNoSignal)
 	for err == syscall.EINTR {
-		n, err = syscall.SendmsgN(fd, b, rights, nil, syscall.MSG_NOSIGNAL)
+		n, err = syscall.SendmsgN(fd, b, rights, nil, msgNoSignal)
 	}
 	if err != nil {
 		return err

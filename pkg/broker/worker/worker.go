@@ -118,7 +118,7 @@ func Become() (w *Worker, code int, exit bool) {
 	}
 	w = &Worker{old: [3]*os.File{os.Stdin, os.Stdout, os.Stderr}}
 	for i, fd := range fds {
-		if err := syscall.Dup3(fd, i, 0); err != nil {
+		if err := dup(fd, i); err != nil {
 			return w, 70, true
 		}
 		syscall.Close(fd)
@@ -166,7 +166,7 @@ func receive(f *os.File) (*Spec, []int, error) {
 	p := make([]byte, 64<<10)
 	oob := make([]byte, syscall.CmsgSpace(4*4))
 	for {
-		n, oobn, _, _, err := syscall.Recvmsg(fd, p, oob, syscall.MSG_CMSG_CLOEXEC)
+		n, oobn, _, _, err := syscall.Recvmsg(fd, p, oob, recvFlags)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -177,6 +177,9 @@ func receive(f *os.File) (*Spec, []int, error) {
 			msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
 			for _, m := range msgs {
 				if got, err := syscall.ParseUnixRights(&m); err == nil {
+					for _, fd := range got {
+						syscall.CloseOnExec(fd) // where recvFlags cannot say so
+					}
 					fds = append(fds, got...)
 				}
 			}
