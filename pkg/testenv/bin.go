@@ -33,7 +33,8 @@ func CacheDir() (string, error) {
 
 // BinPath returns where the binary name lives in the cache and whether it is
 // there. kube-apiserver and kubectl live in k8s-<KubernetesVersion>/, etcd
-// in etcd-<EtcdVersion>/; any other name is looked up as <dir>/<name> in the
+// in etcd-<EtcdVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/;
+// any other name is looked up as <dir>/<name> in the
 // cache's subdirectories and must match exactly one file.
 func BinPath(name string) (string, error) {
 	cache, err := CacheDir()
@@ -46,6 +47,13 @@ func BinPath(name string) (string, error) {
 		path = filepath.Join(cache, "k8s-"+KubernetesVersion, name)
 	case "etcd":
 		path = filepath.Join(cache, "etcd-"+EtcdVersion, name)
+	case "otelcol":
+		// Built from testdata/otelcol: older sources' build is missing.
+		hash, err := sourceHash("otelcol")
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(cache, "otelcol-"+hash, name)
 	default:
 		matches, _ := filepath.Glob(filepath.Join(cache, "*", name))
 		switch len(matches) {

@@ -16,7 +16,7 @@ import (
 )
 
 // Collector is the OpenTelemetry Collector's OTLP receiver built from
-// testdata/otelcol ($AGENTCTL_TESTBIN/otelcol-<version>/otelcol): it
+// testdata/otelcol ($AGENTCTL_TESTBIN/otelcol-<hash of its sources>/otelcol): it
 // listens on GRPC and HTTP (127.0.0.1) and appends every batch of logs it
 // acknowledged to Out. Stop and Start again keep the addresses and the
 // file.

@@ -114,8 +114,13 @@ func TerraformEnvMirror(t testing.TB, cloudDir, mirror string) []string {
 // testcloudHash is the hash build-terraform.sh keys the provider on:
 // sha256sum over `sha256sum` lines of its Go sources, go.mod and go.sum,
 // sorted by path, first 16 hex digits.
-func testcloudHash() (string, error) {
-	src, err := repoPath("testdata/testcloud")
+func testcloudHash() (string, error) { return sourceHash("testcloud") }
+
+// sourceHash is testbin.sh's src_hash: a hash of the Go sources of
+// testdata/dir, which names the cache directory of what they build, so
+// that a binary built from older sources counts as missing.
+func sourceHash(dir string) (string, error) {
+	src, err := repoPath("testdata/" + dir)
 	if err != nil {
 		return "", err
 	}

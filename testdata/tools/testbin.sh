@@ -12,7 +12,7 @@
 #                                                     a hash of its sources
 #   $AGENTCTL_TESTBIN/tofu-<version>/tofu             testdata/tofu
 #   $AGENTCTL_TESTBIN/goreleaser-v2.16.0/goreleaser   (release-check.sh)
-#   $AGENTCTL_TESTBIN/otelcol-<version>/otelcol       testdata/otelcol: the
+#   $AGENTCTL_TESTBIN/otelcol-<hash>/otelcol          testdata/otelcol: the
 #                                                     collector's OTLP receiver
 #
 # AGENTCTL_TESTBIN defaults to $HOME/.cache/agentctl/testbin; pkg/testenv
@@ -57,8 +57,8 @@ modversion() { # modversion MODULE_DIR MODULE_PATH
 	(cd "$root/testdata/$1" && go list -m -f '{{.Version}}' "$2")
 }
 
-testcloud_hash() {
-	(cd "$root/testdata/testcloud" &&
+src_hash() { # src_hash DIR: a hash of testdata/DIR's Go sources (pkg/testenv's sourceHash)
+	(cd "$root/testdata/$1" &&
 		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) |
 		LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 }
@@ -85,7 +85,7 @@ describe() {
 		;;
 	testcloud)
 		label="testcloud (the test provider)"
-		outs=("$cache/testcloud-$(testcloud_hash)/terraform-provider-testcloud")
+		outs=("$cache/testcloud-$(src_hash testcloud)/terraform-provider-testcloud")
 		;;
 	tofu)
 		local v
@@ -101,7 +101,7 @@ describe() {
 		local v
 		v=$(modversion otelcol go.opentelemetry.io/collector/receiver/otlpreceiver)
 		label="otelcol (the collector's OTLP receiver $v)"
-		outs=("$cache/otelcol-$v/otelcol")
+		outs=("$cache/otelcol-$(src_hash otelcol)/otelcol")
 		;;
 	*)
 		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser or otelcol)" >&2
