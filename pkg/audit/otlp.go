@@ -171,6 +171,9 @@ func (e *Exporter) Close() error {
 	return e.exp.Shutdown(ctx)
 }
 
+// Cursor is the cursor file's path.
+func (e *Exporter) Cursor() string { return e.cfg.Cursor }
+
 // Flush sends the records after the cursor, at most cfg.Max, in batches,
 // until ctx is done. It returns how many it sent and how many it saw
 // still waiting after them (0: the collector has everything). When

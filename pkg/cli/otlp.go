@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -123,15 +124,33 @@ func parseHeaders(b []byte) (map[string]string, error) {
 // exportTimeout, and closes the exporter. What it cannot send waits in
 // the log for the next command, `agentctl serve` or `agentctl audit
 // export`: it is not an error of the command that just ran.
+//
+// A command whose flush failed leaves a mark beside the cursor, and the
+// commands of the next exportBackoff leave the sending to `agentctl
+// serve` and `agentctl audit export`: a collector that accepts and never
+// answers then costs one command the bound, not every command.
 func flushExport(exp *audit.Exporter) {
 	if exp == nil {
 		return
 	}
+	defer exp.Close()
+	mark := exp.Cursor() + ".failed"
+	if fi, err := os.Stat(mark); err == nil && time.Since(fi.ModTime()) < exportBackoff {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 	defer cancel()
-	exp.Flush(ctx)
-	exp.Close()
+	if _, _, err := exp.Flush(ctx); err != nil {
+		os.WriteFile(mark, nil, 0o600)
+		os.Chtimes(mark, time.Time{}, time.Now())
+		return
+	}
+	os.Remove(mark)
 }
+
+// exportBackoff is how long commands leave the export alone after one
+// failed (flushExport).
+const exportBackoff = 30 * time.Second
 
 func newAuditExportCmd(f *Factory) *cobra.Command {
 	var timeout time.Duration

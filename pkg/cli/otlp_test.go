@@ -3,11 +3,16 @@ package cli
 import (
 	"errors"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/agentctl/agentctl/pkg/audit"
 )
 
 func TestOTLPHeadersFile(t *testing.T) {
@@ -70,5 +75,73 @@ func TestAdminConfigOTLP(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want a configuration error ending in %q", tc.otlp, err, tc.want)
 		}
+	}
+}
+
+// TestFlushExportBacksOffAfterAFailure: a collector that accepts and never
+// answers costs the first command its export bound; the commands after it
+// do not try again (they do not even connect) until the backoff is over,
+// and nothing is lost: the records wait in the log.
+func TestFlushExportBacksOffAfterAFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	accepted := 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted++
+			mu.Unlock()
+			defer c.Close() // held open, never answered
+		}
+	}()
+	conns := func() int { mu.Lock(); defer mu.Unlock(); return accepted }
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := audit.Open(path, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Append(&audit.Record{Kind: audit.KindDecision, Time: time.Now(), ID: "req-1", Tool: "kubectl", Decision: "deny"}); err != nil {
+		t.Fatal(err)
+	}
+	cursor := filepath.Join(dir, "otlp.cursor")
+	exporter := func() *audit.Exporter {
+		e, err := audit.NewExporter(path, audit.OTLPConfig{Endpoint: ln.Addr().String(), Protocol: "http", Insecure: true, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	flushExport(exporter())
+	first := conns()
+	if first == 0 {
+		t.Fatal("the first command's export did not reach the hanging collector: the test proves nothing")
+	}
+	if _, err := os.Stat(cursor + ".failed"); err != nil {
+		t.Fatalf("no backoff mark after a failed export: %v", err)
+	}
+	for range 3 {
+		flushExport(exporter())
+	}
+	if n := conns(); n != first {
+		t.Errorf("the commands after a failed export connected %d more times; want none within %v", n-first, exportBackoff)
+	}
+	// After the backoff, a command tries again.
+	old := time.Now().Add(-2 * exportBackoff)
+	if err := os.Chtimes(cursor+".failed", old, old); err != nil {
+		t.Fatal(err)
+	}
+	flushExport(exporter())
+	if conns() == first {
+		t.Error("a command after the backoff did not try the export again")
 	}
 }
