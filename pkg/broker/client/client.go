@@ -190,7 +190,7 @@ func (c *Conn) SendFDs(b []byte, fds ...int) error {
 func Forward(c *Conn, req *proto.Request, stdio [3]*os.File, tty *os.File) (int, error) {
 	defer c.Close()
 	if err := proto.Write(c, proto.THello, proto.NewHello("")); err != nil {
-		return ExitWentAway, wentAway(err)
+		return afterWriteError(c, err)
 	}
 	var w proto.Welcome
 	if err := proto.ReadAs(c, proto.TWelcome, &w); err != nil {
@@ -216,7 +216,7 @@ func Forward(c *Conn, req *proto.Request, stdio [3]*os.File, tty *os.File) (int,
 		tty.Close() // the broker holds its own copy
 	}
 	if err != nil {
-		return ExitWentAway, wentAway(err)
+		return afterWriteError(c, err)
 	}
 	go func() {
 		for s := range sigs {
@@ -230,6 +230,18 @@ func Forward(c *Conn, req *proto.Request, stdio [3]*os.File, tty *os.File) (int,
 		return failed(err)
 	}
 	return exit.Code, nil
+}
+
+// afterWriteError is what a failed write to the broker means: a broker
+// that refused this client (another uid) may have said why and closed
+// before it read what the client sent, and its error frame then still
+// waits in the socket; else the broker went away.
+func afterWriteError(c *Conn, err error) (int, error) {
+	var pe *proto.Error
+	if rerr := proto.ReadAs(c, proto.TExit, &proto.Exit{}); errors.As(rerr, &pe) {
+		return pe.ExitCode(), pe
+	}
+	return ExitWentAway, wentAway(err)
 }
 
 func failed(err error) (int, error) {

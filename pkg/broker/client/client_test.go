@@ -3,6 +3,10 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/agentctl/agentctl/pkg/broker/proto"
@@ -72,5 +76,38 @@ func TestSocket(t *testing.T) {
 	env["AGENTCTL_SOCKET"] = "/tmp/b.sock"
 	if got := Socket(get); got != "/tmp/b.sock" {
 		t.Errorf("AGENTCTL_SOCKET: %q", got)
+	}
+}
+
+// TestARefusalBeforeTheHelloIsNotAWentAway: a broker that refuses the
+// client's uid says why and closes before it reads anything. A client
+// whose hello then meets a closed socket still reports the refusal (exit
+// 77 and the broker's message), not "broker went away".
+func TestARefusalBeforeTheHelloIsNotAWentAway(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "b.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		proto.Write(c, proto.TError, &proto.Error{Code: proto.CodePeer, Message: "uid 0 may not use the broker of uid 65534"})
+		c.Close()
+	}()
+	c, err := Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-closed // the broker is gone before the client says anything
+	code, err := Forward(c, &proto.Request{Argv: []string{"agentctl", "kubectl", "get", "pods"}, Cwd: "/"},
+		[3]*os.File{os.Stdin, os.Stdout, os.Stderr}, nil)
+	if code != 77 || err == nil || !strings.Contains(err.Error(), "may not use the broker") {
+		t.Fatalf("exit %d, %v; want 77 with the broker's refusal", code, err)
 	}
 }
