@@ -43,24 +43,7 @@ func BenchmarkAppendBatched(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	bt := NewBatcher(l, 0)
-	defer bt.Close()
-	recs := make([]*Record, b.N)
-	for i := range recs {
-		recs[i] = testRecord("bench", i)
-	}
-	errs := make([]<-chan error, 0, b.N)
-	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		errs = append(errs, bt.Submit(recs[i]))
-	}
-	for _, e := range errs {
-		if err := <-e; err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+	appendBatched(b, l)
 }
 
 // BenchmarkVerify100k verifies a clean log of 100,000 records.
@@ -129,6 +112,19 @@ func BenchmarkAppendBatchedExported(b *testing.B) {
 		}
 		sent <- n
 	}()
+	start := appendBatched(b, l)
+	cancel()
+	n := <-sent
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "exported/s")
+	if n != b.N {
+		b.Fatalf("exported %d of %d records", n, b.N)
+	}
+}
+
+// appendBatched appends b.N records to l through a [Batcher], reports
+// the rate as appends/s and returns when the timing started.
+func appendBatched(b *testing.B, l *Log) time.Time {
+	b.Helper()
 	bt := NewBatcher(l, 0)
 	defer bt.Close()
 	recs := make([]*Record, b.N)
@@ -147,10 +143,5 @@ func BenchmarkAppendBatchedExported(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
-	cancel()
-	n := <-sent
-	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "exported/s")
-	if n != b.N {
-		b.Fatalf("exported %d of %d records", n, b.N)
-	}
+	return start
 }
