@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,12 +77,12 @@ func TestFigures(t *testing.T) {
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "| command (median of %d runs) | wall | ratio to raw kubectl |\n|---|---|---|\n", runs)
-	base := median(times[0])
+	base := testenv.Median(times[0])
 	for v, vr := range variants {
-		m := median(times[v])
-		fmt.Fprintf(&report, "| %s | %.1f ms | %.2f× |\n", vr.name, ms(m), float64(m)/float64(base))
+		m := testenv.Median(times[v])
+		fmt.Fprintf(&report, "| %s | %.1f ms | %.2f× |\n", vr.name, testenv.Ms(m), float64(m)/float64(base))
 	}
-	fmt.Fprintf(&report, "\nsandboxed vs unsandboxed agentctl: %.2f×\n", float64(median(times[3]))/float64(median(times[2])))
+	fmt.Fprintf(&report, "\nsandboxed vs unsandboxed agentctl: %.2f×\n", float64(testenv.Median(times[3]))/float64(testenv.Median(times[2])))
 	t.Log("\n" + report.String())
 	if out := os.Getenv("AGENTCTL_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report.String()), 0o644); err != nil {
@@ -91,11 +90,3 @@ func TestFigures(t *testing.T) {
 		}
 	}
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

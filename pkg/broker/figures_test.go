@@ -104,9 +104,9 @@ func TestBrokerFigures(t *testing.T) {
 		if v >= 5 {
 			base = 5
 		}
-		w, bw := median(wall[v]), median(wall[base])
-		c, bc := median(cpu[v]), median(cpu[base])
-		fmt.Fprintf(&report, "| `%s` | %.1f ms | %.2f× | %.1f ms | %.2f× |\n", vr.name, ms(w), float64(w)/float64(bw), ms(c), float64(c)/float64(bc))
+		w, bw := testenv.Median(wall[v]), testenv.Median(wall[base])
+		c, bc := testenv.Median(cpu[v]), testenv.Median(cpu[base])
+		fmt.Fprintf(&report, "| `%s` | %.1f ms | %.2f× | %.1f ms | %.2f× |\n", vr.name, testenv.Ms(w), float64(w)/float64(bw), testenv.Ms(c), float64(c)/float64(bc))
 	}
 	t.Log("\n" + report.String())
 	if out := os.Getenv("AGENTCTL_BENCH_OUT"); out != "" {
@@ -143,11 +143,3 @@ func startServe(t *testing.T, agentctl string, env []string, sock string, warm i
 	}
 	t.Fatalf("serve --warm %d did not start", warm)
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
