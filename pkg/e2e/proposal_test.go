@@ -228,20 +228,6 @@ func TestSignedProposalRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := func(t *testing.T, key string, ns string, msg []byte) []byte {
-		t.Helper()
-		cmd := exec.Command(sshTool(t, "ssh-keygen"), "-Y", "sign", "-n", ns, "-f", key)
-		cmd.Stdin = bytes.NewReader(msg)
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("ssh-keygen -Y sign: %v: %s", err, stderr)
-		}
-		return out
-	}
 	expired := func(t *testing.T) []byte {
 		b, err := proposal.Parse(bundle)
 		if err != nil {
@@ -263,26 +249,26 @@ func TestSignedProposalRefusals(t *testing.T) {
 	}{
 		{name: "no signature", prepare: func(t *testing.T) {}, refusal: "0 distinct allowed signer(s)"},
 		{name: "signer not in allowed_signers", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("m"), signed(t, malloryKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("m"), sshSign(t, malloryKey, "agentctl", bundle), 0o644)
 		}, refusal: "is not in allowed_signers"},
 		{name: "signature over another namespace", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "git", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "git", bundle), 0o644)
 		}, refusal: `signature is for namespace "git", not "agentctl"`},
 		{name: "plan bytes changed after signing", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
 			d.Run(t, "plan", "-input=false", "-var=instances=5", "-out="+p.Plan)
 		}, refusal: "are not the ones approved"},
 		{name: "bundle edited after signing", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
 			os.WriteFile(p.Bundle, bytes.Replace(bundle, []byte("2 to add"), []byte("0 to add"), 1), 0o644)
 		}, refusal: "signature does not verify"},
 		{name: "other workspace", env: []string{"TF_WORKSPACE=staging"}, prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
 		}, refusal: `workspace "default", this is "staging"`},
 		{name: "expired", prepare: func(t *testing.T) {
 			old := expired(t)
 			os.WriteFile(p.Bundle, old, 0o644)
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", old), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", old), 0o644)
 		}, refusal: "bundle expired at"},
 		{name: "bundle that claims a lower class, signed", prepare: func(t *testing.T) {
 			b, err := proposal.Parse(bundle)
@@ -295,19 +281,19 @@ func TestSignedProposalRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.WriteFile(p.Bundle, lie, 0o644)
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", lie), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", lie), 0o644)
 		}, refusal: "bundle says class read, the plan is write"},
 		{name: "truncated bundle", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
 			os.WriteFile(p.Bundle, bundle[:len(bundle)/2], 0o644)
 		}, refusal: "malformed proposal bundle: truncated"},
 		{name: "truncated signature", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle)[:100], 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle)[:100], 0o644)
 		}, refusal: "malformed ssh signature"},
 		{name: "last: several good signatures apply", prepare: func(t *testing.T) {
-			os.WriteFile(sigPath("a"), signed(t, aliceKey, "agentctl", bundle), 0o644)
-			os.WriteFile(sigPath("a2"), signed(t, aliceKey, "agentctl", bundle), 0o644)
-			os.WriteFile(sigPath("b"), signed(t, bobKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("a2"), sshSign(t, aliceKey, "agentctl", bundle), 0o644)
+			os.WriteFile(sigPath("b"), sshSign(t, bobKey, "agentctl", bundle), 0o644)
 		}, refusal: ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
