@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
@@ -150,29 +149,7 @@ func TestApprovalScreenShowsAConfigMapDiffAsKubectl(t *testing.T) {
 	admin := c.Kubeconfig(t, testenv.UserAdmin)
 	e := newEnv(t)
 	e.vars = append(e.interactive(), "XDG_RUNTIME_DIR="+t.TempDir())
-	getenv := func(k string) string {
-		for i := len(e.vars) - 1; i >= 0; i-- {
-			if name, v, _ := strings.Cut(e.vars[i], "="); name == k {
-				return v
-			}
-		}
-		return ""
-	}
-	paths, err := approve.DefaultPaths(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := approve.LoadOrCreateKey(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := approve.Listen(paths, key, approve.ServerOptions{Approver: "e2e-human"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); srv.Close() })
-	go srv.Serve(ctx)
+	srv, ctx := testInbox(t, e.vars)
 	shown := make(chan *approve.Screen, 1)
 	go func() {
 		select {

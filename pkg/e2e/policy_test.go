@@ -132,6 +132,21 @@ func TestPolicyLockoutThenUnlock(t *testing.T) {
 // request it gets.
 func approveInInbox(t *testing.T, vars []string) {
 	t.Helper()
+	srv, ctx := testInbox(t, vars)
+	go func() {
+		select {
+		case p := <-srv.Requests():
+			p.Answer(approve.Verdict{Approved: true})
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// testInbox listens as `agentctl inbox` does for a user with the
+// environment vars (its XDG dirs), as the human "e2e-human", until the
+// test ends; the caller answers its requests.
+func testInbox(t *testing.T, vars []string) (*approve.InboxServer, context.Context) {
+	t.Helper()
 	getenv := func(k string) string {
 		for i := len(vars) - 1; i >= 0; i-- {
 			if name, v, _ := strings.Cut(vars[i], "="); name == k {
@@ -155,11 +170,5 @@ func approveInInbox(t *testing.T, vars []string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); srv.Close() })
 	go srv.Serve(ctx)
-	go func() {
-		select {
-		case p := <-srv.Requests():
-			p.Answer(approve.Verdict{Approved: true})
-		case <-ctx.Done():
-		}
-	}()
+	return srv, ctx
 }
