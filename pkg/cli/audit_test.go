@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/request"
 )
 
@@ -110,8 +111,8 @@ func TestAuditLogCommand(t *testing.T) {
 		{"one agent", []string{"log", "--agent", "claude"}, []string{"get pods", "scale"}, []string{"delete"}, 0, ""},
 		{"one class", []string{"log", "--class", "write"}, []string{"scale"}, []string{"get pods", "delete"}, 0, ""},
 		{"since", []string{"log", "--since", "1h"}, []string{"get pods"}, nil, 0, ""},
-		{"bad class", []string{"log", "--class", "dangerous"}, nil, nil, ExitUsage, `unknown class "dangerous"`},
-		{"bad since", []string{"log", "--since", "yesterday"}, nil, nil, ExitUsage, `invalid --since "yesterday"`},
+		{"bad class", []string{"log", "--class", "dangerous"}, nil, nil, exitcode.Usage, `unknown class "dangerous"`},
+		{"bad since", []string{"log", "--since", "yesterday"}, nil, nil, exitcode.Usage, `invalid --since "yesterday"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 )
@@ -93,8 +94,8 @@ func TestExplainUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, errOut := runCLI(t, nil, tt.args...)
-			if code != ExitUsage {
-				t.Errorf("exit %d, want %d", code, ExitUsage)
+			if code != exitcode.Usage {
+				t.Errorf("exit %d, want %d", code, exitcode.Usage)
 			}
 			if !strings.Contains(errOut, tt.want) {
 				t.Errorf("stderr %q does not say %q", errOut, tt.want)
@@ -121,13 +122,13 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"nil", nil, 0},
 		{"tool exit code passes through", &ExitError{Code: 3}, 3},
-		{"denied", &pipeline.DeniedError{Assessment: &classify.Assessment{Class: classify.Destructive}}, ExitDenied},
-		{"wrapped denied", fmt.Errorf("x: %w", &pipeline.DeniedError{}), ExitDenied},
-		{"usage", &UsageError{Err: errors.New("bad")}, ExitUsage},
-		{"config", &ConfigError{Err: errors.New("bad policy")}, ExitConfig},
-		{"audit", &pipeline.AuditError{Err: errors.New("disk full")}, ExitAudit},
+		{"denied", &pipeline.DeniedError{Assessment: &classify.Assessment{Class: classify.Destructive}}, exitcode.Denied},
+		{"wrapped denied", fmt.Errorf("x: %w", &pipeline.DeniedError{}), exitcode.Denied},
+		{"usage", &UsageError{Err: errors.New("bad")}, exitcode.Usage},
+		{"config", &ConfigError{Err: errors.New("bad policy")}, exitcode.Config},
+		{"audit", &pipeline.AuditError{Err: errors.New("disk full")}, exitcode.Audit},
 		{"a target outside the configured ones", &pipeline.RefusedError{Err: errors.New("--server")}, 77},
-		{"other", errors.New("boom"), ExitInternal},
+		{"other", errors.New("boom"), exitcode.Internal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,8 +175,8 @@ func TestDeniedTextNamesClassAndReason(t *testing.T) {
 
 func TestMissingManifestIsAUsageError(t *testing.T) {
 	code, _, errOut := runCLI(t, nil, "kubectl", "apply", "-f", "/nonexistent/app.yaml")
-	if code != ExitUsage {
-		t.Errorf("exit %d, want %d", code, ExitUsage)
+	if code != exitcode.Usage {
+		t.Errorf("exit %d, want %d", code, exitcode.Usage)
 	}
 	if want := "agentctl: cannot read manifest \"/nonexistent/app.yaml\": the path does not exist\n"; errOut != want {
 		t.Errorf("stderr = %q, want %q", errOut, want)
@@ -205,25 +206,25 @@ func TestApprovalSettingsFromConfig(t *testing.T) {
 	}
 	t.Run("a bad approver is a configuration error with its location", func(t *testing.T) {
 		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: slack\n")}, "kubectl", "delete", "pod", "x")
-		if code != ExitConfig || !strings.Contains(errOut, "config.yaml:2: approval.approver: \"slack\"") {
+		if code != exitcode.Config || !strings.Contains(errOut, "config.yaml:2: approval.approver: \"slack\"") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
 	t.Run("a bad timeout is a configuration error", func(t *testing.T) {
 		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  timeout: soon\n")}, "kubectl", "delete", "pod", "x")
-		if code != ExitConfig || !strings.Contains(errOut, `approval.timeout: "soon"`) {
+		if code != exitcode.Config || !strings.Contains(errOut, `approval.timeout: "soon"`) {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
 	t.Run("the configured approver is asked", func(t *testing.T) {
 		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: inbox\n"), "XDG_RUNTIME_DIR=" + t.TempDir()}, "kubectl", "delete", "pod", "x")
-		if code != ExitDenied || !strings.Contains(errOut, "cannot verify inbox answers") {
+		if code != exitcode.Denied || !strings.Contains(errOut, "cannot verify inbox answers") {
 			t.Errorf("exit %d, stderr %q: want the inbox approver, which has no key here", code, errOut)
 		}
 	})
 	t.Run("the flag wins over the configuration", func(t *testing.T) {
 		code, _, errOut := runCLI(t, []string{write(t, "approval:\n  approver: inbox\n")}, "--approver", "none", "kubectl", "delete", "pod", "x")
-		if code != ExitDenied || strings.Contains(errOut, "cannot verify inbox answers") {
+		if code != exitcode.Denied || strings.Contains(errOut, "cannot verify inbox answers") {
 			t.Errorf("exit %d, stderr %q: want a plain refusal by approver none", code, errOut)
 		}
 	})

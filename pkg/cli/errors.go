@@ -17,17 +17,6 @@ import (
 	"github.com/agentctl/agentctl/pkg/pipeline"
 )
 
-// Exit codes of agentctl itself (see package exitcode). The wrapped
-// tool's own code passes through unchanged.
-const (
-	ExitOK       = exitcode.OK
-	ExitUsage    = exitcode.Usage
-	ExitInternal = exitcode.Internal // an internal failure: nothing ran
-	ExitAudit    = exitcode.Audit    // the audit record could not be written: nothing ran
-	ExitDenied   = exitcode.Denied   // denied by policy or by a missing approver
-	ExitConfig   = exitcode.Config   // configuration error (policy, config file)
-)
-
 // ExitError carries a wrapped tool's exit code; it prints nothing.
 type ExitError struct{ Code int }
 
@@ -62,28 +51,28 @@ func exitCode(err error) int {
 	)
 	switch {
 	case err == nil:
-		return ExitOK
+		return exitcode.OK
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &denied):
 		if te := denied.ToolError(); te != nil {
 			return te.ExitCode
 		}
-		return ExitDenied
+		return exitcode.Denied
 	case errors.As(err, &auditer):
-		return ExitAudit
+		return exitcode.Audit
 	case errors.As(err, &usage):
-		return ExitUsage
+		return exitcode.Usage
 	case errors.As(err, &config):
-		return ExitConfig
+		return exitcode.Config
 	case errors.As(err, &coder):
 		return coder.ExitCode()
 	case errors.Is(err, kubectlclass.ErrManifest):
-		return ExitUsage
+		return exitcode.Usage
 	case errors.As(err, &planErr):
 		return planErr.ExitCode
 	}
-	return ExitInternal
+	return exitcode.Internal
 }
 
 // printError writes err as agentctl's one-line message (plus a hint line

@@ -18,6 +18,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/tui"
 )
@@ -165,7 +166,7 @@ func (e *deniedTerminal) Error() string {
 	return fmt.Sprintf("this terminal belongs to %q (pid %d), a program running in another terminal that can type into this one: the inbox would take its answers as a human's", e.who, e.pid)
 }
 func (e *deniedTerminal) Hint() string  { return "run agentctl inbox in a terminal of your own" }
-func (e *deniedTerminal) ExitCode() int { return ExitDenied }
+func (e *deniedTerminal) ExitCode() int { return exitcode.Denied }
 
 // attachBroker attaches the inbox to this user's running broker, on the
 // approver socket beside the broker's: the broker then hands it every

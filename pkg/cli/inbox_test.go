@@ -10,6 +10,7 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 	"github.com/agentctl/agentctl/pkg/request"
 )
 
@@ -21,7 +22,7 @@ func TestInboxThroughAPipeNeedsRoot(t *testing.T) {
 	h := newCLIHome(t)
 	h.env = append(h.env, "XDG_RUNTIME_DIR="+filepath.Join(h.home, "run"), "XDG_CONFIG_HOME="+filepath.Join(h.home, "cfg"))
 	code, _, errOut := h.run("inbox")
-	if code != ExitUsage || !strings.Contains(errOut, "agentctl inbox needs a terminal") || !strings.Contains(errOut, "approval.inboxPipe") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "agentctl inbox needs a terminal") || !strings.Contains(errOut, "approval.inboxPipe") {
 		t.Fatalf("an inbox on a pipe: exit %d\n%s", code, errOut)
 	}
 	if os.Geteuid() != 0 {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // A misspelt command must not print the help and exit 0: the agent would
@@ -23,8 +25,8 @@ func TestUnknownCommandsExitWithAUsageError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, nil, tc.args...)
-			if code != ExitUsage {
-				t.Errorf("exit %d, want %d\nstdout: %s", code, ExitUsage, stdout)
+			if code != exitcode.Usage {
+				t.Errorf("exit %d, want %d\nstdout: %s", code, exitcode.Usage, stdout)
 			}
 			if stdout != "" {
 				t.Errorf("printed on stdout (the help?):\n%s", stdout)
@@ -46,7 +48,7 @@ func TestUnknownCommandWithJSONOutput(t *testing.T) {
 	if err := json.Unmarshal([]byte(stderr), &got); err != nil {
 		t.Fatalf("stderr is no JSON object: %v\n%s", err, stderr)
 	}
-	if code != ExitUsage || got.ExitCode != ExitUsage || got.Error != `unknown command "kubeclt"` || got.Hint != `did you mean "kubectl"?` {
+	if code != exitcode.Usage || got.ExitCode != exitcode.Usage || got.Error != `unknown command "kubeclt"` || got.Hint != `did you mean "kubectl"?` {
 		t.Errorf("exit %d, %+v", code, got)
 	}
 }
@@ -56,7 +58,7 @@ func TestKnownCommandsAreNotUnknown(t *testing.T) {
 	for _, args := range [][]string{{}, {"--help"}, {"help"}, {"audit"}, {"audit", "--help"}, {"version"},
 		{"explain", "--", "kubectl", "get", "pods"}} {
 		code, _, stderr := runCLI(t, nil, args...)
-		if code != ExitOK || strings.Contains(stderr, "unknown command") {
+		if code != exitcode.OK || strings.Contains(stderr, "unknown command") {
 			t.Errorf("agentctl %q: exit %d, stderr %q", args, code, stderr)
 		}
 	}

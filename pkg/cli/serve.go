@@ -22,6 +22,7 @@ import (
 	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/broker"
 	"github.com/agentctl/agentctl/pkg/broker/client"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 // readyFDEnv names the descriptor a background `serve` tells its starter
@@ -263,5 +264,5 @@ func brokerGate(f *Factory, argv []string, stderr io.Writer) (int, bool) {
 	}
 	fmt.Fprintf(stderr, "agentctl: no broker at %s\nhint: the admin requires one (%s: broker: required): start it with `agentctl serve`\n",
 		sock, filepath.Join(f.adminDir(), "config.yaml"))
-	return ExitInternal, true
+	return exitcode.Internal, true
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentctl/agentctl/pkg/broker/client"
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 func TestServeSocket(t *testing.T) {
@@ -40,7 +41,7 @@ func TestBrokerGate(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	code, stop := brokerGate(newF(), []string{"agentctl", "kubectl", "get", "pods"}, &stderr)
-	if !stop || code != ExitInternal || !strings.Contains(stderr.String(), "no broker at /run/x/broker.sock") || !strings.Contains(stderr.String(), "hint: ") {
+	if !stop || code != exitcode.Internal || !strings.Contains(stderr.String(), "no broker at /run/x/broker.sock") || !strings.Contains(stderr.String(), "hint: ") {
 		t.Errorf("required, no broker: exit %d, stop %v, stderr %q", code, stop, stderr.String())
 	}
 	if _, stop := brokerGate(newF(), []string{"agentctl", "audit", "verify"}, &stderr); stop {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 func TestServeInstallUnit(t *testing.T) {
@@ -54,8 +56,8 @@ func TestServeInstallUnit(t *testing.T) {
 		t.Error(err)
 	}
 	f = newF()
-	if code := Execute(t.Context(), f, []string{"serve", "--print"}); code != ExitUsage {
-		t.Errorf("--print alone: exit %d, want %d", code, ExitUsage)
+	if code := Execute(t.Context(), f, []string{"serve", "--print"}); code != exitcode.Usage {
+		t.Errorf("--print alone: exit %d, want %d", code, exitcode.Usage)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agentctl/agentctl/pkg/exitcode"
 )
 
 func TestShimsInstallStatusUninstall(t *testing.T) {
@@ -104,7 +106,7 @@ func TestConfiguredToolWinsOverTheAgentsPath(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(home, "agentctl", "config.yaml"), []byte("tools:\n  terraform: relative/terraform\n"), 0o600)
 	code, _, errOut := runCLI(t, []string{"XDG_CONFIG_HOME=" + home}, "terraform", "version")
-	if code != ExitConfig || !strings.Contains(errOut, `tools.terraform: "relative/terraform" is not an absolute path`) {
+	if code != exitcode.Config || !strings.Contains(errOut, `tools.terraform: "relative/terraform" is not an absolute path`) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
@@ -123,7 +125,7 @@ func TestCredentialsNeedANamedTerraform(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(target), 0o600)
 	for _, env := range [][]string{{"PATH=" + agentDir}, {"AGENTCTL_TERRAFORM=" + fake}} {
 		code, out, errOut := runCLI(t, append([]string{"XDG_CONFIG_HOME=" + home}, env...), "terraform", "version")
-		if code != ExitConfig || strings.Contains(out, "the agent's terraform") ||
+		if code != exitcode.Config || strings.Contains(out, "the agent's terraform") ||
 			!strings.Contains(errOut, "tools.terraform does not name the terraform binary") || !strings.Contains(errOut, "hint: set tools.terraform") {
 			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", env, code, out, errOut)
 		}
@@ -143,7 +145,7 @@ func TestNoIdentityIsAConfigurationError(t *testing.T) {
 	os.MkdirAll(filepath.Dir(cfgPath), 0o700)
 	os.WriteFile(cfgPath, []byte("targets:\n- name: infra\n  match: {dir: /srv/infra/**}\n  read:\n    env:\n      AWS_PROFILE: {command: [/bin/echo, ro]}\ntools:\n  terraform: /bin/false\n"), 0o600)
 	code, _, errOut := runCLI(t, []string{"XDG_CONFIG_HOME=" + home}, "terraform", "version")
-	if code != ExitConfig || !strings.Contains(errOut, "no read identity configured for terraform dir") ||
+	if code != exitcode.Config || !strings.Contains(errOut, "no read identity configured for terraform dir") ||
 		strings.Count(errOut, "hint:") != 1 || !strings.Contains(errOut, "hint: add a target matching it") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
