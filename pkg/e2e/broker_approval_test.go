@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,27 +107,13 @@ func TestBrokerTerminalApproval(t *testing.T) {
 func TestBrokerTerminalApprovalOnADrivenTerminal(t *testing.T) {
 	c := testenv.Start(t)
 	bin := agentctlBin(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ns := c.NewNamespace(t)
 	c.Apply(t, ns, webFixtures)
 	admin := c.Kubeconfig(t, testenv.UserAdmin)
 	dir, vars := approvalEnv(t)
 	b := approvalBroker(t, dir, vars)
 	tm := newTerm(t, dir, vars)
-	argv, _ := json.Marshal([]string{bin, "kubectl", "--kubeconfig", admin, "-n", ns, "delete", "cm", "app-config"})
-	out := filepath.Join(dir, "agent-terminal")
-	tm.start("agent", fmt.Sprintf("%s=%s %s >%s 2>&1", ptyAgentEnv, shellQuote([]string{string(argv)}), shellQuote([]string{self}), out))
-	screen := tm.waitFor("agent", "EXIT=")
-	seen, _ := os.ReadFile(out)
-	if !strings.Contains(screen, "EXIT=77") {
-		t.Errorf("want EXIT=77; screen:\n%s\nthe agent's terminal:\n%s", screen, seen)
-	}
-	if strings.Contains(plainText(string(seen)), "approvalneeded") {
-		t.Errorf("the approval screen was shown on the agent's terminal:\n%s", seen)
-	}
+	seen := deleteFromAgentPTY(t, tm, dir, bin, admin, ns)
 	if !strings.Contains(flat(string(seen)), "can type into this one") {
 		t.Errorf("the refusal does not say why:\n%s", seen)
 	}

@@ -133,27 +133,13 @@ func plainText(s string) string {
 func TestTerminalApprovalOnADrivenTerminal(t *testing.T) {
 	c := testenv.Start(t)
 	bin := agentctlBin(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Run("an agent's pseudo-terminal: refused, nothing deleted", func(t *testing.T) {
 		ns := c.NewNamespace(t)
 		c.Apply(t, ns, webFixtures)
 		admin := c.Kubeconfig(t, testenv.UserAdmin)
 		dir, env := approvalEnv(t)
 		tm := newTerm(t, dir, env)
-		argv, _ := json.Marshal([]string{bin, "kubectl", "--kubeconfig", admin, "-n", ns, "delete", "cm", "app-config"})
-		out := filepath.Join(dir, "agent-terminal")
-		tm.start("agent", fmt.Sprintf("%s=%s %s >%s 2>&1", ptyAgentEnv, shellQuote([]string{string(argv)}), shellQuote([]string{self}), out))
-		screen := tm.waitFor("agent", "EXIT=")
-		seen, _ := os.ReadFile(out)
-		if !strings.Contains(screen, "EXIT=77") {
-			t.Errorf("want EXIT=77; screen:\n%s\nthe agent's terminal:\n%s", screen, seen)
-		}
-		if strings.Contains(plainText(string(seen)), "approvalneeded") {
-			t.Errorf("the approval screen was shown on the agent's terminal:\n%s", seen)
-		}
+		seen := deleteFromAgentPTY(t, tm, dir, bin, admin, ns)
 		if !strings.Contains(flat(string(seen)), "can type into this one") || !strings.Contains(string(seen), "agentctl inbox") {
 			t.Errorf("the refusal does not say why or where to approve:\n%s", seen)
 		}
@@ -181,4 +167,28 @@ func TestTerminalApprovalOnADrivenTerminal(t *testing.T) {
 			t.Error("app-config still exists after the human approved")
 		}
 	})
+}
+
+// deleteFromAgentPTY runs `agentctl kubectl delete cm app-config` in a
+// pseudo-terminal an agent holds (ptyAgentEnv) inside tm's pane "agent",
+// checks that it was refused (exit 77) without drawing the approval
+// screen there, and returns what the agent's terminal showed.
+func deleteFromAgentPTY(t *testing.T, tm *term, dir, bin, kubeconfig, ns string) []byte {
+	t.Helper()
+	self, err := os.Executable() // this test binary plays the agent (ptyAgentEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv, _ := json.Marshal([]string{bin, "kubectl", "--kubeconfig", kubeconfig, "-n", ns, "delete", "cm", "app-config"})
+	out := filepath.Join(dir, "agent-terminal")
+	tm.start("agent", fmt.Sprintf("%s=%s %s >%s 2>&1", ptyAgentEnv, shellQuote([]string{string(argv)}), shellQuote([]string{self}), out))
+	screen := tm.waitFor("agent", "EXIT=")
+	seen, _ := os.ReadFile(out)
+	if !strings.Contains(screen, "EXIT=77") {
+		t.Errorf("want EXIT=77; screen:\n%s\nthe agent's terminal:\n%s", screen, seen)
+	}
+	if strings.Contains(plainText(string(seen)), "approvalneeded") {
+		t.Errorf("the approval screen was shown on the agent's terminal:\n%s", seen)
+	}
+	return seen
 }
