@@ -104,13 +104,15 @@ if $interactive; then
 	# like the fixtures.
 	tf=$testbin/terraform-v1.5.7/terraform
 	provider=$(ls "$testbin"/testcloud-*/terraform-provider-testcloud | head -n 1)
-	mirror="$work/mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
+	# The mirror is inside the project: agentctl refuses one outside it
+	# unless root's config allows it.
+	cp -r "$root/testdata/terraform/creates" "$work/infra"
+	mkdir -p "$work/infra/.testcloud"
+	mirror="$work/infra/.mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
 	mkdir -p "$mirror"
 	cp "$provider" "$mirror/"
 	printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["agentctl.test/*/*"]\n  }\n}\n' \
-		"$work/mirror" >"$work/terraform.rc"
-	cp -r "$root/testdata/terraform/creates" "$work/infra"
-	mkdir -p "$work/infra/.testcloud"
+		"$work/infra/.mirror" >"$work/terraform.rc"
 	export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_VAR_cloud_dir="$work/infra/.testcloud" \
 		CHECKPOINT_DISABLE=1 AGENTCTL_TERRAFORM="$tf"
 	(cd "$work/infra" && "$tf" init -input=false -no-color >/dev/null)
