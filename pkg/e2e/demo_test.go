@@ -14,7 +14,7 @@ import (
 // TestDemoWithoutATerminal runs `make demo`'s script as CI does, with no
 // terminal: it must finish without waiting for anyone, refuse every
 // change (exit 77), leave the configmap it was asked to delete, and end
-// with an intact audit chain.
+// with an intact audit chain; its commands go through the broker it starts.
 func TestDemoWithoutATerminal(t *testing.T) {
 	bin := agentctlBin(t)
 	for _, name := range []string{"etcd", "kube-apiserver", "kubectl"} {
@@ -50,6 +50,7 @@ func TestDemoWithoutATerminal(t *testing.T) {
 		`"decision":"deny"`,
 		"configmap/app-config\n(exit 0)",
 		"chain intact",
+		"agentctl: broker serving at ", // the demo's commands go through a broker
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, s)

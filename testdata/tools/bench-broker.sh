@@ -1,12 +1,15 @@
 #!/bin/sh
 # bench-broker.sh measures what going through the broker costs, in one
-# run, as medians and ratios to upstream kubectl (build-cluster.sh's):
+# run, as medians and ratios to upstream kubectl and terraform:
 #
 #   1. against the real test cluster (TestBrokerFigures, pkg/broker):
 #      `kubectl get pods` raw (with and without its discovery cache) and
 #      sandboxed through agentctl one-shot, through a broker that starts
 #      every worker fresh (serve --warm 0) and through one that keeps warm
-#      workers (serve --warm 2); `kubectl version --client` the same ways.
+#      workers (serve --warm 2); `kubectl version --client` the same ways;
+#      `kubectl get pods -A` and `terraform plan` on testdata/terraform/fleet
+#      (20 instances, applied first) raw, one-shot and through the warm
+#      broker. Ratios are to the raw tool of the same run.
 #      Commands come AGENTCTL_BENCH_GAP apart (default 300ms), as an
 #      agent's do: the warm pool refills in between;
 #   2. the latency of 1 and of 64 concurrent clients

@@ -24,7 +24,18 @@ fi
 
 work=$(mktemp -d)
 cluster_pid=
+broker_pid=
+stop_broker() { # SIGTERM, then wait: it is not this shell's child
+	[[ -n $broker_pid ]] || return 0
+	kill "$broker_pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$broker_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	broker_pid=
+}
 cleanup() {
+	stop_broker
 	[[ -n $cluster_pid ]] && kill "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
 	rm -rf "$work"
 }
@@ -84,6 +95,36 @@ else
 	export AGENTCTL_NON_INTERACTIVE=1
 fi
 
+if $interactive; then
+	# terraform for step 6: the test provider (testdata/testcloud) keeps
+	# its "cloud" in a directory; terraform installs it from a local
+	# mirror. The CLI configuration and the terraform binary are the
+	# broker's world (a client cannot send them), so they are set before
+	# the broker starts; terraform init is done behind agentctl's back,
+	# like the fixtures.
+	tf=$testbin/terraform-v1.5.7/terraform
+	provider=$(ls "$testbin"/testcloud-*/terraform-provider-testcloud | head -n 1)
+	# The mirror is inside the project: agentctl refuses one outside it
+	# unless root's config allows it.
+	cp -r "$root/testdata/terraform/creates" "$work/infra"
+	mkdir -p "$work/infra/.testcloud"
+	mirror="$work/infra/.mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
+	mkdir -p "$mirror"
+	cp "$provider" "$mirror/"
+	printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["agentctl.test/*/*"]\n  }\n}\n' \
+		"$work/infra/.mirror" >"$work/terraform.rc"
+	export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_VAR_cloud_dir="$work/infra/.testcloud" \
+		CHECKPOINT_DISABLE=1 AGENTCTL_TERRAFORM="$tf"
+	(cd "$work/infra" && "$tf" init -input=false -no-color >/dev/null)
+fi
+
+bold "0. Start the broker: agentctl serve"
+say "A per-user broker on \$XDG_RUNTIME_DIR/agentctl/broker.sock. It owns the policy, the audit"
+say "log, the approvals and warm workers; every agentctl kubectl/terraform/explain below"
+say "is forwarded to it and runs in one of its workers, with the same output and exit code."
+show agentctl serve
+broker_pid=$(cat "$XDG_RUNTIME_DIR/agentctl/broker.lock")
+
 # Fixtures, created behind agentctl's back with upstream kubectl (built by
 # testbin.sh) and the admin kubeconfig.
 "$(ls -d "$testbin"/k8s-*/kubectl | head -1)" apply -f "$root/testdata/demo/fixtures.yaml" >/dev/null
@@ -133,21 +174,6 @@ show agentctl --non-interactive --policy "$work/mine.yaml" --intent "clean up ol
 
 if $interactive; then
 	bold "6. terraform apply: agentctl plans, shows you the plan, and applies exactly that plan"
-	# The test provider (testdata/testcloud) keeps its "cloud" in a
-	# directory; terraform installs it from a local mirror. terraform init
-	# is done behind agentctl's back, like the fixtures.
-	tf=$testbin/terraform-v1.5.7/terraform
-	provider=$(ls "$testbin"/testcloud-*/terraform-provider-testcloud | head -n 1)
-	mirror="$work/mirror/agentctl.test/agentctl/testcloud/0.1.0/$(go env GOOS)_$(go env GOARCH)"
-	mkdir -p "$mirror"
-	cp "$provider" "$mirror/"
-	printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["agentctl.test/*/*"]\n  }\n}\n' \
-		"$work/mirror" >"$work/terraform.rc"
-	cp -r "$root/testdata/terraform/creates" "$work/infra"
-	mkdir -p "$work/infra/.testcloud"
-	export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_VAR_cloud_dir="$work/infra/.testcloud" \
-		CHECKPOINT_DISABLE=1 AGENTCTL_TERRAFORM="$tf"
-	(cd "$work/infra" && "$tf" init -input=false -no-color >/dev/null)
 	cd "$work/infra"
 	say "The screen shows terraform's plan of what the apply would do (Plan: 2 to add)."
 	say "Press  a  to approve: agentctl then applies that plan file and nothing else."
@@ -186,3 +212,7 @@ fi
 bold "$($interactive && echo 8 || echo 6). Every decision is in a tamper-evident audit log"
 show agentctl audit log
 show agentctl audit verify
+
+bold "Stopping the broker"
+say "SIGTERM: it lets running commands finish, then exits (broker pid $broker_pid)."
+stop_broker
