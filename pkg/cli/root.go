@@ -120,6 +120,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newApproveCmd(f),
 		newServeCmd(f),
 		newMCPCmd(f),
+		newHookCmd(f),
 	)
 	return root
 }

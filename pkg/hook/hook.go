@@ -183,7 +183,9 @@ func scan(line string, depth int, behind string) Result {
 	}
 	cmds, unsure := lex(line)
 	if unsure != "" {
-		r.Unsure = unsure
+		if mentions(line) {
+			r.Unsure = unsure
+		}
 		return r
 	}
 	r.Commands = len(cmds)
