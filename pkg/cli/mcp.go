@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -365,6 +366,10 @@ func mcpAuditLog(f *Factory) mcp.ToolHandlerFor[auditLogInput, any] {
 			return nil, nil, toolError(err)
 		}
 		file, path, err := readAuditLog(cf, "")
+		if errors.Is(err, fs.ErrNotExist) {
+			// Nothing audited yet.
+			return nil, map[string]any{"agent": cf.Global.Agent, "requests": []any{}}, nil
+		}
 		if err != nil {
 			return nil, nil, toolError(err)
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -371,5 +373,58 @@ func TestMCPApprovalTimesOutLikeTheCLI(t *testing.T) {
 	}
 	if !configMapExists(t, c, ns, "app-config") {
 		t.Error("the unanswered delete ran")
+	}
+}
+
+// TestMCPDocsConfigServes starts agentctl mcp as the .mcp.json block of
+// docs/agents.md says (command, args, env), as Claude Code would, and
+// lists its tools.
+func TestMCPDocsConfigServes(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "agents.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		MCPServers map[string]struct {
+			Type    string            `json:"type"`
+			Command string            `json:"command"`
+			Args    []string          `json:"args"`
+			Env     map[string]string `json:"env"`
+		} `json:"mcpServers"`
+	}
+	for _, block := range strings.Split(string(doc), "```json\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, `"mcpServers"`) {
+			if err := json.Unmarshal([]byte(block), &cfg); err != nil {
+				t.Fatalf("the .mcp.json block does not parse: %v\n%s", err, block)
+			}
+			break
+		}
+	}
+	srv, ok := cfg.MCPServers["agentctl"]
+	if !ok || srv.Command != "agentctl" || srv.Type != "stdio" {
+		t.Fatalf("docs/agents.md has no stdio agentctl server: %+v", cfg)
+	}
+	e := newEnv(t)
+	cmd := exec.Command(agentctlBin(t), srv.Args...)
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	for k, v := range srv.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: "claude-code", Version: "2"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	s, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.ListTools(ctx, nil)
+	if err != nil || len(res.Tools) != 5 {
+		t.Fatalf("tools: %v, %v", res, err)
+	}
+	got, _ := mcpCall(t, ctx, s, &mcp.CallToolParams{Name: "audit_log"})
+	if text := textOf(got); !strings.Contains(text, `"agent":"`+srv.Env["AGENTCTL_AGENT"]+`"`) {
+		t.Errorf("audit_log is not of the agent the config names: %s", text)
 	}
 }
