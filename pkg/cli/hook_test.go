@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-var updateHook = flag.Bool("update-hook", false, "rewrite testdata/hook/*/*.out")
+var updateHook = flag.Bool("update-hook", false, "rewrite testdata/hook/*/*.answer")
 
 // TestHookClaude answers recorded PreToolUse payloads (Claude Code's
 // documented hook input) and compares the answer, and the exit code, with
-// the .out file beside each: "exit N" on the first line, then stdout.
+// the .answer file beside each: "exit N" on the first line, then stdout.
 func TestHookClaude(t *testing.T) {
 	payloads, _ := filepath.Glob("testdata/hook/claude/*.json")
 	if len(payloads) == 0 {
@@ -34,7 +34,7 @@ func TestHookClaude(t *testing.T) {
 			if code == 2 && !strings.Contains(stderr.String(), "blocked") {
 				t.Errorf("exit 2 without saying it blocked: %q", stderr.String())
 			}
-			golden := strings.TrimSuffix(p, ".json") + ".out"
+			golden := strings.TrimSuffix(p, ".json") + ".answer"
 			if *updateHook {
 				os.WriteFile(golden, []byte(got), 0o644)
 			}
