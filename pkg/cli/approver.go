@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,6 +106,11 @@ func selectApprover(f *Factory, cfg credentials.ApprovalConfig) (approve.Approve
 	}
 	if open, driver, check, ok := clientTTY(f); ok {
 		o.OpenTTY, o.Driver, o.Check = open, driver, check
+	}
+	if f.noTTY {
+		o.OpenTTY = func() (*os.File, error) {
+			return nil, errors.New("agentctl mcp asks no one on the terminal (it is the MCP client's): run `agentctl inbox` in another terminal")
+		}
 	}
 	ap, err := approve.Select(o)
 	if err != nil {

@@ -44,6 +44,10 @@ type Factory struct {
 	// empty is /etc/agentctl. Only tests set it.
 	AdminDir string
 
+	// noTTY: this process's terminal is not agentctl's to ask a human on
+	// (`agentctl mcp`: the MCP client owns it and stdio is the protocol).
+	noTTY bool
+
 	creds struct { // see loadCredentials
 		once sync.Once
 		cfg  *credentials.Config

@@ -119,6 +119,8 @@ changes something, and written to a tamper-evident audit log.`,
 		newProposeCmd(f),
 		newApproveCmd(f),
 		newServeCmd(f),
+		newMCPCmd(f),
+		newHookCmd(f),
 	)
 	return root
 }

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // agentctlBin builds ./cmd/agentctl once per test run into a temporary
 // directory and returns the binary's path.
-func agentctlBin(t *testing.T) string {
+func agentctlBin(t testing.TB) string {
 	t.Helper()
 	build.once.Do(func() {
 		gobin, err := exec.LookPath("go")

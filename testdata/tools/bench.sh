@@ -28,6 +28,8 @@ go test -count=1 -run '^$' -benchmem -bench 'Decide' ./pkg/policy/ | grep -E '^B
 go test -count=1 -run '^$' -bench 'AppendSynced|AppendBatched|Verify100k' ./pkg/audit/ | grep -E '^Benchmark'
 go test -count=1 -run '^$' -bench 'Writer' ./pkg/redact/ | grep -E '^Benchmark'
 go test -count=1 -run '^$' -bench 'IssueToUse' ./pkg/credentials/ | grep -E '^Benchmark' || true
+# a kubectl get through agentctl mcp (one session) vs the one-shot CLI: mcp/cli
+AGENTCTL_E2E=1 CGO_ENABLED=0 go test -count=1 -run '^$' -bench 'MCPCallOverCLI' -benchtime 20x ./pkg/e2e/ | grep -E '^Benchmark' || true
 echo '```'
 echo
 echo "## kubectl: raw vs agentctl, unsandboxed and sandboxed"
