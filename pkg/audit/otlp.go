@@ -241,7 +241,7 @@ const (
 	AttrExitCode  = "agentctl.exit_code"
 	AttrExecuted  = "agentctl.executed"
 	AttrError     = "agentctl.error"
-	AttrFlags     = "agentctl.flags" // the flags' names, comma-separated
+	AttrFlags     = "agentctl.flags"   // the flags' names, comma-separated
 	AttrTargetPfx = "agentctl.target." // + context, cluster, server, namespace, workspace, dir, env, user
 )
 
