@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,7 +81,7 @@ const maxTargets = 10_000
 // whole log once.
 type Tracker struct {
 	// Log is the audit log's path, State the summary's
-	// (flags-state.json; a lock file State+".lock" serialises checks).
+	// (flags-state.json, which is also the flock that serialises checks).
 	Log, State string
 	Config     FlagConfig
 	// Now is the clock; nil is time.Now.
@@ -343,14 +344,19 @@ func (t *Tracker) flags(doc *flagDoc, agent string, a *classify.Assessment, now 
 	return c
 }
 
-// prune drops the times no window looks at any more.
+// prune drops the times no window looks at any more, and all but the
+// last Count: no more are needed to reach the threshold, so the summary
+// stays small however fast the agent goes.
 func (d *flagDoc) prune(now time.Time, cfg FlagConfig) {
-	keep := func(ts []time.Time, w time.Duration) []time.Time {
+	keep := func(ts []time.Time, th Threshold) []time.Time {
 		out := ts[:0]
 		for _, x := range ts {
-			if x.After(now.Add(-w)) {
+			if x.After(now.Add(-th.Window)) {
 				out = append(out, x)
 			}
+		}
+		if len(out) > th.Count {
+			out = out[len(out)-th.Count:]
 		}
 		if len(out) == 0 {
 			return nil
@@ -358,8 +364,8 @@ func (d *flagDoc) prune(now time.Time, cfg FlagConfig) {
 		return out
 	}
 	for _, s := range append([]*agentSummary{d.User}, mapValues(d.Agents)...) {
-		s.Denials = keep(s.Denials, cfg.Denials.Window)
-		s.Writes = keep(s.Writes, cfg.Writes.Window)
+		s.Denials = keep(s.Denials, cfg.Denials)
+		s.Writes = keep(s.Writes, cfg.Writes)
 	}
 }
 
@@ -372,22 +378,30 @@ func mapValues(m map[string]*agentSummary) []*agentSummary {
 }
 
 // locked runs fn on the summary under an exclusive flock and writes it
-// back (a new file renamed over the old one). The summary is derived
-// from the log, so it is not fsynced: a crash may cost the last update,
-// which the next check reads again from the log, or leave a file that
-// does not parse, which fails closed until a human removes it.
+// back in place. The summary is derived from the log, so it is not
+// fsynced: a crash may cost the last update (the next check reads those
+// records again from the log) or leave a file that does not parse,
+// which fails closed until a human removes it.
 func (t *Tracker) locked(fn func(doc *flagDoc) error) error {
-	dir := filepath.Dir(t.State)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("flags state: %w", err)
+	// The summary is its own lock: one file, opened once.
+	sf, err := os.OpenFile(t.State, os.O_RDWR, 0)
+	fresh := false
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(t.State), 0o700); err != nil {
+			return fmt.Errorf("flags state: %w", err)
+		}
+		sf, err = os.OpenFile(t.State, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		fresh = err == nil
+		if errors.Is(err, os.ErrExist) {
+			sf, err = os.OpenFile(t.State, os.O_RDWR, 0)
+		}
 	}
-	lf, err := os.OpenFile(t.State+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("flags state: %w", err)
 	}
-	defer lf.Close()
+	defer sf.Close()
 	for {
-		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX)
+		err = unix.Flock(int(sf.Fd()), unix.LOCK_EX)
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}
@@ -395,14 +409,15 @@ func (t *Tracker) locked(fn func(doc *flagDoc) error) error {
 	if err != nil {
 		return fmt.Errorf("flags state: lock: %w", err)
 	}
-	defer unix.Flock(int(lf.Fd()), unix.LOCK_UN)
+	defer unix.Flock(int(sf.Fd()), unix.LOCK_UN)
 
 	doc := &flagDoc{Version: 1}
-	b, err := os.ReadFile(t.State)
+	b, err := io.ReadAll(sf)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("flags state: %w", err)
+	case fresh && len(b) == 0:
+		// Created just now: the log is read from its start.
 	default:
 		if err := json.Unmarshal(b, doc); err != nil {
 			return &CorruptStateError{Path: t.State, Err: err}
@@ -424,11 +439,14 @@ func (t *Tracker) locked(fn func(doc *flagDoc) error) error {
 	if err != nil {
 		return err
 	}
-	tmp := t.State + ".tmp"
-	if err := os.WriteFile(tmp, append(out, '\n'), 0o600); err != nil {
+	// Rewritten in place under the lock, not renamed over: ext4 flushes
+	// a file renamed over another (auto_da_alloc) as if it were synced,
+	// which cost a command milliseconds.
+	out = append(out, '\n')
+	if _, err := sf.WriteAt(out, 0); err != nil {
 		return fmt.Errorf("flags state: %w", err)
 	}
-	if err := os.Rename(tmp, t.State); err != nil {
+	if err := sf.Truncate(int64(len(out))); err != nil {
 		return fmt.Errorf("flags state: %w", err)
 	}
 	return nil
