@@ -127,8 +127,7 @@ func unixgram(network string) string {
 }
 
 // severity: denials, flagged records and repairs are warnings, approvals
-// notices, the rest
-// informational.
+// notices, the rest informational.
 func severity(r *Record) int {
 	switch {
 	case r.Kind == KindRepair || r.Decision == "deny" || len(r.Flags) > 0:
