@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/testenv"
 )
 
@@ -144,4 +146,102 @@ func appendBatched(b *testing.B, l *Log) time.Time {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
 	return start
+}
+
+// BenchmarkAppendWithFlags is the audit of commands as the one-shot
+// path makes it, with the behavioural flags off and on: per command a
+// Tracker.Check (on: lock the summary, read the records since the last
+// check, compute, write it back) and a synced Append of the decision
+// record and of the result. It reports records/s (two per command).
+func BenchmarkAppendWithFlags(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "flags=off", true: "flags=on"}[on], func(b *testing.B) {
+			l, tr := flagBench(b)
+			a := benchAssessment()
+			start, n := time.Now(), 0
+			for b.Loop() {
+				n++
+				a.Target.Namespace = "ns-" + strconv.Itoa(n%50) // some new targets, most known
+				var chk *Check
+				if on {
+					var err error
+					if chk, err = tr.Check("bench", a); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rec := testRecord("bench", n)
+				rec.Flags = chk.ForRecord(false)
+				if err := l.Append(rec); err != nil {
+					b.Fatal(err)
+				}
+				if err := l.Append(NewResult(rec, time.Now())); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(2*n)/time.Since(start).Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkAppendBatchedWithFlags is BenchmarkAppendBatched with a
+// Tracker.Check before every record is submitted (the broker's many
+// commands; a command has two records and one check, so this checks
+// twice as often as commands do).
+func BenchmarkAppendBatchedWithFlags(b *testing.B) {
+	l, tr := flagBench(b)
+	bt := NewBatcher(l, 0)
+	defer bt.Close()
+	a := benchAssessment()
+	errs := make([]<-chan error, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		a.Target.Namespace = "ns-" + strconv.Itoa(i%50)
+		chk, err := tr.Check("bench", a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := testRecord("bench", i)
+		rec.Flags = chk.ForRecord(false)
+		errs = append(errs, bt.Submit(rec))
+	}
+	for _, e := range errs {
+		if err := <-e; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+}
+
+func flagBench(b *testing.B) (*Log, *Tracker) {
+	dir := b.TempDir()
+	l, err := Open(dir+"/audit.jsonl", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	return l, &Tracker{Log: l.Path(), State: dir + "/flags-state.json", Config: DefaultFlagConfig()}
+}
+
+func benchAssessment() *classify.Assessment {
+	return &classify.Assessment{Tool: "kubectl", Class: classify.Write,
+		Target: classify.Target{Server: "https://prod:6443", Cluster: "prod", Namespace: "dev"}}
+}
+
+// BenchmarkFlagCheck is the Tracker.Check of BenchmarkAppendWithFlags
+// alone, one record appended between checks.
+func BenchmarkFlagCheck(b *testing.B) {
+	l, tr := flagBench(b)
+	a := benchAssessment()
+	rec := testRecord("bench", 0)
+	for b.Loop() {
+		b.StopTimer()
+		if err := l.Append(rec); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := tr.Check("bench", a); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -101,21 +101,24 @@ func readAfter(log string, c *cursor, max int) (*pendingBatch, error) {
 	if st.Size() < c.Offset {
 		*c = cursor{Log: c.Log, Hash: Genesis}
 	}
-	b, err := scanFrom(f, c, max)
+	b, err := scanFrom(f, c, max, st.Size())
 	if err != nil {
 		return nil, err
 	}
 	if len(b.recs) > 0 && b.recs[0].Prev != c.Hash && c.Offset > 0 {
 		*c = cursor{Log: c.Log, Hash: Genesis}
-		return scanFrom(f, c, max)
+		return scanFrom(f, c, max, st.Size())
 	}
 	return b, nil
 }
 
-func scanFrom(f *os.File, c *cursor, max int) (*pendingBatch, error) {
+// scanFrom reads up to limit records after c in f, whose size was size:
+// its buffer is no bigger than what there is to read, so that reading
+// the few records a command left costs no 256 KiB allocation.
+func scanFrom(f *os.File, c *cursor, limit int, size int64) (*pendingBatch, error) {
 	b := &pendingBatch{next: *c}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, c.Offset, 1<<62), 256<<10)
-	for len(b.recs) < max {
+	br := bufio.NewReaderSize(io.NewSectionReader(f, c.Offset, 1<<62), int(min(256<<10, max(4096, size-c.Offset+1))))
+	for len(b.recs) < limit {
 		line, err := br.ReadBytes('\n')
 		if len(line) == 0 || line[len(line)-1] != '\n' {
 			break // EOF, or a line still being written

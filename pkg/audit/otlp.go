@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -240,14 +241,15 @@ const (
 	AttrExitCode  = "agentctl.exit_code"
 	AttrExecuted  = "agentctl.executed"
 	AttrError     = "agentctl.error"
+	AttrFlags     = "agentctl.flags"   // the flags' names, comma-separated
 	AttrTargetPfx = "agentctl.target." // + context, cluster, server, namespace, workspace, dir, env, user
 )
 
 // LogRecord is the OpenTelemetry log record of one audit record: its
 // body is the record's exact line (so the receiver can check the chain),
 // its attributes the fields a SIEM filters on, its event name
-// "agentctl.audit.KIND", its severity WARN for denials and repairs, INFO
-// otherwise.
+// "agentctl.audit.KIND", its severity WARN for denials, flagged records
+// and repairs, INFO otherwise.
 func LogRecord(rec *Record, line []byte, observed time.Time) otellog.Record {
 	var r otellog.Record
 	r.SetEventName("agentctl.audit." + string(rec.Kind))
@@ -295,6 +297,13 @@ func LogRecord(rec *Record, line []byte, observed time.Time) otellog.Record {
 		kv = append(kv, attribute.Bool(AttrExecuted, rec.Executed))
 	}
 	str(AttrError, rec.Error)
+	if len(rec.Flags) > 0 {
+		names := make([]string, len(rec.Flags))
+		for i, f := range rec.Flags {
+			names[i] = f.Name
+		}
+		str(AttrFlags, strings.Join(names, ","))
+	}
 	if t := rec.Target; t != nil {
 		for _, f := range []struct{ k, v string }{{"context", t.Context}, {"cluster", t.Cluster}, {"server", t.Server},
 			{"namespace", t.Namespace}, {"workspace", t.Workspace}, {"dir", t.Dir}, {"env", t.Env}, {"user", t.User}} {

@@ -81,6 +81,9 @@ type Record struct {
 	DecideMS float64 `json:"decideMs,omitempty"`
 	// ApprovalHash is the hash the approval was bound to.
 	ApprovalHash string `json:"approvalHash,omitempty"`
+	// Flags are the behavioural flags the command raised (see
+	// [Tracker]); a flagged record is exported with severity WARN.
+	Flags []Flag `json:"flags,omitempty"`
 
 	// Result.
 	Executed    bool           `json:"executed,omitempty"`

@@ -126,11 +126,11 @@ func unixgram(network string) string {
 	return network
 }
 
-// severity: denials and repairs are warnings, approvals notices, the rest
-// informational.
+// severity: denials, flagged records and repairs are warnings, approvals
+// notices, the rest informational.
 func severity(r *Record) int {
 	switch {
-	case r.Kind == KindRepair || r.Decision == "deny":
+	case r.Kind == KindRepair || r.Decision == "deny" || len(r.Flags) > 0:
 		return 4
 	case r.Decision == "approve":
 		return 5

@@ -43,6 +43,9 @@ type adminConfig struct {
 		// OTLP exports every record to an OpenTelemetry collector
 		// (docs/audit.md, OpenTelemetry).
 		OTLP *adminOTLP `yaml:"otlp"`
+		// Flags sets when the behavioural flags are raised
+		// (docs/audit.md, Flags).
+		Flags adminFlags `yaml:"flags"`
 	} `yaml:"audit"`
 	Approval struct {
 		// Approver is tty, inbox or none, whatever --approver,
@@ -176,6 +179,9 @@ func readAdmin(path string) (*adminConfig, error) {
 		if _, err := approve.ParsePublicKey([]byte(k)); err != nil {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: approval.inboxPublicKey is neither an absolute path nor a base64 ed25519 public key: %w", path, err)}
 		}
+	}
+	if err := cfg.Audit.Flags.validate(); err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.flags: %w", path, err)}
 	}
 	if err := cfg.Audit.OTLP.validate(); err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.otlp: %w", path, err)}

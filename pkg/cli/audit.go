@@ -29,7 +29,7 @@ It lives in $XDG_STATE_HOME/agentctl/audit.jsonl (or
 audit.path in the root-owned /etc/agentctl/config.yaml overrides both).
 See docs/audit.md for the record schema.`,
 	}
-	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditTailCmd(f), newAuditExportCmd(f))
+	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditTailCmd(f), newAuditExportCmd(f), newAuditReportCmd(f))
 	return cmd
 }
 
@@ -126,13 +126,11 @@ type auditLogOptions struct {
 func (o *auditLogOptions) filter(now time.Time) (audit.Filter, error) {
 	var fl audit.Filter
 	if o.since != "" {
-		if d, err := time.ParseDuration(o.since); err == nil {
-			fl.Since = now.Add(-d)
-		} else if t, err := time.Parse(time.RFC3339, o.since); err == nil {
-			fl.Since = t
-		} else {
-			return fl, &UsageError{Err: fmt.Errorf("invalid --since %q: want a duration (2h) or an RFC 3339 time", o.since)}
+		t, err := parseSince(o.since, now)
+		if err != nil {
+			return fl, err
 		}
+		fl.Since = t
 	}
 	if o.class != "" {
 		c, err := classify.ParseClass(o.class)

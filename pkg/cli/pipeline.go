@@ -54,6 +54,12 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 		flushExport(exp)
 		return nil, nil, err
 	}
+	flags, err := flagTracker(f, auditPath)
+	if err != nil {
+		log.Close()
+		flushExport(exp)
+		return nil, nil, err
+	}
 	// terraform's own output while agentctl plans an apply reaches the
 	// agent: redacted like everything else.
 	planOut := redact.New(redact.Options{}).Writer(f.IO.ErrOut)
@@ -64,6 +70,7 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 		Policy:         engine,
 		AuditLog:       log,
 		AuditDir:       filepath.Dir(auditPath),
+		Flags:          flags,
 		Credentials:    creds,
 		FindTool:       func(tool string) (string, error) { return findTool(f, tool) },
 		TerraformAllow: admin.terraformAllow(),

@@ -142,11 +142,11 @@ func completeGlobals(f *Factory, cmd *cobra.Command) error {
 	fromEnv("policy", "AGENTCTL_POLICY", func(v string) { f.Global.Policy = strings.Split(v, string(os.PathListSeparator)) })
 	fromEnv("approver", "AGENTCTL_APPROVER", func(v string) { f.Global.Approver = v })
 	switch f.Global.Output {
-	case "", "text", "json":
+	case "", "text", "table", "json":
 	default:
 		out := f.Global.Output
 		f.Global.Output = ""
-		return &UsageError{Err: fmt.Errorf("unknown output format %q (want json or text)", out)}
+		return &UsageError{Err: fmt.Errorf("unknown output format %q (want json, text or table)", out)}
 	}
 	switch f.Global.Approver {
 	case "", "tty", "inbox", "none":

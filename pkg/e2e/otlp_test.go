@@ -82,8 +82,11 @@ func TestOTLPExportOfCommandsReachesTheCollector(t *testing.T) {
 	if !strings.HasPrefix(logs[0].Attrs["agentctl.rule"], "builtin:") {
 		t.Errorf("the read's rule %q", logs[0].Attrs["agentctl.rule"])
 	}
-	if logs[2].SeverityText != "WARN" || logs[0].SeverityText != "INFO" {
-		t.Errorf("severities %q, %q; want INFO for the read, WARN for the denial", logs[0].SeverityText, logs[2].SeverityText)
+	// The agent's first command is flagged (a target and a class it never
+	// touched), so its decision is WARN; the result is INFO.
+	if logs[2].SeverityText != "WARN" || logs[1].SeverityText != "INFO" || logs[0].SeverityText != "WARN" || logs[0].Attrs["agentctl.flags"] != "new-target,new-class" {
+		t.Errorf("severities %q (flags %q), %q, %q; want WARN for the flagged read, INFO for its result, WARN for the denial",
+			logs[0].SeverityText, logs[0].Attrs["agentctl.flags"], logs[1].SeverityText, logs[2].SeverityText)
 	}
 }
 

@@ -39,6 +39,7 @@ func (a *LogAuditor) Decision(ev *Event) error {
 	if ev.Answer != nil && !ev.Answer.Approved || ev.Decision.Action == policy.Deny {
 		rec.Decision = "deny"
 	}
+	rec.Flags = ev.Check.ForRecord(rec.Decision == "deny")
 	a.last = rec
 	return a.Log.Append(rec)
 }

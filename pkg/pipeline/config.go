@@ -36,6 +36,8 @@ type Config struct {
 	// log's directory) is denied to sandboxed commands.
 	AuditLog *audit.Log
 	AuditDir string
+	// Flags, when set, raises the behavioural flags (nil: off).
+	Flags *audit.Tracker
 	// Credentials is the credentials configuration, nil when there is
 	// none: then kubectl runs with the agent's kubeconfig, pinned to the
 	// bytes that were assessed.
@@ -119,10 +121,19 @@ func New(cfg Config) *Pipeline {
 			Warn:           warn,
 		},
 		Pin:            pin,
+		Flags:          flagger(cfg.Flags),
 		Executor:       executor,
 		Preview:        executor.Preview,
 		NonInteractive: cfg.NonInteractive,
 	}
+}
+
+// flagger keeps a nil tracker a nil interface.
+func flagger(t *audit.Tracker) Flagger {
+	if t == nil {
+		return nil
+	}
+	return t
 }
 
 // NewClassifiers returns the classifiers of every tool agentctl wraps.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/approve"
+	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/boot"
 	"github.com/agentctl/agentctl/pkg/classify"
 	"github.com/agentctl/agentctl/pkg/policy"
@@ -54,6 +55,9 @@ type Event struct {
 	Answer     *approve.Answer
 	// ApprovalHash is the hash the approval was bound to (see approve.HashOf).
 	ApprovalHash string
+	// Check is what the behavioural flags found before the decision (nil
+	// when they are off or the command was not assessed).
+	Check *audit.Check
 	// Result fields, set on the result event only.
 	Executed  bool
 	ExitCode  int
@@ -68,6 +72,18 @@ type Auditor interface {
 	Decision(ev *Event) error
 	Result(ev *Event) error
 }
+
+// Flagger computes the behavioural flags of a command before it is
+// decided (see audit.Tracker).
+type Flagger interface {
+	Check(agent string, a *classify.Assessment) (*audit.Check, error)
+}
+
+var _ Flagger = (*audit.Tracker)(nil)
+
+// RuleFlags names the denial of a command other than a read when the
+// flags' state cannot be read: fail closed, as with the lockout state.
+const RuleFlags = "agentctl:flags"
 
 // Executor runs an assessed, decided command: it acquires its
 // credentials, runs it (reads in the sandbox) and redacts what goes back
@@ -111,6 +127,9 @@ type Pipeline struct {
 	Pin func(a *classify.Assessment) error
 	// ApprovalTimeout bounds how long a human may take (0: 5 minutes).
 	ApprovalTimeout time.Duration
+	// Flags, when set, computes the behavioural flags the policy sees and
+	// the decision record carries.
+	Flags Flagger
 	// Prestart, when set, starts the executor's sandbox child while a
 	// command that is likely a sandboxed read (boot.Prestartable) is
 	// classified and decided, and releases it when the request is over.
@@ -129,18 +148,30 @@ var _ prestarter = (*run.LocalExecutor)(nil)
 // Assess classifies a request and applies the policy, without running
 // anything. It is what `agentctl explain` shows.
 func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.Assessment, policy.Decision, error) {
+	a, d, _, err := p.assess(ctx, req)
+	return a, d, err
+}
+
+func (p *Pipeline) assess(ctx context.Context, req *request.Request) (*classify.Assessment, policy.Decision, *audit.Check, error) {
 	c, ok := p.Classifiers[req.Tool]
 	if !ok {
-		return nil, policy.Decision{}, fmt.Errorf("unsupported tool %q", req.Tool)
+		return nil, policy.Decision{}, nil, fmt.Errorf("unsupported tool %q", req.Tool)
 	}
 	a, err := c.Classify(ctx, req)
 	if err != nil {
-		return nil, policy.Decision{}, err
+		return nil, policy.Decision{}, nil, err
 	}
 	if p.Pin != nil {
 		if err := p.Pin(a); err != nil {
-			return nil, policy.Decision{}, err
+			return nil, policy.Decision{}, nil, err
 		}
+	}
+	var (
+		chk  *audit.Check
+		ferr error
+	)
+	if p.Flags != nil && a.Refused == "" && a.ToolError == nil {
+		chk, ferr = p.Flags.Check(req.Agent, a)
 	}
 	d, err := p.Decider.Decide(ctx, &policy.Input{
 		Assessment:     a,
@@ -148,19 +179,28 @@ func (p *Pipeline) Assess(ctx context.Context, req *request.Request) (*classify.
 		Intent:         req.Intent,
 		Cwd:            req.Cwd,
 		NonInteractive: p.NonInteractive,
+		Flags:          chk.Names(),
 	})
 	if err != nil {
-		return a, policy.Decision{}, err
+		return a, policy.Decision{}, nil, err
 	}
 	a.Target.Env = d.Env
 	switch {
+	case ferr != nil && a.Class != classify.Read:
+		// Fail closed, as a lockout state that cannot be read does.
+		msg := "cannot compute the behavioural flags, so only reads run: " + ferr.Error()
+		var h interface{ Hint() string }
+		if errors.As(ferr, &h) {
+			msg += "\nhint: " + h.Hint()
+		}
+		d = policy.Decision{Action: policy.Deny, Rule: RuleFlags, Message: msg, Env: d.Env}
 	case a.ToolError != nil:
 		d = policy.Decision{Action: policy.Deny, Rule: RuleToolRejects, Message: a.Refused, Env: d.Env}
 	case a.Refused != "":
 		// No policy can run what was not assessed.
 		d = policy.Decision{Action: policy.Deny, Rule: RuleUnassessable, Message: a.Refused, Env: d.Env}
 	}
-	return a, d, nil
+	return a, d, chk, nil
 }
 
 // Run takes a request through the whole pipeline. It returns the wrapped
@@ -173,7 +213,7 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdi
 		ex.Prestart()
 		defer ex.ReleasePrestart()
 	}
-	a, d, err := p.Assess(ctx, req)
+	a, d, chk, err := p.assess(ctx, req)
 	if a != nil && p.Cleanup != nil {
 		defer p.Cleanup(a)
 	}
@@ -184,7 +224,7 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdi
 		p.Auditor.Decision(&Event{Req: req, Assessment: a, Decision: policy.Decision{Action: policy.Deny, Rule: "agentctl", Message: err.Error()}})
 		return 0, err
 	}
-	ev := &Event{Req: req, Assessment: a, Decision: d}
+	ev := &Event{Req: req, Assessment: a, Decision: d, Check: chk}
 
 	switch d.Action {
 	case policy.Allow, policy.Sandbox:

@@ -29,6 +29,9 @@ func ApproveUnlock(ctx context.Context, u Unlock) error {
 	req, l := u.Req, u.Lockout
 	why := fmt.Sprintf("lifts the lockout of agent %q: %d denials within %s since %s, the last by rule %s",
 		u.Agent, l.Denials, l.Window, l.At.Local().Format("15:04:05"), l.LastRule)
+	if l.Flag != "" {
+		why = fmt.Sprintf("lifts the lockout of agent %q since %s: it raised flag %s, which the policy turns into a lockout", u.Agent, l.At.Local().Format("15:04:05"), l.Flag)
+	}
 	a := &classify.Assessment{Tool: "agentctl", Subcommand: "unlock", Class: classify.Privilege,
 		Exec:    classify.Invocation{Args: req.Args},
 		Reasons: []classify.Reason{{Class: classify.Privilege, Message: why}}}

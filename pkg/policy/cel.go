@@ -28,6 +28,7 @@ func newCELEnv() (*cel.Env, error) {
 		cel.Variable("cwd", str),
 		cel.Variable("nonInteractive", cel.BoolType),
 		cel.Variable("reasons", cel.ListType(str)),
+		cel.Variable("flags", cel.ListType(str)),
 		ext.Strings(),
 	)
 }
@@ -111,6 +112,7 @@ func activation(in *Input, env string) interpreter.Activation {
 		"cwd":            types.String(in.Cwd),
 		"nonInteractive": types.Bool(in.NonInteractive),
 		"reasons":        types.NewRefValList(ad, reasons),
+		"flags":          types.NewStringList(ad, in.Flags),
 	})
 	return act
 }

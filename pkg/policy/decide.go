@@ -26,14 +26,16 @@ const (
 // decides. A project rule that matches can make that decision stricter,
 // never looser. Last, the guarantees are applied: privilege and unknown
 // commands are never allowed or sandboxed without allowPrivilege on the
-// rule, and their approvals need a typed confirmation.
+// rule, and their approvals need a typed confirmation. Between the two,
+// the flags: entries for the flags the command raised (in.Flags) make
+// the decision stricter: approve, deny, or deny and lock out.
 func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 	if in == nil || in.Assessment == nil {
 		return Decision{}, errors.New("policy: no assessment to decide on")
 	}
 	env := e.Env(in)
 	if d, stop := e.checkLimits(in); stop {
-		d.Env = env
+		d.Env, d.Flags = env, in.Flags
 		return d, nil
 	}
 	ev := evaluation{in: in, env: env}
@@ -61,8 +63,11 @@ func (e *Engine) Decide(_ context.Context, in *Input) (Decision, error) {
 			d, rule = pd, prule
 		}
 	}
+	if nd := e.applyFlags(d, in.Flags); nd.Rule != d.Rule {
+		d, rule = nd, nil
+	}
 	d = guarantee(d, rule, in.Assessment.Class)
-	d.Env = env
+	d.Env, d.Flags = env, in.Flags
 	return d, nil
 }
 

@@ -59,6 +59,11 @@ type Decision struct {
 	SandboxRequired bool `json:"sandboxRequired,omitempty"`
 	// Confirm: the approver must type the target's name to approve.
 	Confirm bool `json:"confirm,omitempty"`
+	// Flags are the behavioural flags the command raised (Input.Flags).
+	Flags []string `json:"flags,omitempty"`
+	// Lockout: the denial locks the agent out (a flags: entry said
+	// lockout); [Engine.Observe] records it.
+	Lockout bool `json:"lockout,omitempty"`
 }
 
 // Input is everything a policy may look at.
@@ -68,4 +73,7 @@ type Input struct {
 	Intent         string
 	Cwd            string
 	NonInteractive bool
+	// Flags are the behavioural flags the command raised (names of
+	// [FlagNames]), computed from the audit log before it is decided.
+	Flags []string
 }

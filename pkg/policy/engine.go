@@ -56,6 +56,7 @@ type Engine struct {
 	tighten []Layer // the layers that can only make that stricter
 	envs    []*Environment
 	limits  Limits
+	flags   map[string]FlagAction
 	state   *State
 	now     func() time.Time
 	warns   []string
@@ -247,6 +248,7 @@ func New(layers []Layer, opts Options) (*Engine, error) {
 		}
 	}
 	issues = append(issues, e.checkNames()...)
+	e.flags = mergeFlags(layers)
 	// A tighten-only layer's limits count where they are stricter.
 	for _, l := range e.tighten {
 		for _, lim := range []struct {
@@ -382,6 +384,10 @@ func (r *Rule) label() string {
 
 // Layers returns the engine's layers, least specific first.
 func (e *Engine) Layers() []Layer { return e.layers }
+
+// Flags returns what each behavioural flag does, as merged from every
+// layer (the strictest entry of any layer).
+func (e *Engine) Flags() map[string]FlagAction { return e.flags }
 
 // Limits returns the effective limits.
 func (e *Engine) Limits() Limits { return e.limits }

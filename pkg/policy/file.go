@@ -24,6 +24,8 @@ type File struct {
 	Environments []*Environment
 	Rules        []*Rule
 	Limits       Limits
+	// Flags maps behavioural flags to what they do (see [FlagAction]).
+	Flags map[string]FlagAction
 }
 
 // Environment maps targets to an environment name. An entry matches when
@@ -316,6 +318,8 @@ func (d *decoder) top(n *yaml.Node, f *File) {
 			}
 		case "limits":
 			d.limits(v, f)
+		case "flags":
+			d.flags(v, f)
 		default:
 			return false
 		}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/agentctl/agentctl/pkg/classify"
 )
@@ -18,6 +19,14 @@ func (e *Engine) checkLimits(in *Input) (Decision, bool) {
 		return Decision{Action: Deny, Rule: RuleLockout, Message: fmt.Sprintf("cannot read the lockout state, so only reads run: %v", err)}, true
 	}
 	name := AgentName(in.Agent)
+	if l := a.Locked; l != nil && l.Flag != "" {
+		return Decision{
+			Action: Deny,
+			Rule:   RuleLockout,
+			Message: fmt.Sprintf("agent %q is locked out since %s: it raised flag %s, which the policy's flags: section turns into a lockout; only reads run until a human runs `agentctl unlock --agent %s`",
+				name, l.At.Format("15:04:05"), l.Flag, name),
+		}, true
+	}
 	if l := a.Locked; l != nil {
 		return Decision{
 			Action: Deny,
@@ -62,6 +71,23 @@ func (e *Engine) Observe(in *Input, final Decision, executed bool) error {
 		return nil
 	}
 	now := e.now()
+	if final.Lockout && strings.HasPrefix(final.Rule, RuleFlagPrefix) {
+		// Only this agent's name: the flags follow an agent that takes
+		// another one (every target is new to it, and denials and writes
+		// count for the OS user's agents together).
+		return e.state.locked(true, func(doc *stateDoc) bool {
+			name := AgentName(in.Agent)
+			a := doc.Agents[name]
+			if a == nil {
+				a = &AgentState{}
+				doc.Agents[name] = a
+			}
+			if a.Locked == nil {
+				a.Locked = &Lockout{At: now, Window: "-", LastRule: final.Rule, Flag: strings.TrimPrefix(final.Rule, RuleFlagPrefix)}
+			}
+			return true
+		})
+	}
 	denial := final.Action == Deny && final.Rule != RuleLockout
 	mutation := executed && in.Assessment.Class != classify.Read
 	lo, mu := e.limits.Lockout, e.limits.Mutations

@@ -14,6 +14,8 @@ type Effective struct {
 	Layers       []EffectiveLayer  `json:"layers" yaml:"layers"`
 	Environments []EffectiveEnv    `json:"environments" yaml:"environments"`
 	Limits       map[string]string `json:"limits" yaml:"limits"`
+	// Flags is what each behavioural flag does: "lockout (FILE:LINE)".
+	Flags map[string]string `json:"flags,omitempty" yaml:"flags,omitempty"`
 }
 
 // EffectiveLayer is one layer and its rules, in evaluation order.
@@ -114,6 +116,12 @@ func (e *Engine) Effective() Effective {
 	}
 	limit("mutations", "changes", e.limits.Mutations)
 	limit("lockout", "denials", e.limits.Lockout)
+	for name, a := range e.flags {
+		if out.Flags == nil {
+			out.Flags = map[string]string{}
+		}
+		out.Flags[name] = a.Action + " (" + a.Where + ")"
+	}
 	return out
 }
 

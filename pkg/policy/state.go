@@ -37,6 +37,9 @@ type Lockout struct {
 	Window  string    `json:"window"`
 	// LastRule is the rule of the denial that locked the agent.
 	LastRule string `json:"lastRule,omitempty"`
+	// Flag is the behavioural flag whose flags: entry locked the agent
+	// ("" for a lockout after denials).
+	Flag string `json:"flag,omitempty"`
 }
 
 type stateDoc struct {

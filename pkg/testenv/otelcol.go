@@ -27,6 +27,10 @@ type Collector struct {
 	CertFile, KeyFile string
 	// Fail makes the next start refuse its first Fail batches.
 	Fail int
+	// Header, when set before Start, names a request header whose value
+	// the collector records as the resource attribute
+	// "otelcol.header.NAME" (lower case) of the logs of each batch.
+	Header string
 
 	bin string
 	dir string
@@ -55,6 +59,9 @@ func (c *Collector) Start(t testing.TB) {
 	args := []string{"-grpc", c.GRPC, "-http", c.HTTP, "-out", c.Out, "-fail", strconv.Itoa(c.Fail)}
 	if c.CertFile != "" {
 		args = append(args, "-tls-cert", c.CertFile, "-tls-key", c.KeyFile)
+	}
+	if c.Header != "" {
+		args = append(args, "-header", c.Header)
 	}
 	cmd := exec.Command(c.bin, args...)
 	errLog, err := os.OpenFile(filepath.Join(c.dir, "otelcol.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)

@@ -6,11 +6,14 @@
 // acknowledged. agentctl's tests read that file.
 //
 //	otelcol -grpc 127.0.0.1:4317 -http 127.0.0.1:4318 -out logs.jsonl
-//	        [-tls-cert cert.pem -tls-key key.pem] [-fail N]
+//	        [-tls-cert cert.pem -tls-key key.pem] [-fail N] [-header NAME]
 //
 // It prints "ready" on stdout once both listeners are bound and stops on
 // SIGINT or SIGTERM. -fail N answers the first N batches with an error
 // (UNAVAILABLE / 503) and writes nothing of them: a collector that refuses.
+// -header NAME writes the value of the request header (gRPC metadata) NAME
+// of each batch as the resource attribute "otelcol.header.NAME" (lower
+// case) of its logs: what the exporter sent, as the receiver saw it.
 package main
 
 import (
@@ -19,9 +22,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -48,18 +53,19 @@ func main() {
 	cert := flag.String("tls-cert", "", "serve TLS with this certificate (PEM)")
 	key := flag.String("tls-key", "", "and this key")
 	fail := flag.Int("fail", 0, "refuse the first N batches")
+	header := flag.String("header", "", "record this request header of each batch")
 	flag.Parse()
 	if *out == "" || *grpcAddr == "" && *httpAddr == "" {
 		fmt.Fprintln(os.Stderr, "usage: otelcol -grpc ADDR -http ADDR -out FILE")
 		os.Exit(2)
 	}
-	if err := run(*grpcAddr, *httpAddr, *out, *cert, *key, *fail); err != nil {
+	if err := run(*grpcAddr, *httpAddr, *out, *cert, *key, *header, *fail); err != nil {
 		fmt.Fprintln(os.Stderr, "otelcol:", err)
 		os.Exit(1)
 	}
 }
 
-func run(grpcAddr, httpAddr, out, cert, key string, fail int) error {
+func run(grpcAddr, httpAddr, out, cert, key, header string, fail int) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -67,12 +73,18 @@ func run(grpcAddr, httpAddr, out, cert, key string, fail int) error {
 	defer f.Close()
 	var mu sync.Mutex
 	var m plog.JSONMarshaler
-	next, err := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+	next, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if fail > 0 {
 			fail--
 			return fmt.Errorf("refusing this batch (-fail)")
+		}
+		if header != "" {
+			v := strings.Join(client.FromContext(ctx).Metadata.Get(header), ",")
+			for i := range ld.ResourceLogs().Len() {
+				ld.ResourceLogs().At(i).Resource().Attributes().PutStr("otelcol.header."+strings.ToLower(header), v)
+			}
 		}
 		b, err := m.MarshalLogs(ld)
 		if err != nil {
@@ -98,6 +110,7 @@ func run(grpcAddr, httpAddr, out, cert, key string, fail int) error {
 		g := configgrpc.NewDefaultServerConfig()
 		g.NetAddr.Endpoint = grpcAddr
 		g.TLS = tls
+		g.IncludeMetadata = header != ""
 		cfg.Protocols.GRPC = configoptional.Some(g)
 	}
 	cfg.Protocols.HTTP = configoptional.None[otlpreceiver.HTTPConfig]()
@@ -106,6 +119,7 @@ func run(grpcAddr, httpAddr, out, cert, key string, fail int) error {
 			TracesURLPath: "/v1/traces", MetricsURLPath: "/v1/metrics", LogsURLPath: "/v1/logs"}
 		h.ServerConfig.NetAddr.Endpoint = httpAddr
 		h.ServerConfig.TLS = tls
+		h.ServerConfig.IncludeMetadata = header != ""
 		cfg.Protocols.HTTP = configoptional.Some(h)
 	}
 	set := receiver.Settings{
