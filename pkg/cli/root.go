@@ -119,6 +119,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newProposeCmd(f),
 		newApproveCmd(f),
 		newServeCmd(f),
+		newRunCmd(f),
 	)
 	return root
 }

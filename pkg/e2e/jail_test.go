@@ -1,0 +1,220 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/agentctl/agentctl/pkg/testenv"
+)
+
+// jailEnv is an agent (nobody, when the tests run as root) with the
+// credential stores of a careless user in its home, the test cluster's
+// admin kubeconfig as ~/.kube/config, and its broker serving with it.
+type jailEnv struct {
+	*env
+	b    *brokerProc
+	ns   string
+	kube string // ~/.kube/config
+	c    *testenv.Cluster
+}
+
+func newJailEnv(t *testing.T) *jailEnv {
+	t.Helper()
+	c := testenv.Start(t)
+	ns := c.NewNamespace(t)
+	c.Apply(t, ns, webFixtures)
+	e := newAgentEnv(t)
+	kc, err := os.ReadFile(c.Kubeconfig(t, testenv.UserAdmin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		".kube/config":                       string(kc),
+		".ssh/id_rsa":                        "SECRET-ssh",
+		".aws/credentials":                   "SECRET-aws",
+		".config/gcloud/credentials.db":      "SECRET-gcloud",
+		".azure/accessTokens.json":           "SECRET-azure",
+		".terraform.d/credentials.tfrc.json": "SECRET-tfc",
+		".vault-token":                       "SECRET-vault",
+		".config/agentctl/inbox.key":         "SECRET-inbox",
+		".config/agentctl/config.yaml":       "# SECRET-config\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(e.home, name)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.agent.Own(t, e.home)
+	kube := filepath.Join(e.home, ".kube/config")
+	e.vars = append(e.vars, "KUBECONFIG="+kube)
+	b := startBroker(t, e)
+	e = e.via(b)
+	// What the agent's launcher might leak: none of it reaches the agent.
+	e.vars = append(e.vars, "AWS_SECRET_ACCESS_KEY=SECRET-awsenv", "VAULT_TOKEN=SECRET-vaultenv",
+		"GOOGLE_APPLICATION_CREDENTIALS=/x", "TF_TOKEN_app_terraform_io=SECRET-tfenv", "AGENTCTL_POLICY=/tmp/loose.yaml")
+	return &jailEnv{env: e, b: b, ns: ns, kube: kube, c: c}
+}
+
+// jail runs script with sh inside `agentctl run`.
+func (j *jailEnv) jail(script string) result {
+	j.t.Helper()
+	return j.agentctl("run", "--", "/bin/bash", "-c", script)
+}
+
+// TestJailEscapes runs, from the agent's seat inside `agentctl run`, the
+// attempts an agent of the user's own uid would make to reach around the
+// broker. Each script prints REFUSED when the attempt failed and ESCAPED
+// when it worked.
+func TestJailEscapes(t *testing.T) {
+	j := newJailEnv(t)
+	// A service of the host on loopback, and a tmux-like socket.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HOST-SERVICE\n"))
+			c.Close()
+		}
+	}()
+	hostPort := ln.Addr().(*net.TCPAddr).Port
+	tmuxDir := fmt.Sprintf("/tmp/tmux-%d", j.agent.UID)
+	os.MkdirAll(tmuxDir, 0o700)
+	os.Chown(tmuxDir, j.agent.UID, j.agent.GID)
+	tl, err := net.Listen("unix", filepath.Join(tmuxDir, "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	defer os.RemoveAll(tmuxDir)
+	apiserver := strings.TrimPrefix(j.c.Server(), "https://")
+	apiHost, apiPort, _ := net.SplitHostPort(apiserver)
+	// A real kubectl and a hand-written kubeconfig in the project.
+	kubectl := filepath.Join(j.dir, "kubectl")
+	copyTo(t, testenv.Bin(t, "kubectl"), kubectl, 0o755)
+	copyTo(t, j.kube, filepath.Join(j.dir, "kc.yaml"), 0o600)
+	j.agent.Own(t, j.dir)
+	approver := filepath.Join(filepath.Dir(j.b.sock), "approver.sock")
+
+	try := func(cmd string) string {
+		return "if " + cmd + "; then echo ESCAPED; else echo REFUSED; fi"
+	}
+	h := j.home
+	cases := []struct{ name, script string }{
+		{"read ~/.kube/config", try("cat " + h + "/.kube/config")},
+		{"read ~/.ssh/id_rsa", try("cat " + h + "/.ssh/id_rsa")},
+		{"read ~/.aws/credentials", try("cat " + h + "/.aws/credentials")},
+		{"read ~/.config/gcloud", try("cat " + h + "/.config/gcloud/credentials.db")},
+		{"read ~/.azure", try("cat " + h + "/.azure/accessTokens.json")},
+		{"read ~/.terraform.d credentials", try("cat " + h + "/.terraform.d/credentials.tfrc.json")},
+		{"read ~/.vault-token", try("cat " + h + "/.vault-token")},
+		{"read the inbox key", try("cat " + h + "/.config/agentctl/inbox.key")},
+		{"read agentctl's config", try("cat " + h + "/.config/agentctl/config.yaml")},
+		{"read the audit log", try("cat " + j.auditPath())},
+		{"connect to the apiserver directly", try("exec 3<>/dev/tcp/" + apiHost + "/" + apiPort)},
+		{"a real kubectl with a hand-written kubeconfig", try("./kubectl --kubeconfig kc.yaml --request-timeout 5s get pods -A")},
+		{"a host service on 127.0.0.1", try(fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", hostPort))},
+		{"the tmux socket", try("test -e " + tmuxDir + "/default")},
+		{"tmux send-keys", try("tmux -S " + tmuxDir + "/default send-keys x Enter 2>/dev/null")},
+		{"kill the broker", try(fmt.Sprintf("kill -9 %d", j.b.pid))},
+		{"ptrace the broker", try(fmt.Sprintf("strace -p %d -e none 2>/dev/null", j.b.pid))},
+		{"ptrace a child of its own", try("strace -o /dev/null true")},
+		{"read /proc of the broker", try(fmt.Sprintf("cat /proc/%d/environ", j.b.pid))},
+		{"list outside processes", try("ls /proc/1")},
+		{"write the home dir", try("echo x > " + h + "/evil")},
+		{"write /etc", try("echo x > /etc/evil")},
+		{"symlink into ~/.ssh", try("ln -s " + h + "/.ssh/id_rsa link && cat link")},
+		{"hard link into ~/.ssh", try("ln " + h + "/.ssh/id_rsa hard && cat hard")},
+		{"no credential variable inside", try("env | grep -E '^(KUBECONFIG|AWS_|VAULT_|GOOGLE_|TF_TOKEN_|AGENTCTL_POLICY)'")},
+		{"run as the broker's worker", try("AGENTCTL_BROKER_WORKER=1 agentctl kubectl --request-timeout 5s get pods -A")},
+		{"a worker with the kubeconfig named", try("AGENTCTL_BROKER_WORKER=1 KUBECONFIG=" + h + "/.kube/config agentctl kubectl --request-timeout 5s get pods -A")},
+		{"a second agentctl serve", try("(agentctl serve --foreground --socket $TMPDIR/b.sock &) ; sleep 2; AGENTCTL_SOCKET=$TMPDIR/b.sock kubectl -n " + j.ns + " get pods -o name | grep web")},
+		{"the approver socket", try("test -e " + approver)},
+		{"the broker's dir", try("ls " + filepath.Dir(j.b.sock))},
+		{"unshare a user namespace", try("unshare -Ur true")},
+		{"mount a tmpfs", try("mkdir -p m && mount -t tmpfs x m")},
+		{"DNS to any name", try("getent hosts example.com")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := j.jail(tc.script)
+			if strings.Contains(r.stdout, "ESCAPED") || strings.Contains(r.stdout+r.stderr, "SECRET") || strings.Contains(r.stdout, "HOST-SERVICE") {
+				t.Fatalf("the attempt worked: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "REFUSED") {
+				t.Fatalf("the script did not run: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	// The broker outlived the attempts on it.
+	if err := j.b.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the broker died: %v", err)
+	}
+	// Every jail is in the audit log, with what it enforced.
+	var jails int
+	for _, rec := range j.auditRecords() {
+		if n, _ := rec["note"].(string); strings.HasPrefix(n, "agent jail (") && strings.Contains(n, "seccomp") && strings.Contains(n, "mountns") {
+			jails++
+		}
+	}
+	if jails < len(cases) {
+		t.Errorf("the audit log records %d jails with their enforcement, want %d", jails, len(cases))
+	}
+}
+
+// TestJailAgentStillWorks: inside the jail the agent edits its project
+// and runs kubectl through the broker against the real cluster, which
+// the broker audits.
+func TestJailAgentStillWorks(t *testing.T) {
+	j := newJailEnv(t)
+	os.WriteFile(filepath.Join(j.dir, "main.txt"), []byte("old\n"), 0o644)
+	j.agent.Own(t, j.dir)
+	r := j.jail("sed -i s/old/new/ main.txt && echo tmp > /tmp/agentctl-jail-private && cat /tmp/agentctl-jail-private && kubectl -n " + j.ns + " get pods -o name")
+	if r.code != 0 || !strings.Contains(r.stdout, "pod/web") || !strings.Contains(r.stdout, "tmp") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(j.dir, "main.txt")); string(b) != "new\n" {
+		t.Errorf("main.txt = %q, want the agent's edit", b)
+	}
+	if _, err := os.Stat("/tmp/agentctl-jail-private"); err == nil {
+		os.Remove("/tmp/agentctl-jail-private")
+		t.Error("the jail's /tmp is the host's")
+	}
+	var byBroker bool
+	for _, rec := range j.auditRecords() {
+		if rec["kind"] == "decision" && rec["ppid"] == float64(j.b.pid) && rec["tool"] == "kubectl" {
+			byBroker = true
+		}
+	}
+	if !byBroker {
+		t.Error("no decision of the broker's worker for the jailed kubectl in the audit log")
+	}
+	c := j.agentctl("run", "--check")
+	if c.code != 0 || !strings.Contains(c.stdout, "can be enforced in full") {
+		t.Errorf("run --check: exit %d\n%s%s", c.code, c.stdout, c.stderr)
+	}
+}
+
+func copyTo(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
