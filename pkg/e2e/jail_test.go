@@ -197,6 +197,28 @@ func TestJailAgentStillWorks(t *testing.T) {
 	if !byBroker {
 		t.Error("no decision of the broker's worker for the jailed kubectl in the audit log")
 	}
+	// --allow-host opens exactly that destination.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HOST-SERVICE\n"))
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	a := j.agentctl("run", "--allow-host", fmt.Sprintf("127.0.0.1:%d", port), "--", "/bin/bash", "-c",
+		fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && head -1 <&3", port))
+	if a.code != 0 || !strings.Contains(a.stdout, "HOST-SERVICE") {
+		t.Errorf("--allow-host 127.0.0.1:%d: exit %d\nstdout: %s\nstderr: %s", port, a.code, a.stdout, a.stderr)
+	}
 	c := j.agentctl("run", "--check")
 	if c.code != 0 || !strings.Contains(c.stdout, "can be enforced in full") {
 		t.Errorf("run --check: exit %d\n%s%s", c.code, c.stdout, c.stderr)
