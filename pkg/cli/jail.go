@@ -191,7 +191,8 @@ func runJail(ctx context.Context, f *Factory, o *runOptions, argv []string) erro
 	}
 	stdio := sandbox.Stdio{In: f.IO.In, Out: f.IO.Out, Err: f.IO.ErrOut}
 	code, enf, err := sandbox.Run(ctx, cfg, stdio)
-	note := fmt.Sprintf("agent jail (%s, profile %s): %s", strings.Join(argv, " "), o.Profile, enf.String())
+	// argv[0] only: an agent's arguments may hold a prompt or a key.
+	note := fmt.Sprintf("agent jail (%s, profile %s): %s", agent, o.Profile, enf.String())
 	jailAudit(f, note, err)
 	for _, r := range enf.Refused {
 		fmt.Fprintf(f.IO.ErrOut, "agentctl: the jail refused a connection to %q\nhint: agentctl run --allow-host HOST lets the agent reach HOST\n", r)

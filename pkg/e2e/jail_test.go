@@ -219,6 +219,22 @@ func TestJailAgentStillWorks(t *testing.T) {
 	if a.code != 0 || !strings.Contains(a.stdout, "HOST-SERVICE") {
 		t.Errorf("--allow-host 127.0.0.1:%d: exit %d\nstdout: %s\nstderr: %s", port, a.code, a.stdout, a.stderr)
 	}
+	// The profile's proxy refuses a name it does not allow, says so, and
+	// the jail's audit record names it.
+	p := j.agentctl("run", "--profile", "claude", "--", "/bin/bash", "-c",
+		`hp=${HTTPS_PROXY#http://}; exec 3<>/dev/tcp/${hp%:*}/${hp#*:} && printf "CONNECT evil.example:443 HTTP/1.1\r\n\r\n" >&3 && head -1 <&3`)
+	if !strings.Contains(p.stdout, "403") || !strings.Contains(p.stderr, `refused a connection to "evil.example:443"`) {
+		t.Errorf("CONNECT evil.example:443: exit %d\nstdout: %s\nstderr: %s", p.code, p.stdout, p.stderr)
+	}
+	var audited bool
+	for _, rec := range j.auditRecords() {
+		if n, _ := rec["note"].(string); strings.Contains(n, "profile claude") && strings.Contains(n, "refused: evil.example:443") {
+			audited = true
+		}
+	}
+	if !audited {
+		t.Error("the refused CONNECT is not in the jail's audit record")
+	}
 	c := j.agentctl("run", "--check")
 	if c.code != 0 || !strings.Contains(c.stdout, "can be enforced in full") {
 		t.Errorf("run --check: exit %d\n%s%s", c.code, c.stdout, c.stderr)
