@@ -95,7 +95,7 @@ func runChild(entries map[string]func(args []string) int) int {
 				return fail(err)
 			}
 			r.Enforcement = r.Enforcement.withoutMountNS(err, r.DenyUnixSockets)
-			r.Binds, r.PrivateTmp = nil, false
+			r.Binds, r.PrivateTmp, r.Proc = nil, false, false
 		}
 	}
 	if err := os.Chdir(spec.Dir); err != nil {

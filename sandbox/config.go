@@ -54,6 +54,10 @@ type Config struct {
 	// PrivateTmp mounts the scratch dir at /tmp (TMPDIR stays the scratch
 	// dir's own path, which is there too): the command's /tmp is its own.
 	PrivateTmp bool `json:"privateTmp,omitempty"`
+	// Proc mounts /proc of the child's own PID namespace (processes
+	// only): the command's processes, none outside. Needs the PID
+	// namespace; without it the mount fails and so does a required run.
+	Proc bool `json:"proc,omitempty"`
 	// DenyEscapes installs a seccomp filter that refuses what a jailed
 	// agent could use against processes or the kernel outside: ptrace,
 	// process_vm_readv/writev, bpf, perf_event_open, the mount API,

@@ -32,6 +32,9 @@ func applyLandlock(r Rules, ports []uint16) error {
 	rules = append(rules, pathRules(r.SystemReadWrite, true, true, false)...)
 	rules = append(rules, pathRules(r.ReadOnly, false, false, false)...)
 	rules = append(rules, pathRules(r.ReadWrite, true, false, r.ABI >= 2)...)
+	if r.Proc {
+		rules = append(rules, pathRules([]string{"/proc"}, false, true, false)...)
+	}
 	if r.PrivateTmp {
 		rules = append(rules, pathRules([]string{"/tmp"}, true, true, r.ABI >= 2)...)
 	}

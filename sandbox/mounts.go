@@ -136,6 +136,11 @@ func isolateMounts(r Rules, scratch string) error {
 			return fail(fmt.Sprintf("grant %q", g.path), err)
 		}
 	}
+	if r.Proc {
+		if err := mountProc(root); err != nil {
+			return fail("proc of the pid namespace", err)
+		}
+	}
 	if err := unix.MountSetattr(root, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
 		return fail("make the new root read-only", err)
 	}
@@ -155,6 +160,32 @@ func isolateMounts(r Rules, scratch string) error {
 		return fail("chdir /", err)
 	}
 	return nil
+}
+
+// mountProc mounts at /proc of the new root a procfs of the child's PID
+// namespace, processes only (subset=pid), so programs find
+// /proc/self/exe; no process outside the namespace is in it.
+func mountProc(root int) error {
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen proc: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetString(fs, "subset", "pid"); err != nil {
+		return fmt.Errorf("configure proc: %w", err)
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("create proc: %w", err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsmount proc: %w", err)
+	}
+	defer unix.Close(m)
+	if err := ignoreExist(unix.Mkdirat(root, "proc", 0o555)); err != nil {
+		return err
+	}
+	return unix.MoveMount(m, "", root, "proc", unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // graft puts g into the new root (an fd of its mount): a symlink as the

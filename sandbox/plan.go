@@ -66,6 +66,7 @@ type Rules struct {
 	// /tmp); DenyEscapes asks for the escape filter of seccomp.go.
 	Binds       []Bind `json:"binds,omitempty"`
 	PrivateTmp  bool   `json:"privateTmp,omitempty"`
+	Proc        bool   `json:"proc,omitempty"`
 	DenyEscapes bool   `json:"denyEscapes,omitempty"`
 	// DenyUnixSockets asks for the seccomp filter against creating Unix
 	// sockets (Landlock ABI < 9 and the config does not allow them).
@@ -230,6 +231,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 		r.Binds = append(r.Binds, Bind{Src: filepath.Clean(b.Src), Dst: filepath.Clean(b.Dst), Write: b.Write})
 	}
 	r.PrivateTmp = cfg.PrivateTmp && r.Scratch != ""
+	r.Proc = cfg.Proc && r.MountNS
 	r.DenyEscapes = cfg.DenyEscapes
 	for _, s := range cfg.Destinations {
 		d, err := ParseDestination(s)

@@ -187,7 +187,7 @@ func runJail(ctx context.Context, f *Factory, o *runOptions, argv []string) erro
 	cfg := sandbox.Config{
 		Argv: append([]string{agent}, argv[1:]...), Env: env, Dir: project,
 		ReadWrite: rw, Destinations: dests, Deny: jailDenied(f, sock), Binds: binds,
-		PrivateTmp: true, DenyEscapes: true, AllowUnixSockets: true, Required: !o.BestEffort,
+		PrivateTmp: true, Proc: true, DenyEscapes: true, AllowUnixSockets: true, Required: !o.BestEffort,
 	}
 	stdio := sandbox.Stdio{In: f.IO.In, Out: f.IO.Out, Err: f.IO.ErrOut}
 	code, enf, err := sandbox.Run(ctx, cfg, stdio)
