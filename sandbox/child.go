@@ -95,6 +95,7 @@ func runChild(entries map[string]func(args []string) int) int {
 				return fail(err)
 			}
 			r.Enforcement = r.Enforcement.withoutMountNS(err, r.DenyUnixSockets)
+			r.Binds, r.PrivateTmp, r.Proc = nil, false, false
 		}
 	}
 	if err := os.Chdir(spec.Dir); err != nil {
@@ -130,6 +131,11 @@ func runChild(entries map[string]func(args []string) int) int {
 	}
 	if r.DenyUnixSockets {
 		if err := denyUnixSockets(); err != nil {
+			return fail(err)
+		}
+	}
+	if r.DenyEscapes {
+		if err := denyEscapes(); err != nil {
 			return fail(err)
 		}
 	}

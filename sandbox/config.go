@@ -46,6 +46,23 @@ type Config struct {
 	// cannot control pathname Unix sockets (ABI < 9), a seccomp filter
 	// refuses creating any.
 	AllowUnixSockets bool `json:"allowUnixSockets,omitempty"`
+	// Binds are paths mounted inside at another path (the broker's
+	// client socket of `agentctl run`). Src must exist; Plan refuses one
+	// that equals or contains a Deny path. They exist only with the mount
+	// namespace.
+	Binds []Bind `json:"binds,omitempty"`
+	// PrivateTmp mounts the scratch dir at /tmp (TMPDIR stays the scratch
+	// dir's own path, which is there too): the command's /tmp is its own.
+	PrivateTmp bool `json:"privateTmp,omitempty"`
+	// Proc mounts /proc of the child's own PID namespace (processes
+	// only): the command's processes, none outside. Needs the PID
+	// namespace; without it the mount fails and so does a required run.
+	Proc bool `json:"proc,omitempty"`
+	// DenyEscapes installs a seccomp filter that refuses what a jailed
+	// agent could use against processes or the kernel outside: ptrace,
+	// process_vm_readv/writev, bpf, perf_event_open, the mount API,
+	// keyctl, new namespaces, module and kexec loading (see seccomp.go).
+	DenyEscapes bool `json:"denyEscapes,omitempty"`
 	// Required makes the sandbox fail closed: when anything essential
 	// cannot be enforced, the command does not run.
 	Required bool `json:"required"`
@@ -54,6 +71,13 @@ type Config struct {
 	// filesystem): for BenchmarkSandboxMountNS only, to measure what
 	// the mount namespace costs.
 	noMountNS bool
+}
+
+// Bind is one path of the host mounted inside at Dst, writable or not.
+type Bind struct {
+	Src   string `json:"src"`
+	Dst   string `json:"dst"`
+	Write bool   `json:"write,omitempty"`
 }
 
 // Stdio is the command's standard streams. Nil means /dev/null.
@@ -149,6 +173,11 @@ func resolvePaths(cfg Config) (Config, error) {
 	}
 	cfg.ReadOnly = grants(cfg.ReadOnly)
 	cfg.ReadWrite = grants(cfg.ReadWrite)
+	var binds []Bind
+	for _, b := range cfg.Binds {
+		binds = append(binds, Bind{Src: res(b.Src, true), Dst: b.Dst, Write: b.Write})
+	}
+	cfg.Binds = binds
 	if cfg.Scratch != "" {
 		cfg.Scratch = res(cfg.Scratch, true)
 	}

@@ -32,6 +32,21 @@ func applyLandlock(r Rules, ports []uint16) error {
 	rules = append(rules, pathRules(r.SystemReadWrite, true, true, false)...)
 	rules = append(rules, pathRules(r.ReadOnly, false, false, false)...)
 	rules = append(rules, pathRules(r.ReadWrite, true, false, r.ABI >= 2)...)
+	if r.Proc {
+		rules = append(rules, pathRules([]string{"/proc"}, false, true, false)...)
+	}
+	if r.PrivateTmp {
+		rules = append(rules, pathRules([]string{"/tmp"}, true, true, r.ABI >= 2)...)
+	}
+	for _, b := range r.Binds {
+		br := pathRules([]string{b.Dst}, b.Write, true, false)
+		if r.ABI >= 9 {
+			for i := range br {
+				br[i] = br[i].(landlock.FSRule).WithResolveUnix()
+			}
+		}
+		rules = append(rules, br...)
+	}
 	if r.ABI >= 4 {
 		if r.Namespaces {
 			for _, p := range ports {

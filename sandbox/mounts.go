@@ -34,6 +34,9 @@ import (
 type mountGrant struct {
 	path  string
 	write bool
+	// src, when set, is mounted at path instead of path itself (a
+	// [Bind], the private /tmp); such a grant is always grafted.
+	src string
 }
 
 // mountGrants lists what the new root holds: every granted path that
@@ -60,12 +63,35 @@ func mountGrants(r Rules) []mountGrant {
 	for p := range access {
 		paths = append(paths, p)
 	}
+	var binds []mountGrant
+	if r.PrivateTmp {
+		binds = append(binds, mountGrant{path: "/tmp", write: true, src: r.Scratch})
+	}
+	for _, b := range r.Binds {
+		binds = append(binds, mountGrant{path: b.Dst, write: b.Write, src: b.Src})
+	}
+	for _, b := range binds {
+		delete(access, b.path)
+	}
 	sort.Strings(paths)
 	var out []mountGrant
+	// Binds go in path order with the rest: a grant below /tmp is made
+	// inside the private /tmp.
+	next := func(p string) {
+		for len(binds) > 0 && binds[0].path <= p {
+			out = append(out, binds[0])
+			binds = binds[1:]
+		}
+	}
+	sort.Slice(binds, func(i, j int) bool { return binds[i].path < binds[j].path })
 	for _, p := range paths {
+		next(p)
+		if _, ok := access[p]; !ok {
+			continue
+		}
 		covered := false
 		for _, g := range out {
-			if covers(g.path, p) && (g.write || !access[p]) {
+			if g.src == "" && covers(g.path, p) && (g.write || !access[p]) {
 				covered = true
 				break
 			}
@@ -74,6 +100,7 @@ func mountGrants(r Rules) []mountGrant {
 			out = append(out, mountGrant{path: p, write: access[p]})
 		}
 	}
+	out = append(out, binds...)
 	return out
 }
 
@@ -109,6 +136,11 @@ func isolateMounts(r Rules, scratch string) error {
 			return fail(fmt.Sprintf("grant %q", g.path), err)
 		}
 	}
+	if r.Proc {
+		if err := mountProc(root); err != nil {
+			return fail("proc of the pid namespace", err)
+		}
+	}
 	if err := unix.MountSetattr(root, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
 		return fail("make the new root read-only", err)
 	}
@@ -130,6 +162,32 @@ func isolateMounts(r Rules, scratch string) error {
 	return nil
 }
 
+// mountProc mounts at /proc of the new root a procfs of the child's PID
+// namespace, processes only (subset=pid), so programs find
+// /proc/self/exe; no process outside the namespace is in it.
+func mountProc(root int) error {
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen proc: %w", err)
+	}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetString(fs, "subset", "pid"); err != nil {
+		return fmt.Errorf("configure proc: %w", err)
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("create proc: %w", err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsmount proc: %w", err)
+	}
+	defer unix.Close(m)
+	if err := ignoreExist(unix.Mkdirat(root, "proc", 0o555)); err != nil {
+		return err
+	}
+	return unix.MoveMount(m, "", root, "proc", unix.MOVE_MOUNT_F_EMPTY_PATH)
+}
+
 // graft puts g into the new root (an fd of its mount): a symlink as the
 // same symlink, anything else as a recursive bind mount of it, read-only
 // unless g is writable. Missing parents are made as dirs of the tmpfs.
@@ -141,18 +199,22 @@ func graft(root int, g mountGrant) error {
 	if err := mkdirs(root, filepath.Dir(rel)); err != nil {
 		return err
 	}
-	fi, err := os.Lstat(g.path)
+	src := g.path
+	if g.src != "" {
+		src = g.src
+	}
+	fi, err := os.Lstat(src)
 	if err != nil {
 		return err
 	}
 	if fi.Mode()&os.ModeSymlink != 0 {
-		target, err := os.Readlink(g.path)
+		target, err := os.Readlink(src)
 		if err != nil {
 			return err
 		}
 		return ignoreExist(unix.Symlinkat(target, root, rel))
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, g.path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
 		return fmt.Errorf("open_tree: %w", err)
 	}

@@ -33,6 +33,12 @@ func TestMountGrants(t *testing.T) {
 			want: []mountGrant{{path: kc}, {path: p("proj"), write: true}, {path: "/usr"}},
 		},
 		{
+			name: "the private /tmp and binds go in path order and cover nothing",
+			r: Rules{ReadWrite: []string{p("proj")}, Scratch: p("other"), PrivateTmp: true,
+				Binds: []Bind{{Src: kc, Dst: "/run/agentctl/broker.sock", Write: true}}},
+			want: []mountGrant{{path: "/run/agentctl/broker.sock", write: true, src: kc}, {path: "/tmp", write: true, src: p("other")}, {path: p("proj"), write: true}},
+		},
+		{
 			name: "a path inside a grant with at least its access is left out",
 			r:    Rules{ReadOnly: []string{p("proj"), p("proj/sub")}, ReadWrite: []string{p("other")}},
 			want: []mountGrant{{path: p("other"), write: true}, {path: p("proj")}},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -61,6 +62,12 @@ type Rules struct {
 	// Proxy is set when a non-loopback destination needs the in-namespace
 	// CONNECT proxy.
 	Proxy bool `json:"proxy"`
+	// Binds and PrivateTmp are Config's (PrivateTmp: the scratch dir at
+	// /tmp); DenyEscapes asks for the escape filter of seccomp.go.
+	Binds       []Bind `json:"binds,omitempty"`
+	PrivateTmp  bool   `json:"privateTmp,omitempty"`
+	Proc        bool   `json:"proc,omitempty"`
+	DenyEscapes bool   `json:"denyEscapes,omitempty"`
 	// DenyUnixSockets asks for the seccomp filter against creating Unix
 	// sockets (Landlock ABI < 9 and the config does not allow them).
 	DenyUnixSockets bool `json:"denyUnixSockets"`
@@ -78,6 +85,9 @@ type Enforcement struct {
 	UnixSockets bool `json:"unixSockets"`
 	UserNS      bool `json:"userNS"`
 	NetNS       bool `json:"netNS"`
+	// Seccomp: the escape filter (ptrace, bpf, mount, keyctl, …) is
+	// installed (Config.DenyEscapes).
+	Seccomp bool `json:"seccomp,omitempty"`
 	// MountNS: only the granted paths exist inside (a root of bind
 	// mounts); no socket, file or device outside them can be reached.
 	MountNS bool `json:"mountNS"`
@@ -99,7 +109,7 @@ func (e Enforcement) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{e.FS, "fs"}, {e.NetNS, "netns"}, {e.UserNS, "userns"}, {e.MountNS, "mountns"}, {e.NetTCP, "tcp"}, {e.Scoped, "scoped"}, {e.UnixSockets, "unix"}} {
+	}{{e.FS, "fs"}, {e.NetNS, "netns"}, {e.UserNS, "userns"}, {e.MountNS, "mountns"}, {e.NetTCP, "tcp"}, {e.Scoped, "scoped"}, {e.UnixSockets, "unix"}, {e.Seccomp, "seccomp"}} {
 		if f.on {
 			parts = append(parts, f.name)
 		}
@@ -209,6 +219,20 @@ func Plan(cfg Config, st Status) (Rules, error) {
 			}
 		}
 	}
+	for _, b := range cfg.Binds {
+		if !filepath.IsAbs(b.Src) || !filepath.IsAbs(b.Dst) || filepath.Clean(b.Dst) == "/" {
+			return Rules{}, fmt.Errorf("sandbox: bind %q on %q: want absolute paths, not the root", b.Src, b.Dst)
+		}
+		for _, d := range cfg.Deny {
+			if covers(b.Src, filepath.Clean(d)) {
+				return Rules{}, &DeniedPathError{Grant: b.Src, Denied: filepath.Clean(d)}
+			}
+		}
+		r.Binds = append(r.Binds, Bind{Src: filepath.Clean(b.Src), Dst: filepath.Clean(b.Dst), Write: b.Write})
+	}
+	r.PrivateTmp = cfg.PrivateTmp && r.Scratch != ""
+	r.Proc = cfg.Proc && r.MountNS
+	r.DenyEscapes = cfg.DenyEscapes
 	for _, s := range cfg.Destinations {
 		d, err := ParseDestination(s)
 		if err != nil {
@@ -224,6 +248,7 @@ func Plan(cfg Config, st Status) (Rules, error) {
 		LandlockABI: st.LandlockABI, FS: f.FS, NetTCP: f.TCP && r.Namespaces,
 		Scoped: f.Scoped, UnixSockets: f.UnixSockets || r.MountNS || !cfg.AllowUnixSockets,
 		UserNS: r.Namespaces, NetNS: r.Namespaces, MountNS: r.MountNS,
+		Seccomp: r.DenyEscapes,
 	}
 	e.Missing = essentialMissing(st)
 	if !f.TCP {
@@ -235,6 +260,15 @@ func Plan(cfg Config, st Status) (Rules, error) {
 	r.DenyUnixSockets = !f.UnixSockets && !cfg.AllowUnixSockets
 	if !e.UnixSockets {
 		e.Weaker = append(e.Weaker, "pathname unix sockets outside the sandbox (Landlock ABI<9, no mount namespace)")
+	}
+	if (len(r.Binds) > 0 || r.PrivateTmp) && !r.MountNS {
+		e.Missing = append(e.Missing, "mount namespace (for the bind mounts and the private /tmp)")
+	}
+	if r.DenyEscapes {
+		if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+			e.Missing = append(e.Missing, "seccomp escape filter (no filter for this architecture)")
+			e.Seccomp = false
+		}
 	}
 	r.Enforcement = e
 	if cfg.Required && len(e.Missing) > 0 {

@@ -121,6 +121,7 @@ changes something, and written to a tamper-evident audit log.`,
 		newServeCmd(f),
 		newMCPCmd(f),
 		newHookCmd(f),
+		newRunCmd(f),
 	)
 	return root
 }
