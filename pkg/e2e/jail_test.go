@@ -75,22 +75,7 @@ func (j *jailEnv) jail(script string) result {
 func TestJailEscapes(t *testing.T) {
 	j := newJailEnv(t)
 	// A service of the host on loopback, and a tmux-like socket.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HOST-SERVICE\n"))
-			c.Close()
-		}
-	}()
-	hostPort := ln.Addr().(*net.TCPAddr).Port
+	hostPort := hostService(t)
 	tmuxDir := fmt.Sprintf("/tmp/tmux-%d", j.agent.UID)
 	os.MkdirAll(tmuxDir, 0o700)
 	os.Chown(tmuxDir, j.agent.UID, j.agent.GID)
@@ -198,22 +183,7 @@ func TestJailAgentStillWorks(t *testing.T) {
 		t.Error("no decision of the broker's worker for the jailed kubectl in the audit log")
 	}
 	// --allow-host opens exactly that destination.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HOST-SERVICE\n"))
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := hostService(t)
 	a := j.agentctl("run", "--allow-host", fmt.Sprintf("127.0.0.1:%d", port), "--", "/bin/bash", "-c",
 		fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && head -1 <&3", port))
 	if a.code != 0 || !strings.Contains(a.stdout, "HOST-SERVICE") {
@@ -250,4 +220,27 @@ func copyTo(t *testing.T, src, dst string, mode os.FileMode) {
 	if err := os.WriteFile(dst, b, mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// hostService serves "HOST-SERVICE" on a loopback port of the host, as
+// a service an agent must not reach unless --allow-host names it, and
+// returns the port.
+func hostService(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HOST-SERVICE\n"))
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }
