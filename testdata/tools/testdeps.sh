@@ -20,7 +20,7 @@ who=${1:-make test}
 
 # command:package, in the order the message names them.
 wants=(rsyslogd:rsyslog tmux:tmux script:bsdutils flock:util-linux setsid:util-linux
-	mount:mount umount:mount git:git)
+	mount:mount umount:mount git:git strace:strace unshare:util-linux)
 
 missing=() pkgs=()
 for w in "${wants[@]}"; do
