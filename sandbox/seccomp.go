@@ -39,15 +39,12 @@ const (
 // denyUnixSockets installs the filter on every thread of the process,
 // setting no_new_privs on the calling thread first (TSYNC spreads it).
 func denyUnixSockets() error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("sandbox: no_new_privs: %w", err)
-	}
-	arch, ok := seccompArch()
-	if !ok {
-		return fmt.Errorf("sandbox: no seccomp filter for %s", runtime.GOARCH)
-	}
+	return installFilter("seccomp filter", unixSocketFilter)
+}
+
+// unixSocketFilter refuses AF_UNIX sockets, io_uring and foreign-arch
+// and x32 syscalls.
+func unixSocketFilter(arch uint32) []unix.SockFilter {
 	const (
 		ld  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
@@ -72,15 +69,32 @@ func denyUnixSockets() error {
 		/* 12 */ {Code: ret, K: deny},
 		/* 13 */ {Code: ret, K: allow},
 	}
+	return prog
+}
+
+// installFilter sets no_new_privs on the calling thread and installs the
+// filter build makes for this architecture on every thread of the
+// process (TSYNC spreads both); what names the filter in errors.
+func installFilter(what string, build func(arch uint32) []unix.SockFilter) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("sandbox: no_new_privs: %w", err)
+	}
+	arch, ok := seccompArch()
+	if !ok {
+		return fmt.Errorf("sandbox: no seccomp filter for %s", runtime.GOARCH)
+	}
+	prog := build(arch)
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	r1, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
 		unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
-		return fmt.Errorf("sandbox: seccomp filter: %w", errno)
+		return fmt.Errorf("sandbox: %s: %w", what, errno)
 	}
 	if r1 != 0 {
-		return fmt.Errorf("sandbox: seccomp filter: thread %d could not be synchronised", r1)
+		return fmt.Errorf("sandbox: %s: thread %d could not be synchronised", what, r1)
 	}
 	return nil
 }

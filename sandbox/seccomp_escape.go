@@ -3,10 +3,6 @@
 package sandbox
 
 import (
-	"fmt"
-	"runtime"
-	"unsafe"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -79,25 +75,5 @@ func escapeFilter(arch uint32) []unix.SockFilter {
 // set-user-ID programs then gain nothing). What the command starts
 // inherits both.
 func denyEscapes() error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("sandbox: no_new_privs: %w", err)
-	}
-	arch, ok := seccompArch()
-	if !ok {
-		return fmt.Errorf("sandbox: no seccomp filter for %s", runtime.GOARCH)
-	}
-	prog := escapeFilter(arch)
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	r1, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
-	runtime.KeepAlive(prog)
-	if errno != 0 {
-		return fmt.Errorf("sandbox: seccomp escape filter: %w", errno)
-	}
-	if r1 != 0 {
-		return fmt.Errorf("sandbox: seccomp escape filter: thread %d could not be synchronised", r1)
-	}
-	return nil
+	return installFilter("seccomp escape filter", escapeFilter)
 }
