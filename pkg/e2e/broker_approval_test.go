@@ -86,13 +86,7 @@ func TestBrokerTerminalApproval(t *testing.T) {
 				t.Errorf("one-shot:\nstdout: %q\nstderr: %q\nvia the broker:\nstdout: %q\nstderr: %q", one.stdout, one.stderr, via.stdout, via.stderr)
 			}
 			// The broker's worker asked, on the tty channel.
-			var asked int
-			for _, r := range readAudit(t, filepath.Join(dir, "home", ".local", "state", "agentctl", "audit.jsonl")) {
-				if r["kind"] == "decision" && r["ppid"] == float64(b.pid) && r["channel"] == "tty" {
-					asked++
-				}
-			}
-			if asked != 1 {
+			if asked := workerDecisions(t, dir, b, "tty"); asked != 1 {
 				t.Errorf("%d decision records of the broker's workers answered on the terminal, want 1", asked)
 			}
 		})
@@ -214,13 +208,7 @@ func TestBrokerInboxAnswersTwoClients(t *testing.T) {
 			t.Errorf("%s: configmap gone = %v, want %v", cl.name, gone, wantGone)
 		}
 	}
-	var viaInbox int
-	for _, r := range readAudit(t, filepath.Join(dir, "home", ".local", "state", "agentctl", "audit.jsonl")) {
-		if r["kind"] == "decision" && r["ppid"] == float64(b.pid) && r["channel"] == "inbox" {
-			viaInbox++
-		}
-	}
-	if viaInbox != 2 {
+	if viaInbox := workerDecisions(t, dir, b, "inbox"); viaInbox != 2 {
 		t.Errorf("%d decision records of the broker's workers answered in the inbox, want 2", viaInbox)
 	}
 }
@@ -255,4 +243,18 @@ func TestBrokerNoScreenForABackgroundJob(t *testing.T) {
 	if !configMapExists(t, c, ns, "app-config") {
 		t.Error("app-config was deleted")
 	}
+}
+
+// workerDecisions counts the decision records in the approval env's audit
+// log that the broker b's workers wrote with an approval answered on
+// channel ("tty", "inbox").
+func workerDecisions(t *testing.T, dir string, b *brokerProc, channel string) int {
+	t.Helper()
+	var n int
+	for _, r := range readAudit(t, filepath.Join(dir, "home", ".local", "state", "agentctl", "audit.jsonl")) {
+		if r["kind"] == "decision" && r["ppid"] == float64(b.pid) && r["channel"] == channel {
+			n++
+		}
+	}
+	return n
 }
