@@ -33,7 +33,8 @@ func CacheDir() (string, error) {
 
 // BinPath returns where the binary name lives in the cache and whether it is
 // there. kube-apiserver and kubectl live in k8s-<KubernetesVersion>/, etcd
-// in etcd-<EtcdVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/;
+// in etcd-<EtcdVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/,
+// mcp-inspector in npm-<hash of testdata/npm>/;
 // any other name is looked up as <dir>/<name> in the
 // cache's subdirectories and must match exactly one file.
 func BinPath(name string) (string, error) {
@@ -54,6 +55,13 @@ func BinPath(name string) (string, error) {
 			return "", err
 		}
 		path = filepath.Join(cache, "otelcol-"+hash, name)
+	case "mcp-inspector":
+		// Installed from testdata/npm/package.json.
+		hash, err := sourceHash("npm")
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(cache, "npm-"+hash, name)
 	default:
 		matches, _ := filepath.Glob(filepath.Join(cache, "*", name))
 		switch len(matches) {

@@ -129,7 +129,7 @@ func sourceHash(dir string) (string, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" {
+		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" || n == "package.json" {
 			rel, _ := filepath.Rel(src, p)
 			paths = append(paths, "./"+filepath.ToSlash(rel))
 		}

@@ -14,6 +14,9 @@
 #   $AGENTCTL_TESTBIN/goreleaser-v2.16.0/goreleaser   (release-check.sh)
 #   $AGENTCTL_TESTBIN/otelcol-<hash>/otelcol          testdata/otelcol: the
 #                                                     collector's OTLP receiver
+#   $AGENTCTL_TESTBIN/npm-<hash>/mcp-inspector        testdata/npm: the npm tools
+#                                                     (the MCP Inspector CLI), with
+#                                                     npm from the npm registry
 #
 # AGENTCTL_TESTBIN defaults to $HOME/.cache/agentctl/testbin; pkg/testenv
 # finds the binaries by the same rules. What is there is not built again,
@@ -31,7 +34,7 @@
 # first and then finds it built.
 #
 # Usage: testbin.sh [-q] [COMPONENT]...   (default: all; components: k8s
-# etcd terraform testcloud tofu goreleaser otelcol; -q: say nothing of what is
+# etcd terraform testcloud tofu goreleaser otelcol npm; -q: say nothing of what is
 # there already).
 set -euo pipefail
 
@@ -59,7 +62,7 @@ modversion() { # modversion MODULE_DIR MODULE_PATH
 
 src_hash() { # src_hash DIR: a hash of testdata/DIR's Go sources (pkg/testenv's sourceHash)
 	(cd "$root/testdata/$1" &&
-		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) |
+		find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name package.json \) |
 		LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 }
 
@@ -103,8 +106,12 @@ describe() {
 		label="otelcol (the collector's OTLP receiver $v)"
 		outs=("$cache/otelcol-$(src_hash otelcol)/otelcol")
 		;;
+	npm)
+		label="npm tools (testdata/npm: the MCP Inspector CLI)"
+		outs=("$cache/npm-$(src_hash npm)/mcp-inspector")
+		;;
 	*)
-		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser or otelcol)" >&2
+		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser, otelcol or npm)" >&2
 		exit 2
 		;;
 	esac
@@ -141,6 +148,20 @@ compile() {
 	# Outside any module, so the main go.mod is neither read nor changed.
 	terraform)
 		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/hashicorp/terraform@$TF_VERSION") ;;
+	# Exactly the versions testdata/npm/package.json names, no lock file
+	# (one would record download addresses), no install scripts; each tool
+	# gets a wrapper that finds its package beside it. -n: nothing to fetch
+	# ahead.
+	npm)
+		[[ ${#n[@]} == 0 ]] || return 0
+		command -v npm >/dev/null 2>&1 || {
+			echo "testbin: missing npm: install Node.js and npm (apt-get install nodejs npm)" >&2
+			return 1
+		}
+		cp "$root/testdata/npm/package.json" "$dir/"
+		(cd "$dir" && npm install --no-audit --no-fund --no-package-lock --ignore-scripts --omit=dev --loglevel=error)
+		printf '#!/bin/sh\nexec node "$(dirname "$0")/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js" "$@"\n' >"$dir/mcp-inspector"
+		chmod +x "$dir/mcp-inspector" ;;
 	goreleaser)
 		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ;;
 	esac
@@ -159,6 +180,12 @@ build() {
 	tmp=$(mktemp -d "$cache/.tmp-$name.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	compile "$name" "$tmp"
+	if [[ $name == npm ]]; then # the packages with the wrappers, whole
+		rm -rf "$(dirname "${outs[0]}")"
+		mv "$tmp" "$(dirname "${outs[0]}")"
+		chmod 755 "$(dirname "${outs[0]}")"
+		return 0
+	fi
 	for o in "${outs[@]}"; do
 		mkdir -p "$(dirname "$o")"
 		mv -f "$tmp/$(basename "$o")" "$o"
@@ -188,7 +215,7 @@ elapsed() { # elapsed SECONDS: 1m05s
 }
 
 # Longest first: the order the first run should start them in.
-all=(k8s tofu terraform goreleaser etcd otelcol testcloud)
+all=(k8s tofu terraform goreleaser etcd otelcol testcloud npm)
 if (($# == 0)); then
 	set -- "${all[@]}"
 fi

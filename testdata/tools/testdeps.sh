@@ -10,6 +10,8 @@
 #   script             pty tests (pkg/e2e), package bsdutils
 #   flock, setsid      testbin.sh, package util-linux
 #   mount, umount      sandbox tests, package mount
+#   node, npm          the npm test tools (testbin.sh npm: the MCP Inspector),
+#                      packages nodejs, npm
 #
 # As root with apt-get (CI, a fresh container) it installs the missing
 # packages; otherwise it fails at once with one line naming what to
@@ -20,7 +22,7 @@ who=${1:-make test}
 
 # command:package, in the order the message names them.
 wants=(rsyslogd:rsyslog tmux:tmux script:bsdutils flock:util-linux setsid:util-linux
-	mount:mount umount:mount git:git strace:strace unshare:util-linux)
+	mount:mount umount:mount git:git strace:strace unshare:util-linux node:nodejs npm:npm)
 
 missing=() pkgs=()
 for w in "${wants[@]}"; do
