@@ -46,6 +46,14 @@ type Result struct {
 	// Unsure says why the line could not be read for certain; "" when it
 	// could.
 	Unsure string
+	// Scripts are the files the line runs as scripts, as written: a
+	// command word with a slash (./deploy.sh), a shell's file argument
+	// (bash deploy.sh) and what source or . reads. The caller looks
+	// into them (a script written a moment earlier can hold kubectl).
+	Scripts []string
+	// Chdir says the line changes directory (cd, pushd, env -C), so a
+	// relative script path is not known from the starting directory.
+	Chdir bool
 }
 
 // Rewrite returns line with every rewritable tool going through agentctl
@@ -202,7 +210,10 @@ func scan(line string, depth int, behind string) Result {
 				i++
 				for i < len(cmd) && (strings.HasPrefix(cmd[i].text, "-") || isAssignment(cmd[i].text)) {
 					switch cmd[i].text {
-					case "-u", "-C", "--unset", "--chdir":
+					case "-C", "--chdir":
+						r.Chdir = true
+						i++ // the option's value
+					case "-u", "--unset":
 						i++ // the option's value
 					case "-S", "--split-string":
 						hidden = "env -S"
@@ -224,21 +235,38 @@ func scan(line string, depth int, behind string) Result {
 					i++ // its duration
 				}
 			case shells[name]:
-				// sh -c 'LINE': LINE is another command line.
+				// sh -c 'LINE': LINE is another command line; sh FILE
+				// runs a script.
 				for j := i + 1; j < len(cmd); j++ {
 					if strings.HasPrefix(cmd[j].text, "-") && strings.Contains(cmd[j].text, "c") && j+1 < len(cmd) {
 						inner := scan(cmd[j+1].text, depth+1, name+" -c")
 						r.Found = append(r.Found, inner.Found...)
+						r.Scripts = append(r.Scripts, inner.Scripts...)
+						r.Chdir = r.Chdir || inner.Chdir
 						if inner.Unsure != "" {
 							r.Unsure = inner.Unsure
 						}
 						break
 					}
+					if !strings.HasPrefix(cmd[j].text, "-") {
+						r.Scripts = append(r.Scripts, cmd[j].text)
+						break
+					}
+				}
+				i = len(cmd)
+			case name == "cd" || name == "pushd" || name == "popd":
+				r.Chdir = true
+				i = len(cmd)
+			case name == "source" || w.text == ".":
+				if i+1 < len(cmd) {
+					r.Scripts = append(r.Scripts, cmd[i+1].text)
 				}
 				i = len(cmd)
 			default:
 				if tool := toolName(name); tool != "" {
 					r.Found = append(r.Found, Found{Tool: tool, Start: w.start, End: w.end, Behind: hidden})
+				} else if strings.Contains(w.text, "/") {
+					r.Scripts = append(r.Scripts, w.text)
 				} else if strings.HasPrefix(w.text, "$") && mentions(line) {
 					r.Unsure = "a variable in command position, in a line that names a wrapped tool"
 				}
