@@ -52,6 +52,10 @@ var jailEnvVars = map[string]bool{
 	"HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "TERM": true, "COLORTERM": true,
 	"NO_COLOR": true, "COLUMNS": true, "LINES": true, "LANG": true, "TZ": true,
 	"EDITOR": true, "VISUAL": true, "PAGER": true, "CI": true,
+	// Trust anchors (a file path, no secret): an agent behind a
+	// TLS-inspecting proxy, or a model gateway with a private CA, needs
+	// them to reach its model API.
+	"NODE_EXTRA_CA_CERTS": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
 }
 
 type runOptions struct {

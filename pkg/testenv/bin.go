@@ -34,7 +34,7 @@ func CacheDir() (string, error) {
 // BinPath returns where the binary name lives in the cache and whether it is
 // there. kube-apiserver and kubectl live in k8s-<KubernetesVersion>/, etcd
 // in etcd-<EtcdVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/,
-// mcp-inspector in npm-<hash of testdata/npm>/;
+// mcp-inspector, claude and codex in npm-<hash of testdata/npm>/;
 // any other name is looked up as <dir>/<name> in the
 // cache's subdirectories and must match exactly one file.
 func BinPath(name string) (string, error) {
@@ -55,7 +55,7 @@ func BinPath(name string) (string, error) {
 			return "", err
 		}
 		path = filepath.Join(cache, "otelcol-"+hash, name)
-	case "mcp-inspector":
+	case "mcp-inspector", "claude", "codex":
 		// Installed from testdata/npm/package.json.
 		hash, err := sourceHash("npm")
 		if err != nil {

@@ -15,8 +15,9 @@
 #   $AGENTCTL_TESTBIN/otelcol-<hash>/otelcol          testdata/otelcol: the
 #                                                     collector's OTLP receiver
 #   $AGENTCTL_TESTBIN/npm-<hash>/mcp-inspector        testdata/npm: the npm tools
-#                                                     (the MCP Inspector CLI), with
-#                                                     npm from the npm registry
+#   $AGENTCTL_TESTBIN/npm-<hash>/claude, codex        (the MCP Inspector CLI, the
+#                                                     agent CLIs' native binaries),
+#                                                     with npm from the npm registry
 #
 # AGENTCTL_TESTBIN defaults to $HOME/.cache/agentctl/testbin; pkg/testenv
 # finds the binaries by the same rules. What is there is not built again,
@@ -107,8 +108,10 @@ describe() {
 		outs=("$cache/otelcol-$(src_hash otelcol)/otelcol")
 		;;
 	npm)
-		label="npm tools (testdata/npm: the MCP Inspector CLI)"
-		outs=("$cache/npm-$(src_hash npm)/mcp-inspector")
+		label="npm tools (testdata/npm: the MCP Inspector, claude, codex)"
+		local d
+		d="$cache/npm-$(src_hash npm)"
+		outs=("$d/mcp-inspector" "$d/claude" "$d/codex")
 		;;
 	*)
 		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser, otelcol or npm)" >&2
@@ -149,9 +152,11 @@ compile() {
 	terraform)
 		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/hashicorp/terraform@$TF_VERSION") ;;
 	# Exactly the versions testdata/npm/package.json names, no lock file
-	# (one would record download addresses), no install scripts; each tool
-	# gets a wrapper that finds its package beside it. -n: nothing to fetch
-	# ahead.
+	# (one would record download addresses), no install scripts (Claude
+	# Code's own, which only links the native binary its platform package
+	# brought, runs by name); the inspector gets a wrapper that finds its
+	# package beside it, the agent CLIs a hard link to their native
+	# binaries. -n: nothing to fetch ahead.
 	npm)
 		[[ ${#n[@]} == 0 ]] || return 0
 		command -v npm >/dev/null 2>&1 || {
@@ -161,7 +166,10 @@ compile() {
 		cp "$root/testdata/npm/package.json" "$dir/"
 		(cd "$dir" && npm install --no-audit --no-fund --no-package-lock --ignore-scripts --omit=dev --loglevel=error)
 		printf '#!/bin/sh\nexec node "$(dirname "$0")/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js" "$@"\n' >"$dir/mcp-inspector"
-		chmod +x "$dir/mcp-inspector" ;;
+		chmod +x "$dir/mcp-inspector"
+		(cd "$dir" && node node_modules/@anthropic-ai/claude-code/install.cjs >/dev/null)
+		ln "$dir/node_modules/@anthropic-ai/claude-code/bin/claude.exe" "$dir/claude"
+		ln "$dir/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex" "$dir/codex" ;;
 	goreleaser)
 		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ;;
 	esac
