@@ -132,7 +132,7 @@ func TestJailRealAgentCLIs(t *testing.T) {
 		switch bin {
 		case "claude":
 			line = "ANTHROPIC_BASE_URL=" + base + " ANTHROPIC_API_KEY=sk-stand-in CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 ./claude -p hello"
-				}
+		}
 		return j.agentctl("run", "--profile", bin, "--allow-host", allowed, "--", "/bin/bash", "-c",
 			"export NODE_EXTRA_CA_CERTS="+m.ca+" SSL_CERT_FILE="+m.ca+"; timeout 25 env "+line)
 	}
