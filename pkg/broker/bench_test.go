@@ -76,7 +76,7 @@ func serveBench(b *testing.B, exe string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &broker.Server{Exe: exe, Env: []string{"PATH=/usr/bin:/bin"}}
+	srv := &broker.Server{Exe: exe, Env: []string{"PATH=/usr/bin:/bin"}, Runs: runsAll}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx, ln) }()

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -66,6 +67,12 @@ type Server struct {
 	// Warm is how many prestarted workers the broker keeps waiting for
 	// requests (package worker); 0 starts every worker fresh.
 	Warm int
+	// Runs says which argv the broker runs (agentctl serve: the wrapped
+	// tools and explain, client.Forwardable); nil runs none. A client
+	// is the broker's user but may be a jailed agent: whatever else it
+	// asks for (agentctl inbox approve, agentctl approve BUNDLE) would
+	// run outside its jail with the human's keys.
+	Runs func(argv []string) bool
 
 	uid     int
 	wg      sync.WaitGroup
@@ -172,7 +179,12 @@ func (s *Server) handle(c *net.UnixConn) {
 	}
 	c.SetReadDeadline(time.Time{})
 	fds := r.takeFDs()
-	if e := checkRequest(&req, fds, welcome.Version, pid); e != nil {
+	e := checkRequest(&req, fds, welcome.Version, pid)
+	if e == nil && (s.Runs == nil || !s.Runs(req.Argv)) {
+		e = &proto.Error{Code: proto.CodeRequest, Message: fmt.Sprintf("the broker runs kubectl, terraform, tofu and explain only, not %s", quoteArgv(req.Argv)),
+			Hint: "run agentctl's other commands yourself, outside the agent's jail"}
+	}
+	if e != nil {
 		closeAll(fds)
 		fail("request refused", e, &req)
 		return
@@ -356,3 +368,18 @@ func (r *fdReader) takeFDs() []int {
 }
 
 func (r *fdReader) closeFDs() { closeAll(r.takeFDs()) }
+
+// quoteArgv names argv in a message: argv[0]'s base name and argv[1]
+// unless it is a flag, quoted; nothing more, since a flag's value or a
+// later argument may be a secret.
+func quoteArgv(argv []string) string {
+	words := []string{filepath.Base(argv[0])}
+	if len(argv) > 1 && !strings.HasPrefix(argv[1], "-") {
+		words = append(words, argv[1])
+	}
+	s := strings.Join(words, " ")
+	if len(argv) > len(words) {
+		s += " …"
+	}
+	return strconv.Quote(s)
+}

@@ -95,6 +95,15 @@ func TestDirectoryOthersCanEnterRefused(t *testing.T) {
 // and the events it reported.
 func serve(t *testing.T, exe string, env []string) (string, func() []broker.Event) {
 	t.Helper()
+	return serveRuns(t, exe, env, runsAll)
+}
+
+// runsAll lets the tests' broker run any argv (they run /bin/sh).
+func runsAll([]string) bool { return true }
+
+// serveRuns is serve with the broker's Runs.
+func serveRuns(t *testing.T, exe string, env []string, runs func([]string) bool) (string, func() []broker.Event) {
+	t.Helper()
 	sock := socketPath(t)
 	ln, err := broker.Listen(sock)
 	if err != nil {
@@ -102,7 +111,7 @@ func serve(t *testing.T, exe string, env []string) (string, func() []broker.Even
 	}
 	var mu sync.Mutex
 	var events []broker.Event
-	srv := &broker.Server{Exe: exe, Env: env, Event: func(ev broker.Event) {
+	srv := &broker.Server{Exe: exe, Env: env, Runs: runs, Event: func(ev broker.Event) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()
@@ -286,6 +295,44 @@ func TestGarbageAndHugeFramesAreDroppedAndAudited(t *testing.T) {
 	}
 }
 
+// A client is the broker's user but may be an agent in agentctl run's
+// jail: asked for anything but a wrapped tool or explain (agentctl inbox
+// approve, agentctl approve BUNDLE), the broker would run it outside the
+// jail, with the human's keys.
+func TestBrokerRunsOnlyTheWrappedTools(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	sock, events := serveRuns(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"}, client.Forwardable)
+	for _, tc := range []struct {
+		argv []string
+		says string
+	}{
+		{[]string{"agentctl", "inbox", "approve", "req-1"}, `"agentctl inbox …"`},
+		{[]string{"/usr/bin/agentctl", "approve", "bundle.json"}, `"agentctl approve …"`},
+		{[]string{"agentctl", "--token=SECRET", "inbox", "approve", "req-1"}, `"agentctl …"`},
+		{[]string{"sh", "-c", "touch " + marker}, `"sh …"`},
+		{[]string{"agentctl"}, `"agentctl"`},
+	} {
+		s := newStdio(t, "")
+		code, err := forward(t, sock, &proto.Request{Argv: tc.argv, Cwd: "/"}, s)
+		var pe *proto.Error
+		if code != 70 || !errors.As(err, &pe) || pe.Code != proto.CodeRequest || !strings.HasSuffix(pe.Message, "not "+tc.says) || pe.Hint == "" {
+			t.Errorf("%q: exit %d, %v", tc.argv, code, err)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the broker ran sh -c")
+	}
+	evs := events()
+	if len(evs) != 5 {
+		t.Fatalf("events %+v", evs)
+	}
+	for _, ev := range evs {
+		if ev.What != "request refused" || ev.Err == nil {
+			t.Errorf("event %+v", ev)
+		}
+	}
+}
+
 func TestOtherVersionGetsAnErrorBeforeAnythingRuns(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "ran")
 	sock, events := serve(t, "/bin/sh", []string{"PATH=/usr/bin:/bin"})
@@ -454,7 +501,7 @@ func serveApprover(t *testing.T) (approver, inbox string) {
 		t.Fatal(err)
 	}
 	inbox = filepath.Join(filepath.Dir(sock), "inbox", "inbox.sock")
-	srv := &broker.Server{Exe: "/bin/true", InboxSocket: inbox}
+	srv := &broker.Server{Exe: "/bin/true", InboxSocket: inbox, Runs: runsAll}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	go func() { done <- srv.Serve(ctx, ln) }()

@@ -64,7 +64,7 @@ func serveWarm(t *testing.T, env []string, n int) (string, *broker.Server) {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
-	srv := &broker.Server{Exe: exe, Env: append(env, helperEnv+"=1"), Warm: n, Ready: func() { close(ready) },
+	srv := &broker.Server{Exe: exe, Env: append(env, helperEnv+"=1"), Warm: n, Runs: runsAll, Ready: func() { close(ready) },
 		Event: func(ev broker.Event) { t.Errorf("event: %+v", ev) }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

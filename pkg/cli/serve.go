@@ -170,6 +170,7 @@ func serveForeground(ctx context.Context, f *Factory, sock string, warm int, rea
 		Env:     env,
 		Version: version,
 		Warm:    warm,
+		Runs:    client.Forwardable,
 		Event: func(ev broker.Event) {
 			rec := audit.NewBrokerEvent(ev.PeerUID, ev.PeerPID, ev.What, errText(ev.Err), time.Now().UTC())
 			if tool, args, ok := boot.ToolArgs(ev.Argv); ok {
@@ -250,8 +251,24 @@ func serveBackground(f *Factory, sock string, warm int) error {
 // config says `broker: required` and this process is not a broker's
 // worker: the client found no broker (client.Main returned). It returns
 // the exit code and whether the command must stop.
+//
+// A worker runs only what the broker runs (the wrapped tools and
+// explain): the broker checks, and a worker asked for anything else
+// refuses it too, so no gap in the one check lets a jailed agent run
+// agentctl's other commands with the human's keys.
 func brokerGate(f *Factory, argv []string, stderr io.Writer) (int, bool) {
-	if _, worker := os.LookupEnv(client.WorkerEnv); worker || !client.Forwardable(argv) {
+	if _, worker := os.LookupEnv(client.WorkerEnv); worker {
+		if client.Forwardable(argv) {
+			return 0, false
+		}
+		what := "agentctl" // and the command, not a flag's value: it may be secret
+		if len(argv) > 1 && !strings.HasPrefix(argv[1], "-") {
+			what += " " + argv[1]
+		}
+		fmt.Fprintf(stderr, "agentctl: a broker's worker runs kubectl, terraform, tofu and explain only, not %q\n", what)
+		return exitcode.Denied, true
+	}
+	if !client.Forwardable(argv) {
 		return 0, false
 	}
 	admin, err := loadAdmin(f)

@@ -51,6 +51,11 @@ func TestBrokerGate(t *testing.T) {
 	if _, stop := brokerGate(newF(), []string{"agentctl", "kubectl", "get", "pods"}, &stderr); stop {
 		t.Error("the broker's own worker was refused for want of a broker")
 	}
+	stderr.Reset()
+	code, stop = brokerGate(newF(), []string{"agentctl", "inbox", "approve", "req-1"}, &stderr)
+	if !stop || code != exitcode.Denied || !strings.Contains(stderr.String(), `not "agentctl inbox"`) {
+		t.Errorf("a worker asked to approve: exit %d, stop %v, stderr %q", code, stop, stderr.String())
+	}
 }
 
 func TestAdminBrokerSetting(t *testing.T) {

@@ -91,6 +91,12 @@ func TestJailEscapes(t *testing.T) {
 	kubectl := filepath.Join(j.dir, "kubectl")
 	copyTo(t, testenv.Bin(t, "kubectl"), kubectl, 0o755)
 	copyTo(t, j.kube, filepath.Join(j.dir, "kc.yaml"), 0o600)
+	// This test binary, as a raw client of the broker (rawClientEnv).
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyTo(t, self, filepath.Join(j.dir, "rawclient"), 0o755)
 	j.agent.Own(t, j.dir)
 	approver := filepath.Join(filepath.Dir(j.b.sock), "approver.sock")
 
@@ -125,6 +131,10 @@ func TestJailEscapes(t *testing.T) {
 		{"a worker with the kubeconfig named", try("AGENTCTL_BROKER_WORKER=1 KUBECONFIG=" + h + "/.kube/config agentctl kubectl --request-timeout 5s -n " + j.ns + " get pods -o name | grep web")},
 		{"a second agentctl serve", try("(agentctl serve --foreground --socket $TMPDIR/b.sock &) ; sleep 2; AGENTCTL_SOCKET=$TMPDIR/b.sock kubectl -n " + j.ns + " get pods -o name | grep web")},
 		{"the approver socket", try("test -e " + approver)},
+		// Through the broker, agentctl's other commands would run outside
+		// the jail with the human's keys (inbox approve, approve BUNDLE).
+		{"the broker running agentctl's other commands", try(rawClientEnv + "=/run/agentctl/broker.sock ./rawclient agentctl version")},
+		{"the broker running a shell", try(rawClientEnv + "=/run/agentctl/broker.sock ./rawclient sh -c 'cat " + h + "/.kube/config'")},
 		{"the broker's dir", try("ls " + filepath.Dir(j.b.sock))},
 		{"unshare a user namespace", try("unshare -Ur true")},
 	}

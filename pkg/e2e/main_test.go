@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(inboxActorEnv); spec != "" {
 		os.Exit(inboxActorMain(spec))
 	}
+	if sock := os.Getenv(rawClientEnv); sock != "" {
+		os.Exit(rawClientMain(sock))
+	}
 	defer func() {
 		if build.dir != "" {
 			os.RemoveAll(build.dir)
