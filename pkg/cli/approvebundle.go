@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/proposal"
 	"github.com/agentctl/agentctl/pkg/termsafe"
+	"github.com/agentctl/agentctl/pkg/tui"
 )
 
 type approveOptions struct {
@@ -132,6 +135,24 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 		return err
 	}
 	defer closeSigner()
+	if f.IO.IsStdinTTY() && f.IO.IsStderrTTY() {
+		// A human at a terminal: the approval screen of the TUI, as for a
+		// change on this machine, with its typed confirmation.
+		timeout, err := approvalTimeout(f, credentials.ApprovalConfig{})
+		if err != nil {
+			return err
+		}
+		target, _ := strings.CutSuffix(path, bundleSuffix)
+		screen := approve.BundleScreen(b, path, target, note, time.Now().Add(timeout))
+		v, err := tui.Run(context.Background(), f.IO.In, f.IO.ErrOut, screen, tuiOptions(f))
+		if err != nil {
+			return err
+		}
+		if !v.Approved {
+			return &DeniedByUserError{Reason: v.Reason}
+		}
+		return signBundle(f, signer, path, data)
+	}
 	writeBundleSummary(f.IO.ErrOut, b)
 	fmt.Fprintf(f.IO.ErrOut, "\nnote: %s\n", termsafe.Line(note))
 	want := "yes"
@@ -151,6 +172,11 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 	if strings.TrimSpace(line) != want {
 		return &DeniedByUserError{}
 	}
+	return signBundle(f, signer, path, data)
+}
+
+// signBundle writes the signature of the bundle's bytes beside it.
+func signBundle(f *Factory, signer ssh.Signer, path string, data []byte) error {
 	sig, err := proposal.Sign(signer, proposal.Namespace, data)
 	if err != nil {
 		return err
@@ -165,9 +191,16 @@ func approveBundleRun(f *Factory, opts *approveOptions, path string) error {
 }
 
 // DeniedByUserError is returned when the human did not confirm.
-type DeniedByUserError struct{}
+type DeniedByUserError struct {
+	Reason string // the screen's, when the human gave one
+}
 
-func (*DeniedByUserError) Error() string { return "not signed: not confirmed" }
+func (e *DeniedByUserError) Error() string {
+	if e.Reason != "" {
+		return "not signed: " + e.Reason
+	}
+	return "not signed: not confirmed"
+}
 
 // sigFileID is a file-name-safe form of a key fingerprint.
 func sigFileID(fp string) string {
