@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/agentctl/agentctl/pkg/classify"
 )
@@ -28,8 +29,12 @@ func classifyArgs(cl *cmdline) verdict {
 			Reason: fmt.Sprintf("unknown subcommand %q: terraform has no such command (any longer) and would only print an error (see terraform -help)", cl.Sub)}
 	}
 	args := make([]string, 0, len(cl.SubArgs))
+	var view []string
 	for _, a := range cl.SubArgs {
 		if a == "-no-color" || (cmd.view && a == "-compact-warnings") {
+			if !slices.Contains(view, a) {
+				view = append(view, a)
+			}
 			continue
 		}
 		args = append(args, a)
@@ -38,6 +43,7 @@ func classifyArgs(cl *cmdline) verdict {
 	if err != nil {
 		return bad(fmt.Sprintf("%s: %v", cl.Sub, err))
 	}
+	p.View = view
 	if len(p.Args) < cmd.min || (cmd.max >= 0 && len(p.Args) > cmd.max) {
 		return bad(fmt.Sprintf("%s: wrong number of arguments (%d)", cl.Sub, len(p.Args)))
 	}

@@ -43,6 +43,10 @@ type flagArg struct {
 type parsed struct {
 	Flags []flagArg
 	Args  []string // positional arguments after the flags
+	// View is -no-color and -compact-warnings as given (terraform takes
+	// them anywhere): how terraform prints, which the apply agentctl runs
+	// in the command's place keeps.
+	View []string
 }
 
 // has reports whether flag name was given.

@@ -228,7 +228,8 @@ func TestTFCLIArgsApplyAutoApproveChangesNothing(t *testing.T) {
 	if a.Class != classify.Privilege {
 		t.Errorf("class %s, want privilege", a.Class)
 	}
-	if want := []string{"apply", "-input=false", a.Plan.Path}; !reflect.DeepEqual(a.Exec.Args, want) {
+	// TF_CLI_ARGS's -no-color is the user's: the apply keeps it.
+	if want := []string{"apply", "-input=false", "-no-color", a.Plan.Path}; !reflect.DeepEqual(a.Exec.Args, want) {
 		t.Errorf("exec %q, want %q", a.Exec.Args, want)
 	}
 	if !hasReason(a, "TF_CLI_ARGS_apply") {

@@ -144,7 +144,7 @@ func (c *Classifier) planned(ctx context.Context, a *classify.Assessment, req *r
 	a.Resources = append(a.Resources, res.Resources...)
 	plan.Summary = res.Summary
 	a.Plan = plan
-	args := append([]string{"apply", "-input=false"}, carry(p, applyCarry)...)
+	args := append(append([]string{"apply", "-input=false"}, carry(p, applyCarry)...), p.View...)
 	a.Exec = classify.Invocation{Args: append(args, plan.Path), Dir: dir}
 	return nil
 }
