@@ -177,7 +177,11 @@ func runJail(ctx context.Context, f *Factory, o *runOptions, argv []string) erro
 	}
 	rw = append(rw, o.RW...)
 	agent := argv[0]
-	if !strings.Contains(agent, "/") {
+	if agent == "agentctl" {
+		// agentctl itself in the jail (agentctl run -- agentctl mcp): this
+		// binary, a client of the broker there like the shims.
+		agent = exe
+	} else if !strings.Contains(agent, "/") {
 		if agent, err = exec.LookPath(agent); err != nil {
 			return &UsageError{Err: fmt.Errorf("agent %q: %w", argv[0], err)}
 		}
