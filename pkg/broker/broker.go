@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,13 @@ type Server struct {
 	// asks for (agentctl inbox approve, agentctl approve BUNDLE) would
 	// run outside its jail with the human's keys.
 	Runs func(argv []string) bool
+	// HTTP, when set, serves the connections that speak HTTP instead of
+	// the broker's protocol (agentctl serve: the MCP tools over
+	// streamable HTTP), after the same peer check; [PeerOf] gives a
+	// request's peer. Nil: such a connection is a protocol error.
+	HTTP http.Handler
 
+	httpLn  *connListener
 	uid     int
 	wg      sync.WaitGroup
 	workers sync.Map // a running worker's pid → its client's pid
@@ -101,6 +108,10 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 		<-ctx.Done()
 		ln.UnixListener.Close()
 	}()
+	if s.HTTP != nil {
+		stop := s.startHTTP(ln.Addr())
+		defer stop()
+	}
 	if s.Ready != nil {
 		s.Ready()
 	}
@@ -133,7 +144,12 @@ func (s *Server) event(ev Event) {
 
 // handle is one client's conversation.
 func (s *Server) handle(c *net.UnixConn) {
-	defer c.Close()
+	closeConn := true
+	defer func() {
+		if closeConn {
+			c.Close()
+		}
+	}()
 	pid, uid, err := peerCred(c)
 	if err != nil {
 		s.event(Event{What: "peer refused", PeerUID: -1, Err: fmt.Errorf("cannot read the peer's credentials: %w", err)})
@@ -145,6 +161,18 @@ func (s *Server) handle(c *net.UnixConn) {
 		s.event(Event{What: "peer refused", PeerUID: uid, PeerPID: pid, Err: e})
 		proto.Write(c, proto.TError, e)
 		return
+	}
+	if s.HTTP != nil {
+		b, err := peekByte(c, time.Now().Add(handshakeTimeout))
+		if err != nil {
+			s.event(Event{What: "protocol error", PeerUID: uid, PeerPID: pid, Err: fmt.Errorf("hello: %w", err)})
+			return
+		}
+		if b != 0 { // a method name: HTTP
+			closeConn = false
+			s.httpLn.serve(&peerConn{Conn: c, peer: Peer{PID: pid, UID: uid}})
+			return
+		}
 	}
 	// A client has this long to say hello and send its request: one
 	// that connects and says nothing does not hold a goroutine forever.

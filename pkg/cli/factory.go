@@ -47,6 +47,9 @@ type Factory struct {
 	// noTTY: this process's terminal is not agentctl's to ask a human on
 	// (`agentctl mcp`: the MCP client owns it and stdio is the protocol).
 	noTTY bool
+	// viaBroker: this factory's tool calls must go to the broker at its
+	// AGENTCTL_SOCKET (the broker's own MCP face), never one-shot.
+	viaBroker bool
 
 	creds struct { // see loadCredentials
 		once sync.Once

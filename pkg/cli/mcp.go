@@ -171,7 +171,9 @@ func stdinOf(s *string) io.Reader {
 
 func mcpRun(f *Factory, tool string) mcp.ToolHandlerFor[runInput, runOutput] {
 	return func(ctx context.Context, req *mcp.CallToolRequest, in runInput) (*mcp.CallToolResult, runOutput, error) {
-		if c := brokerConn(f); c != nil {
+		if c, err := brokerConn(f); err != nil {
+			return refusal(f, err, nil, &cappedBuffer{}, &cappedBuffer{})
+		} else if c != nil {
 			return brokerRun(ctx, f, c, req, tool, in)
 		}
 		stdout, stderr := &cappedBuffer{max: maxToolOutput}, &cappedBuffer{max: maxToolOutput}
@@ -326,7 +328,9 @@ func (p *progressApprover) Approve(ctx context.Context, r *approve.Request) (app
 
 func mcpExplain(f *Factory) mcp.ToolHandlerFor[explainInput, any] {
 	return func(ctx context.Context, req *mcp.CallToolRequest, in explainInput) (*mcp.CallToolResult, any, error) {
-		if c := brokerConn(f); c != nil {
+		if c, err := brokerConn(f); err != nil {
+			return nil, nil, err
+		} else if c != nil {
 			return brokerExplain(ctx, f, c, in)
 		}
 		var stderr bytes.Buffer

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentctl/agentctl/pkg/broker"
 	"github.com/agentctl/agentctl/pkg/broker/client"
 	"github.com/agentctl/agentctl/pkg/broker/proto"
 	"github.com/agentctl/agentctl/pkg/exitcode"
@@ -20,20 +22,61 @@ import (
 // brokerConn is the broker agentctl mcp forwards its tool calls to, as
 // the shims forward theirs: a broker at the socket (AGENTCTL_SOCKET;
 // inside agentctl run, the jail's), unless this process is one of its
-// workers. nil: no broker answers, and the call runs one-shot.
-func brokerConn(f *Factory) *client.Conn {
+// workers. nil and no error: no broker answers, and the call runs
+// one-shot. The broker's own MCP face (viaBroker) has no one-shot to
+// fall back to: a broker it cannot reach is an error.
+func brokerConn(f *Factory) (*client.Conn, error) {
 	if f.Getenv(client.WorkerEnv) != "" {
-		return nil
+		return nil, nil
 	}
 	sock := client.Socket(f.Getenv)
 	if sock == "" {
-		return nil
+		return nil, nil
 	}
 	c, err := client.Dial(sock)
 	if err != nil {
-		return nil
+		if f.viaBroker {
+			return nil, fmt.Errorf("the broker is not answering: %w", err)
+		}
+		return nil, nil
 	}
-	return c
+	return c, nil
+}
+
+// brokerMCPHandler is the broker's MCP face: the tools of agentctl mcp
+// over streamable HTTP on the broker's socket (broker.Server.HTTP). Each
+// session gets a server whose calls are forwarded to the broker at sock
+// as a shim's would be, so they run in its workers, under its policy
+// and audit log, in the working directory the client had when it
+// connected (/proc/PID/cwd of its peer; Linux). env is the broker's
+// environment.
+func brokerMCPHandler(f *Factory, sock string, env []string) http.Handler {
+	return mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+		peer, ok := broker.PeerOf(r.Context())
+		if !ok {
+			return nil
+		}
+		cwd, cwdErr := os.Readlink(fmt.Sprintf("/proc/%d/cwd", peer.PID))
+		if cwdErr != nil {
+			cwdErr = fmt.Errorf("cannot read the working directory of the client (pid %d): %w", peer.PID, cwdErr)
+		}
+		environ := []string{client.SocketEnv + "=" + sock}
+		for _, kv := range env {
+			if !strings.HasPrefix(kv, client.SocketEnv+"=") {
+				environ = append(environ, kv)
+			}
+		}
+		cf := &Factory{
+			IO:         &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: f.IO.ErrOut},
+			Environ:    environ,
+			Executable: f.Executable,
+			Getwd:      func() (string, error) { return cwd, cwdErr },
+			AdminDir:   f.AdminDir,
+			noTTY:      true,
+			viaBroker:  true,
+		}
+		return newMCPServer(cf)
+	}, nil)
 }
 
 // brokerRun runs a tool call in the broker: argv as the CLI would send

@@ -190,6 +190,7 @@ func serveForeground(ctx context.Context, f *Factory, sock string, warm int, rea
 			ready(line)
 		},
 	}
+	srv.HTTP = brokerMCPHandler(f, sock, env)
 	srv.InboxSocket = inbox.Socket
 	go srv.ServeApprover(ctx, aln)
 	return srv.Serve(ctx, ln)

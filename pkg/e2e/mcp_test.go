@@ -428,3 +428,83 @@ func TestMCPDocsConfigServes(t *testing.T) {
 		t.Errorf("audit_log is not of the agent the config names: %s", text)
 	}
 }
+
+// TestMCPCodexDocsConfigServes runs the `codex mcp add` line of
+// docs/agents.md with the real Codex CLI, starts the server exactly as
+// Codex then describes it (`codex mcp get --json`), lists its tools and
+// finds its calls audited for the agent the line names.
+func TestMCPCodexDocsConfigServes(t *testing.T) {
+	codex := testenv.Bin(t, "codex")
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "agents.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(l, "codex mcp add ") {
+			line = l
+			break
+		}
+	}
+	words := strings.Fields(line)
+	if len(words) < 4 {
+		t.Fatalf("docs/agents.md has no codex mcp add line")
+	}
+	e := newEnv(t)
+	codexHome := filepath.Join(e.home, ".codex")
+	if err := os.MkdirAll(codexHome, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	codexEnv := append(append([]string{}, e.vars...), "CODEX_HOME="+codexHome)
+	add := exec.Command(codex, words[1:]...)
+	add.Env, add.Dir = codexEnv, e.dir
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	get := exec.Command(codex, "mcp", "get", "agentctl", "--json")
+	get.Env, get.Dir = codexEnv, e.dir
+	out, err := get.Output()
+	if err != nil {
+		t.Fatalf("codex mcp get: %v", err)
+	}
+	var srv struct {
+		Enabled   bool `json:"enabled"`
+		Transport struct {
+			Type    string            `json:"type"`
+			Command string            `json:"command"`
+			Args    []string          `json:"args"`
+			Env     map[string]string `json:"env"`
+		} `json:"transport"`
+	}
+	if err := json.Unmarshal(out, &srv); err != nil || !srv.Enabled || srv.Transport.Type != "stdio" || srv.Transport.Command != "agentctl" {
+		t.Fatalf("codex mcp get: %s (%v)", out, err)
+	}
+	cmd := exec.Command(agentctlBin(t), srv.Transport.Args...)
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	for k, v := range srv.Transport.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: "codex-mcp-client", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	s, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.ListTools(ctx, nil)
+	if err != nil || len(res.Tools) != 5 {
+		t.Fatalf("tools: %v, %v", res, err)
+	}
+	agent := srv.Transport.Env["AGENTCTL_AGENT"]
+	if agent != "codex" {
+		t.Errorf("the docs' line names agent %q, want codex", agent)
+	}
+	if res, out := mcpCall(t, ctx, s, kubectlParams("version", "--client")); res.IsError {
+		t.Fatalf("kubectl version --client: %+v", out)
+	}
+	got, _ := mcpCall(t, ctx, s, &mcp.CallToolParams{Name: "audit_log"})
+	if text := textOf(got); !strings.Contains(text, `"agent":"codex"`) {
+		t.Errorf("audit_log is not of the agent codex: %s", text)
+	}
+}
