@@ -89,6 +89,7 @@ var GlobalFlags = map[string]bool{
 	"policy":          true,
 	"approver":        true,
 	"non-interactive": false,
+	"report-result":   false,
 }
 
 // ToolArgs finds the wrapped tool and its arguments in argv, as agentctl

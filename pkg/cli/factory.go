@@ -21,6 +21,10 @@ type GlobalOptions struct {
 	Policy         []string
 	NonInteractive bool
 	Approver       string // "", tty, inbox, none
+	// ReportResult (hidden --report-result): after a command that ran,
+	// one JSON line on stderr with its class, decision, rule and request
+	// id, for agentctl mcp's calls through a broker.
+	ReportResult bool
 }
 
 // JSON says whether machine-readable output was asked for.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -85,7 +86,7 @@ func brokerMCPHandler(f *Factory, sock string, env []string) http.Handler {
 // worker has no terminal: a change waits for agentctl inbox, as one-shot.
 func brokerRun(ctx context.Context, f *Factory, c *client.Conn, req *mcp.CallToolRequest, tool string, in runInput) (*mcp.CallToolResult, runOutput, error) {
 	cf := callFactory(f, req, nil, io.Discard, io.Discard, in.Intent)
-	argv := []string{"agentctl", "--output", "json"}
+	argv := []string{"agentctl", "--output", "json", "--report-result"}
 	if cf.Global.Intent != "" {
 		argv = append(argv, "--intent", cf.Global.Intent)
 	}
@@ -93,7 +94,9 @@ func brokerRun(ctx context.Context, f *Factory, c *client.Conn, req *mcp.CallToo
 		argv = append(argv, "--agent", cf.Global.Agent)
 	}
 	argv = append(append(argv, tool), in.Argv...)
+	stopProgress := brokerProgress(ctx, progressTo(ctx, req))
 	code, stdout, stderr, err := forward(ctx, f, c, argv, in.Stdin)
+	stopProgress()
 	out := runOutput{ExitCode: code}
 	if err != nil {
 		out.Error = err.Error()
@@ -106,6 +109,9 @@ func brokerRun(ctx context.Context, f *Factory, c *client.Conn, req *mcp.CallToo
 	if obj, rest, ok := jsonRefusal(errText, code); ok {
 		out.Error, out.Hint, out.Reason = obj.Error, obj.Hint, obj.Reason
 		out.Class, out.Decision, out.Rule, out.RequestID, out.Approver = obj.Class, obj.Decision, obj.Rule, obj.RequestID, obj.Approver
+		errText = rest
+	} else if res, rest, ok := reportedResult(errText, code); ok {
+		out.Class, out.Decision, out.Rule, out.RequestID, out.Approver = res.Class, res.Decision, res.Rule, res.RequestID, res.Approver
 		errText = rest
 	}
 	out.Stdout, out.Stderr, out.Note = stdout.String(), errText, cutNote(stdout, stderr)
@@ -240,4 +246,54 @@ func jsonRefusal(stderr string, code int) (refusalJSON, string, bool) {
 		return refusalJSON{}, stderr, false
 	}
 	return r, body[:i+1], true
+}
+
+// reportedResult finds the line --report-result wrote at the very end of
+// stderr, after everything the command wrote (which need not have ended
+// its last line), for a command that exited code. rest is stderr
+// without it.
+func reportedResult(stderr string, code int) (resultLine, string, bool) {
+	var r resultLine
+	body := strings.TrimSuffix(stderr, "\n")
+	i := strings.LastIndex(body, `{"agentctl":"result",`)
+	if i < 0 || strings.ContainsRune(body[i:], '\n') {
+		return r, stderr, false
+	}
+	if json.Unmarshal([]byte(body[i:]), &r) != nil || r.Agentctl != "result" || r.ExitCode != code {
+		return resultLine{}, stderr, false
+	}
+	return r, body[:i], true
+}
+
+// brokerProgress tells the client, every progressEvery while a call runs
+// in the broker, that it still runs: the worker may be waiting for a
+// human, which only the worker knows. stop ends it.
+func brokerProgress(ctx context.Context, notify func(n int, msg string)) (stop func()) {
+	if notify == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		start := time.Now()
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				notify(n, fmt.Sprintf("still running in the broker after %s: a change may be waiting for a human in agentctl inbox",
+					time.Since(start).Round(time.Second)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

@@ -102,6 +102,8 @@ changes something, and written to a tamper-evident audit log.`,
 	fl.StringArrayVar(&f.Global.Policy, "policy", nil, "an extra policy file, layered last (env AGENTCTL_POLICY)")
 	fl.BoolVar(&f.Global.NonInteractive, "non-interactive", false, "never ask a human: what needs approval is denied (env AGENTCTL_NON_INTERACTIVE)")
 	fl.StringVar(&f.Global.Approver, "approver", "", "who approves: tty, inbox or none (env AGENTCTL_APPROVER)")
+	fl.BoolVar(&f.Global.ReportResult, "report-result", false, "after a command that ran, write its decision as one JSON line on stderr (agentctl mcp through a broker)")
+	fl.MarkHidden("report-result")
 
 	root.AddCommand(
 		newToolCmd(f, "kubectl"),

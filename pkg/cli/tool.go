@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/request"
 	"github.com/agentctl/agentctl/pkg/run"
 )
@@ -62,12 +66,40 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 	}
 	defer cleanup()
 	p.Prestart = true
+	rec := &decisionRecorder{Auditor: p.Auditor}
+	if f.Global.ReportResult {
+		p.Auditor = rec
+	}
 	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
 	if err != nil {
 		return withModeHint(f, err)
+	}
+	if f.Global.ReportResult {
+		writeResultLine(f.IO.ErrOut, rec.ev, code)
 	}
 	if code != 0 {
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// resultLine is what --report-result writes after a command that ran:
+// the decision that let it run, for a caller that cannot read the audit
+// log (agentctl mcp in a jail, whose calls a broker's worker runs).
+type resultLine struct {
+	Agentctl  string `json:"agentctl"` // "result"
+	ExitCode  int    `json:"exitCode"`
+	Class     string `json:"class"`
+	Decision  string `json:"decision"`
+	Rule      string `json:"rule"`
+	RequestID string `json:"requestId"`
+	Approver  string `json:"approver,omitempty"`
+}
+
+func writeResultLine(w io.Writer, ev *pipeline.Event, code int) {
+	var out runOutput
+	fillDecision(&out, ev)
+	b, _ := json.Marshal(resultLine{Agentctl: "result", ExitCode: code, Class: out.Class, Decision: out.Decision,
+		Rule: out.Rule, RequestID: out.RequestID, Approver: out.Approver})
+	fmt.Fprintf(w, "%s\n", b)
 }

@@ -65,7 +65,8 @@ func TestBrokerServesMCPOverHTTP(t *testing.T) {
 	}
 
 	res, out := mcpCall(t, ctx, s, kubectlParams("--kubeconfig", kc, "-n", ns, "get", "cm", "app-config", "-o", "name"))
-	if res.IsError || out.ExitCode != 0 || strings.TrimSpace(out.Stdout) != "configmap/app-config" {
+	if res.IsError || out.ExitCode != 0 || strings.TrimSpace(out.Stdout) != "configmap/app-config" ||
+		out.Class != "read" || out.Decision != "sandbox" || out.RequestID == "" || out.Stderr != "" {
 		t.Fatalf("get over HTTP: %+v", out)
 	}
 

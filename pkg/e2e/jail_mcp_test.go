@@ -37,7 +37,8 @@ func TestJailMCPServerIsABrokerClient(t *testing.T) {
 
 	res, out := mcpCall(t, ctx, s, &mcp.CallToolParams{Name: "kubectl", Arguments: map[string]any{
 		"argv": []string{"-n", j.ns, "get", "pods", "-o", "name"}, "intent": "look at the web pods"}})
-	if res.IsError || out.ExitCode != 0 || !strings.Contains(out.Stdout, "pod/web") {
+	if res.IsError || out.ExitCode != 0 || !strings.Contains(out.Stdout, "pod/web") ||
+		out.Class != "read" || out.Decision != "sandbox" || out.RequestID == "" || strings.Contains(out.Stderr, `"agentctl"`) {
 		t.Fatalf("get pods from the jail: %+v", out)
 	}
 
