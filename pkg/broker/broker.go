@@ -73,11 +73,20 @@ type Server struct {
 	// asks for (agentctl inbox approve, agentctl approve BUNDLE) would
 	// run outside its jail with the human's keys.
 	Runs func(argv []string) bool
+	// Web, when set, is an approver inside the broker (the web page,
+	// `agentctl serve --web`): the broker then listens on InboxSocket
+	// for as long as it serves (ServeInbox), and shows every request
+	// there and, while one is attached, in the inbox; the first answer
+	// goes to the requester, and the other is told where it was
+	// answered.
+	Web *Conns
 
-	uid     int
-	wg      sync.WaitGroup
-	workers sync.Map // a running worker's pid → its client's pid
-	pool    *pool
+	uid      int
+	attachMu sync.Mutex
+	attached *net.UnixConn // the attached inbox, with Web
+	wg       sync.WaitGroup
+	workers  sync.Map // a running worker's pid → its client's pid
+	pool     *pool
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits
