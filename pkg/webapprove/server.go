@@ -194,17 +194,21 @@ func (s *Server) finish(hash, what string) {
 	}
 }
 
-// record notes what became of the request of scr, and forgets its
+// record notes what became of the request of scr, and forgets expired
 // challenges and what was done an hour ago.
 func (s *Server) record(scr *approve.Screen, what string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.o.Now()
+	// A challenge of a request that went stays until it expires, so an
+	// answer signed for it is refused for what it is (expired, or too
+	// late: answered elsewhere) rather than as unknown, for ten
+	// minutes.
 	for c, ch := range s.challenges {
-		if ch.hash == scr.Hash {
+		if now.Sub(ch.expires) > 10*time.Minute {
 			delete(s.challenges, c)
 		}
 	}
-	now := s.o.Now()
 	s.done[scr.Hash] = outcome{Screen: scr, What: what, At: now}
 	for h, o := range s.done {
 		if now.Sub(o.At) > time.Hour {
