@@ -96,6 +96,7 @@ func browser(t *testing.T, origin string) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
+	t.Logf("chromium: starting %s", path)
 	err = chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 		chromedp.Navigate(origin+"/"),
@@ -112,7 +113,23 @@ func browser(t *testing.T, origin string) context.Context {
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
+	t.Logf("chromium: on %s with a virtual passkey", origin)
 	return ctx
+}
+
+// do runs the browser's actions, for at most a minute (a deadlock
+// guard).
+func do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return chromedp.Do(ctx, steps...)
+}
+
+// run is do for an action with a value.
+func run[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return chromedp.Run(ctx, a)
 }
 
 // waitText waits until the element sel's text contains want, and
@@ -123,7 +140,7 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) string {
 	var got string
 	for time.Now().Before(deadline) {
 		var err error
-		if got, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel))); err != nil {
+		if got, err = run(ctx, chromedp.Text(chromedp.CSS(sel))); err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
 		if strings.Contains(got, want) {
@@ -148,7 +165,7 @@ func enroll(t *testing.T, ctx context.Context, origin string, vars []string) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(origin+"/enroll"),
+	if err := do(ctx, chromedp.Navigate(origin+"/enroll"),
 		chromedp.SetValue(chromedp.CSS("#code"), "AAAA-BBBB-CCCC-DDDD"), chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
 		t.Fatal(err)
 	}
@@ -157,16 +174,16 @@ func enroll(t *testing.T, ctx context.Context, origin string, vars []string) {
 	if !regexp.MustCompile(`^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$`).MatchString(c) {
 		t.Fatalf("agentctl approvers enroll printed %q, not a code", c)
 	}
-	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#code"), "AAAA-BBBB-CCCC-DDDD"), chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
+	if err := do(ctx, chromedp.SetValue(chromedp.CSS("#code"), "AAAA-BBBB-CCCC-DDDD"), chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#result", "wrong enrollment code")
-	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#code"), strings.ToLower(c)), chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
+	if err := do(ctx, chromedp.SetValue(chromedp.CSS("#code"), strings.ToLower(c)), chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#result", "enrolled: it can answer approval requests now")
 	// One use: the same code enrolls nothing more.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
+	if err := do(ctx, chromedp.Click(chromedp.CSS("#enroll-button"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#result", "no enrollment code is open")
@@ -231,7 +248,7 @@ func waitRequest(t *testing.T, origin, ns string) string {
 func sign(t *testing.T, ctx context.Context, hash string, approve bool) map[string]any {
 	t.Helper()
 	js := fmt.Sprintf("agentctlSign(%q, %v, '')", hash, approve)
-	body, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](js, chromedp.EvalAwaitPromise))
+	body, err := run(ctx, chromedp.Evaluate[map[string]any](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("agentctlSign: %v", err)
 	}
@@ -245,7 +262,7 @@ func sign(t *testing.T, ctx context.Context, hash string, approve bool) map[stri
 func send(t *testing.T, ctx context.Context, body map[string]any) map[string]any {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](fmt.Sprintf("agentctlSend(%s)", b), chromedp.EvalAwaitPromise))
+	res, err := run(ctx, chromedp.Evaluate[map[string]any](fmt.Sprintf("agentctlSend(%s)", b), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("agentctlSend: %v", err)
 	}
@@ -289,12 +306,12 @@ func TestWebApproval(t *testing.T) {
 		c.Apply(t, ns, webFixtures)
 		wait := agentDelete(t, bin, kc, ns, dir, vars)
 		hash := waitRequest(t, b.origin, ns)
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.ScrollIntoView(chromedp.CSS("#approve"))); err != nil {
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.ScrollIntoView(chromedp.CSS("#approve"))); err != nil {
 			t.Fatal(err)
 		}
 		page := waitText(t, ctx, "body", "Approve with passkey")
 		num := func(js string) float64 {
-			v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js))
+			v, err := run(ctx, chromedp.Evaluate[float64](js))
 			if err != nil {
 				t.Fatalf("%s: %v", js, err)
 			}
@@ -314,7 +331,7 @@ func TestWebApproval(t *testing.T) {
 		if right > innerW || width < 44 {
 			t.Errorf("the buttons do not fit a phone: deny ends at %vpx of %vpx, approve is %vpx wide", right, innerW, width)
 		}
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#approve"))); err != nil {
+		if err := do(ctx, chromedp.Click(chromedp.CSS("#approve"))); err != nil {
 			t.Fatal(err)
 		}
 		waitText(t, ctx, "#result", "approved in the web page")
@@ -340,7 +357,7 @@ func TestWebApproval(t *testing.T) {
 		c.Apply(t, ns, webFixtures)
 		wait := agentDelete(t, bin, kc, ns, dir, vars)
 		hash := waitRequest(t, b.origin, ns)
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.Click(chromedp.CSS("#deny"))); err != nil {
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.Click(chromedp.CSS("#deny"))); err != nil {
 			t.Fatal(err)
 		}
 		waitText(t, ctx, "#result", "denied in the web page")
@@ -359,7 +376,7 @@ func TestWebApproval(t *testing.T) {
 		waitA := agentDelete(t, bin, kc, nsA, dir, vars)
 		waitB := agentDelete(t, bin, kc, nsB, dir, vars)
 		hashA, hashB := waitRequest(t, b.origin, nsA), waitRequest(t, b.origin, nsB)
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.origin+"/r/"+hashA)); err != nil {
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hashA)); err != nil {
 			t.Fatal(err)
 		}
 		// Signed for A, sent for B.
@@ -415,7 +432,7 @@ func TestWebApproval(t *testing.T) {
 		if state["pending"] != true {
 			t.Fatalf("B after the refused answers: %v, want still pending", state)
 		}
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.origin+"/r/"+hashB), chromedp.Click(chromedp.CSS("#deny"))); err != nil {
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hashB), chromedp.Click(chromedp.CSS("#deny"))); err != nil {
 			t.Fatal(err)
 		}
 		waitText(t, ctx, "#result", "denied in the web page")
@@ -432,7 +449,7 @@ func TestWebApproval(t *testing.T) {
 		c.Apply(t, ns, webFixtures)
 		wait := agentDelete(t, bin, kc, ns, dir, vars)
 		hash := waitRequest(t, b.origin, ns)
-		if err := chromedp.Do(ctx, chromedp.Navigate(b.origin+"/r/"+hash)); err != nil {
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash)); err != nil {
 			t.Fatal(err)
 		}
 		body := sign(t, ctx, hash, true)

@@ -86,12 +86,17 @@ func (s *Store) load(name string) (*user, error) {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(s.Dir, passkeysFile), err)
 		}
 	}
-	if len(u.ID) == 0 {
-		u.ID = make([]byte, 16)
-		rand.Read(u.ID)
-	}
 	if u.Name == "" {
 		u.Name = name
+	}
+	if len(u.ID) == 0 {
+		// The user handle passkeys are registered for: kept from the
+		// first time on.
+		u.ID = make([]byte, 16)
+		rand.Read(u.ID)
+		if err := s.save(u); err != nil {
+			return nil, err
+		}
 	}
 	return u, nil
 }
