@@ -369,6 +369,56 @@ func TestWebApproval(t *testing.T) {
 		}
 	})
 
+	t.Run("the first answer wins between the page and agentctl inbox", func(t *testing.T) {
+		tm := newTerm(t, dir, vars)
+		tm.start("inbox", shellQuote([]string{bin, "inbox"}))
+		tm.waitFor("inbox", "agentctl inbox", "0 pending")
+
+		// Answered in the browser: the inbox says so.
+		ns := c.NewNamespace(t)
+		c.Apply(t, ns, webFixtures)
+		wait := agentDelete(t, bin, kc, ns, dir, vars)
+		hash := waitRequest(t, b.origin, ns)
+		tm.waitFor("inbox", "1 pending")
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.Click(chromedp.CSS("#approve"))); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, "#result", "approved in the web page")
+		if code, stderr := wait(); code != 0 {
+			t.Fatalf("exit %d after approval in the web page with the inbox open; stderr:\n%s", code, stderr)
+		}
+		screen := flat(tm.waitFor("inbox", "0 pending", "answered elsewhere"))
+		if !strings.Contains(screen, "was answered elsewhere: approved in the web page") {
+			t.Errorf("the inbox does not say the page answered:\n%s", screen)
+		}
+		if configMapExists(t, c, ns, "app-config") {
+			t.Error("approved in the web page, the configmap is still there")
+		}
+
+		// Answered in the inbox: the open page says so, and refuses.
+		ns = c.NewNamespace(t)
+		c.Apply(t, ns, webFixtures)
+		wait = agentDelete(t, bin, kc, ns, dir, vars)
+		hash = waitRequest(t, b.origin, ns)
+		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash)); err != nil {
+			t.Fatal(err)
+		}
+		body := sign(t, ctx, hash, true)
+		tm.waitFor("inbox", "1 pending")
+		tm.keys("inbox", "Enter")
+		tm.waitFor("inbox", "approval needed", "a approve")
+		tm.keys("inbox", "d")
+		waitText(t, ctx, "#result", "answered elsewhere: denied in agentctl inbox")
+		refused(t, "an approval sent after the inbox denied", send(t, ctx, body), "answered elsewhere: denied in agentctl inbox")
+		if code, _ := wait(); code != 77 {
+			t.Errorf("exit %d after the inbox denied, want 77", code)
+		}
+		if !configMapExists(t, c, ns, "app-config") {
+			t.Error("denied in the inbox, the configmap is gone")
+		}
+		tm.keys("inbox", "q")
+	})
+
 	t.Run("replayed, unsigned, forged, cross-origin answers refused", func(t *testing.T) {
 		nsA, nsB := c.NewNamespace(t), c.NewNamespace(t)
 		c.Apply(t, nsA, webFixtures)
