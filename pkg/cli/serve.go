@@ -58,7 +58,12 @@ of this user may connect.
 
 Without --foreground it starts in the background and returns once the
 socket is ready; its messages go to broker.log beside the socket.
---install-unit writes a systemd user unit that runs it instead.`,
+--install-unit writes a systemd user unit that runs it instead.
+
+--web ADDR also serves the web approval page (docs/approval.md): the
+requests waiting for a human, answered with a passkey enrolled with
+"agentctl approvers enroll". PORT alone or a loopback address serves
+http://localhost:PORT; any other address is served over TLS only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serveRun(cmd.Context(), f, o)

@@ -278,7 +278,8 @@ func refused(t *testing.T, what string, res map[string]any, want string) {
 
 // TestWebApproval answers requests on the web approval page in headless
 // Chromium with a virtual passkey, through a broker, against a real
-// cluster: enrollment with the one-time code, a delete approved (it
+// cluster: approval.notify run with each request's link, enrollment
+// with the one-time code, a delete approved (it
 // runs) and one denied (it does not), on a phone-sized viewport; an
 // answer signed for one request and sent for another, a replayed one, an
 // unsigned one, a forged signature, one from another origin and one
@@ -288,6 +289,8 @@ func TestWebApproval(t *testing.T) {
 	bin := agentctlBin(t)
 	kc := c.Kubeconfig(t, testenv.UserAdmin)
 	dir, vars := approvalEnv(t)
+	notified := filepath.Join(dir, "notified")
+	adminFiles(t, map[string]string{"config.yaml": fmt.Sprintf("approval:\n  notify: 'echo \"$AGENTCTL_APPROVAL_URL $AGENTCTL_APPROVAL_CLASS\" >> %s'\n", notified)})
 	// The broker's workers ask with its environment: every request
 	// expires after 30s (the last case waits for that).
 	b := startWebBroker(t, dir, append(append([]string{}, vars...), "AGENTCTL_APPROVAL_TIMEOUT="+webTimeout.String()))
@@ -306,6 +309,14 @@ func TestWebApproval(t *testing.T) {
 		c.Apply(t, ns, webFixtures)
 		wait := agentDelete(t, bin, kc, ns, dir, vars)
 		hash := waitRequest(t, b.origin, ns)
+		// approval.notify ran with the request's link.
+		deadline := time.Now().Add(screenWait)
+		for n, _ := os.ReadFile(notified); !strings.Contains(string(n), b.origin+"/r/"+hash+" destructive"); n, _ = os.ReadFile(notified) {
+			if time.Now().After(deadline) {
+				t.Fatalf("approval.notify was not run with the link %s/r/%s and the class; it wrote %q", b.origin, hash, n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if err := do(ctx, chromedp.Navigate(b.origin+"/r/"+hash), chromedp.ScrollIntoView(chromedp.CSS("#approve"))); err != nil {
 			t.Fatal(err)
 		}
