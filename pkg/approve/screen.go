@@ -243,4 +243,7 @@ func (s *Screen) CommandLine() string {
 type Verdict struct {
 	Approved bool
 	Reason   string
+	// Approver, when set, names who answered in place of the server's
+	// ServerOptions.Approver (the web page: the user and the passkey).
+	Approver string
 }

@@ -187,7 +187,14 @@ func (s *InboxServer) handle(ctx context.Context, c *net.UnixConn, forPID int) {
 	p := &Pending{Screen: scr, Exec: m.Request.Exec, Received: s.now(), srv: s, conn: c, nonce: m.Nonce, gone: make(chan struct{})}
 	go func() {
 		// The requester sends nothing more: a read returns when it goes.
-		r.ReadByte()
+		// A broker that showed the request elsewhere too (its web page)
+		// says first where it was answered (see [Pending.Elsewhere]).
+		if m, err := readMessage(r); err == nil && m.Type == "answered" {
+			p.elsewhere = termsafe.Line(m.Note)
+			if p.elsewhere == "" {
+				p.elsewhere = "elsewhere"
+			}
+		}
 		close(p.gone)
 	}()
 	select {
@@ -235,10 +242,25 @@ type Pending struct {
 	nonce string
 	gone  chan struct{}
 	once  sync.Once
+	// elsewhere is set before gone is closed.
+	elsewhere string
 }
 
-// Gone is closed when the requester stops waiting (timed out, killed).
+// Gone is closed when the requester stops waiting (timed out, killed),
+// or the request was answered elsewhere.
 func (p *Pending) Gone() <-chan struct{} { return p.gone }
+
+// Elsewhere, once Gone is closed, says where the request was answered
+// instead ("approved in the web page"), "" when its requester simply
+// stopped waiting.
+func (p *Pending) Elsewhere() string {
+	select {
+	case <-p.gone:
+		return p.elsewhere
+	default:
+		return ""
+	}
+}
 
 // Answer signs v for this request and sends it to the requester.
 func (p *Pending) Answer(v Verdict) error {
@@ -254,9 +276,13 @@ func (p *Pending) Answer(v Verdict) error {
 
 // sign signs v for the request with hash and nonce.
 func (s *InboxServer) sign(hash, nonce string, v Verdict) *SignedAnswer {
+	approver := s.approver
+	if v.Approver != "" {
+		approver = v.Approver
+	}
 	a := &SignedAnswer{
 		Hash: hash, Nonce: nonce, Approved: v.Approved, Reason: v.Reason,
-		Approver: s.approver, KeyID: KeyID(s.key.Public().(ed25519.PublicKey)),
+		Approver: approver, KeyID: KeyID(s.key.Public().(ed25519.PublicKey)),
 		Expires: s.now().Add(s.ttl).UnixNano(),
 	}
 	a.Sign(s.key)

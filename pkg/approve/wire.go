@@ -15,10 +15,15 @@ const maxMessage = 160 << 20
 
 // message is one line of the inbox protocol: newline-delimited JSON over
 // the Unix socket. A requester sends one "request" with its [Content];
-// the inbox answers with one "answer" and closes.
+// the inbox answers with one "answer" and closes. A broker that showed
+// the request in more than one place sends the others "answered" (with
+// a note) once one has answered.
 type message struct {
-	Type    string        `json:"type"` // request, answer
-	Nonce   string        `json:"nonce,omitempty"`
+	Type  string `json:"type"` // request, answer, answered
+	Nonce string `json:"nonce,omitempty"`
+	// Note says, in an "answered" message a broker sends an inbox,
+	// where the request was answered instead.
+	Note    string        `json:"note,omitempty"`
 	Request *Content      `json:"request,omitempty"`
 	Answer  *SignedAnswer `json:"answer,omitempty"`
 }
@@ -65,3 +70,11 @@ func InboxRunning(p Paths) bool {
 }
 
 var errNoInbox = errors.New("no agentctl inbox is running")
+
+// AnsweredLine is the "answered" message a broker sends an inbox whose
+// request was answered in another place: note says where ("approved in
+// the web page"). The inbox then withdraws the request with the note.
+func AnsweredLine(note string) []byte {
+	b, _ := json.Marshal(&message{Type: "answered", Note: note})
+	return append(b, '\n')
+}

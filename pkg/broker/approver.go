@@ -104,6 +104,10 @@ func (s *Server) ServeApprover(ctx context.Context, aln *net.UnixListener) error
 // relay serves one attached inbox: it listens on the inbox socket until
 // the inbox goes.
 func (s *Server) relay(ctx context.Context, c *net.UnixConn, w *proto.Welcome) {
+	if s.Web != nil {
+		s.attach(ctx, c, w)
+		return
+	}
 	iln, err := listenInbox(s.InboxSocket)
 	if err != nil {
 		proto.Write(c, proto.TError, &proto.Error{Code: proto.CodeRequest, Message: err.Error()})

@@ -79,12 +79,21 @@ type Server struct {
 	// streamable HTTP), after the same peer check; [PeerOf] gives a
 	// request's peer. Nil: such a connection is a protocol error.
 	HTTP http.Handler
+	// Web, when set, is an approver inside the broker (the web page,
+	// `agentctl serve --web`): the broker then listens on InboxSocket
+	// for as long as it serves (ServeInbox), and shows every request
+	// there and, while one is attached, in the inbox; the first answer
+	// goes to the requester, and the other is told where it was
+	// answered.
+	Web *Conns
 
-	httpLn  *connListener
-	uid     int
-	wg      sync.WaitGroup
-	workers sync.Map // a running worker's pid → its client's pid
-	pool    *pool
+	httpLn   *connListener
+	uid      int
+	attachMu sync.Mutex
+	attached *net.UnixConn // the attached inbox, with Web
+	wg       sync.WaitGroup
+	workers  sync.Map // a running worker's pid → its client's pid
+	pool     *pool
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and waits

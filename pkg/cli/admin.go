@@ -18,6 +18,7 @@ import (
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
+	"github.com/agentctl/agentctl/pkg/webapprove"
 )
 
 // defaultAdminDir holds what only root writes: policy.yaml (the admin
@@ -64,6 +65,12 @@ type adminConfig struct {
 		// public key file owned by root ("{user}" replaced), or the key
 		// itself in base64.
 		InboxPublicKey string `yaml:"inboxPublicKey"`
+		// Notify tells a person that a request waits on the web
+		// approval page (agentctl serve --web): a shell command run
+		// with AGENTCTL_APPROVAL_URL, _ID and _CLASS set, or an
+		// http(s) webhook URL that gets them as JSON. No secret is in
+		// what it is given.
+		Notify string `yaml:"notify"`
 	} `yaml:"approval"`
 	// Broker is "required" when commands may only run through a broker
 	// (agentctl serve): without one a client exits 70 instead of running
@@ -179,6 +186,9 @@ func readAdmin(path string) (*adminConfig, error) {
 		if _, err := approve.ParsePublicKey([]byte(k)); err != nil {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: approval.inboxPublicKey is neither an absolute path nor a base64 ed25519 public key: %w", path, err)}
 		}
+	}
+	if err := webapprove.CheckNotify(cfg.Approval.Notify); err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("%s: approval.notify: %w", path, err)}
 	}
 	if err := cfg.Audit.Flags.validate(); err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("%s: audit.flags: %w", path, err)}

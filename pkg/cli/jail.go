@@ -240,7 +240,7 @@ func ensureBroker(f *Factory, sock string) error {
 		c.Close()
 		return nil
 	}
-	return serveBackground(f, sock, 2)
+	return serveBackground(f, sock, 2, nil)
 }
 
 // jailAudit appends the jail's enforcement record to the user's audit log

@@ -39,6 +39,8 @@ type serveOptions struct {
 	// Print prints it.
 	InstallUnit bool
 	Print       bool
+	// Web serves the web approval page (--web ADDR).
+	Web webOptions
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -56,7 +58,12 @@ of this user may connect.
 
 Without --foreground it starts in the background and returns once the
 socket is ready; its messages go to broker.log beside the socket.
---install-unit writes a systemd user unit that runs it instead.`,
+--install-unit writes a systemd user unit that runs it instead.
+
+--web ADDR also serves the web approval page (docs/approval.md): the
+requests waiting for a human, answered with a passkey enrolled with
+"agentctl approvers enroll". PORT alone or a loopback address serves
+http://localhost:PORT; any other address is served over TLS only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serveRun(cmd.Context(), f, o)
@@ -67,6 +74,10 @@ socket is ready; its messages go to broker.log beside the socket.
 	cmd.Flags().BoolVar(&o.Print, "print", false, "with --install-unit: print the unit instead of writing it")
 	cmd.Flags().IntVar(&o.Warm, "warm", 2, "how many prestarted workers wait for requests (0: start each fresh)")
 	cmd.Flags().StringVar(&o.Socket, "socket", "", "the socket to listen on (default $XDG_RUNTIME_DIR/agentctl/broker.sock)")
+	cmd.Flags().StringVar(&o.Web.Addr, "web", "", "serve the web approval page on HOST:PORT (or PORT, on the loopback address); off by default")
+	cmd.Flags().StringVar(&o.Web.Cert, "web-cert", "", "with --web: the TLS certificate (PEM) to serve, instead of a generated self-signed one")
+	cmd.Flags().StringVar(&o.Web.Key, "web-key", "", "with --web-cert: its private key (PEM)")
+	cmd.Flags().StringVar(&o.Web.URL, "web-url", "", "with --web: the origin the browser opens, such as https://laptop.lan:8844 (passkeys are bound to its host name)")
 	return cmd
 }
 
@@ -103,12 +114,15 @@ func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
 	if o.Warm < 0 {
 		return &UsageError{Err: fmt.Errorf("--warm %d: want 0 or more", o.Warm)}
 	}
+	if err := o.Web.validate(); err != nil {
+		return err
+	}
 	sock, err := serveSocket(f, o)
 	if err != nil {
 		return err
 	}
 	if !o.Foreground {
-		return serveBackground(f, sock, o.Warm)
+		return serveBackground(f, sock, o.Warm, o.Web.args())
 	}
 	ready := func(string) {}
 	if fd := f.Getenv(readyFDEnv); fd != "" {
@@ -116,15 +130,16 @@ func serveRun(ctx context.Context, f *Factory, o *serveOptions) error {
 		w := os.NewFile(uintptr(n), "ready")
 		ready = func(line string) { fmt.Fprintln(w, line); w.Close() }
 	}
-	err = serveForeground(ctx, f, sock, o.Warm, ready)
+	err = serveForeground(ctx, f, sock, o.Warm, &o.Web, ready)
 	if err != nil {
 		ready("error: " + err.Error())
 	}
 	return err
 }
 
-func serveForeground(ctx context.Context, f *Factory, sock string, warm int, ready func(string)) error {
-	if _, err := loadAdmin(f); err != nil {
+func serveForeground(ctx context.Context, f *Factory, sock string, warm int, web *webOptions, ready func(string)) error {
+	admin, err := loadAdmin(f)
+	if err != nil {
 		return err
 	}
 	log, auditPath, err := openAuditLog(f)
@@ -192,6 +207,13 @@ func serveForeground(ctx context.Context, f *Factory, sock string, warm int, rea
 	}
 	srv.HTTP = brokerMCPHandler(f, sock, env)
 	srv.InboxSocket = inbox.Socket
+	if web.Addr != "" {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := startWeb(ctx, f, web, srv, pin, admin.Approval.Notify); err != nil {
+			return err
+		}
+	}
 	go srv.ServeApprover(ctx, aln)
 	return srv.Serve(ctx, ln)
 }
@@ -205,7 +227,7 @@ func errText(err error) string {
 
 // serveBackground starts `serve --foreground` in a new session, detached
 // from this terminal, and returns once it listens or has failed.
-func serveBackground(f *Factory, sock string, warm int) error {
+func serveBackground(f *Factory, sock string, warm int, web []string) error {
 	exe, err := f.Executable()
 	if err != nil {
 		return fmt.Errorf("cannot find agentctl's own binary: %w", err)
@@ -224,7 +246,7 @@ func serveBackground(f *Factory, sock string, warm int) error {
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, "serve", "--foreground", "--socket", sock, "--warm", strconv.Itoa(warm))
+	cmd := exec.Command(exe, append([]string{"serve", "--foreground", "--socket", sock, "--warm", strconv.Itoa(warm)}, web...)...)
 	cmd.Env = append(append([]string{}, f.Environ...), readyFDEnv+"=3")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{w}

@@ -31,6 +31,16 @@ type pendingItem struct{ p *approve.Pending }
 func (i pendingItem) Screen() *approve.Screen        { return i.p.Screen }
 func (i pendingItem) Answer(v approve.Verdict) error { return i.p.Answer(v) }
 func (i pendingItem) Gone() <-chan struct{}          { return i.p.Gone() }
+func (i pendingItem) Elsewhere() string              { return i.p.Elsewhere() }
+
+// elsewhere says where a gone item was answered instead, "" when its
+// requester simply stopped waiting.
+func elsewhere(i InboxItem) string {
+	if e, ok := i.(interface{ Elsewhere() string }); ok {
+		return e.Elsewhere()
+	}
+	return ""
+}
 
 type (
 	arrivedMsg  struct{ item InboxItem }
@@ -144,6 +154,16 @@ func (m InboxModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case goneMsg:
 		m.remove(msg.item)
 		s := msg.item.Screen()
+		if where := elsewhere(msg.item); where != "" {
+			// Said whether or not it was open: the human may be about
+			// to open it here.
+			if m.open == msg.item {
+				m.detail, m.open = nil, nil
+			}
+			m.notice = fmt.Sprintf("request %s was answered elsewhere: %s", shortID(s), where)
+			m.record(s, "answered elsewhere")
+			return m, m.title()
+		}
 		if m.open == msg.item {
 			m.detail, m.open = nil, nil
 			m.notice = fmt.Sprintf("request %s withdrawn: its agentctl stopped waiting", shortID(s))

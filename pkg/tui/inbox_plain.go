@@ -67,7 +67,11 @@ func RunInboxPlain(ctx context.Context, srv *approve.InboxServer, in io.Reader, 
 			fmt.Fprintln(out)
 			return nil
 		case <-p.Gone():
-			fmt.Fprintln(out, "\nwithdrawn: the requester stopped waiting")
+			if where := p.Elsewhere(); where != "" {
+				fmt.Fprintln(out, "\nanswered elsewhere: "+where)
+			} else {
+				fmt.Fprintln(out, "\nwithdrawn: the requester stopped waiting")
+			}
 		case l := <-lines:
 			text := strings.TrimSpace(l.s)
 			if l.err != nil && text == "" {

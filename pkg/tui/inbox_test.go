@@ -93,6 +93,27 @@ func TestInboxWithdrawnRequestClosesItsScreen(t *testing.T) {
 	}
 }
 
+// elsewhereItem is a request a broker also showed on its web page.
+type elsewhereItem struct {
+	*fakeItem
+	where string
+}
+
+func (e *elsewhereItem) Elsewhere() string { return e.where }
+
+func TestInboxRequestAnsweredElsewhere(t *testing.T) {
+	it := &elsewhereItem{newFakeItem(deleteScreen()), "approved in the web page"}
+	m := driveInbox(t, newTestInbox(), Arrived(it), press("enter"))
+	m = driveInbox(t, m, goneMsg{it})
+	if v := m.View(); len(m.Items()) != 0 || !strings.Contains(v, "was answered elsewhere: approved in the web page") || strings.Contains(v, "withdrawn") {
+		t.Errorf("after the web page answered:\n%s", v)
+	}
+	m = driveInbox(t, m, press("a"))
+	if len(it.answers) != 0 {
+		t.Errorf("answered a request answered elsewhere: %+v", it.answers)
+	}
+}
+
 func TestInboxDetailTimesOut(t *testing.T) {
 	it := newFakeItem(deleteScreen())
 	m := driveInbox(t, newTestInbox(), Arrived(it), press("enter"))

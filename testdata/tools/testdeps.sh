@@ -12,6 +12,8 @@
 #   mount, umount      sandbox tests, package mount
 #   node, npm          the npm test tools (testbin.sh npm: the MCP Inspector),
 #                      packages nodejs, npm
+#   chromium           the web approval page's browser tests (pkg/e2e,
+#                      headless, with a virtual passkey), package chromium
 #
 # As root with apt-get (CI, a fresh container) it installs the missing
 # packages; otherwise it fails at once with one line naming what to
@@ -22,7 +24,7 @@ who=${1:-make test}
 
 # command:package, in the order the message names them.
 wants=(rsyslogd:rsyslog tmux:tmux script:bsdutils flock:util-linux setsid:util-linux
-	mount:mount umount:mount git:git strace:strace unshare:util-linux node:nodejs npm:npm)
+	mount:mount umount:mount git:git strace:strace unshare:util-linux node:nodejs npm:npm chromium:chromium)
 
 missing=() pkgs=()
 for w in "${wants[@]}"; do
