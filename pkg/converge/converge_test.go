@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/agentctl/agentctl/pkg/classify"
 )
 
 func obj(t *testing.T, y string) *unstructured.Unstructured {
@@ -322,5 +324,66 @@ func TestWaitTimesOutOnProgress(t *testing.T) {
 	}
 	if polls < 2 {
 		t.Errorf("polled %d times, want it to poll until the timeout", polls)
+	}
+}
+
+func TestFromAssessment(t *testing.T) {
+	web := classify.Resource{Group: "apps", Version: "v1", Kind: "Deployment", Resource: "deployments", Namespace: "shop", Name: "web", Source: classify.SourceArgv}
+	kube := func(sub string, args ...string) *classify.Assessment {
+		return &classify.Assessment{Tool: "kubectl", Subcommand: sub, Resources: []classify.Resource{web}, Target: classify.Target{Namespace: "shop"}, Exec: classify.Invocation{Args: args}}
+	}
+	fields := func(ins []Intent) string {
+		var s []string
+		for _, in := range ins {
+			for _, f := range in.Fields {
+				v := render(f.Value)
+				if f.Absent {
+					v = "(absent)"
+				}
+				s = append(s, f.Path.String()+"="+v)
+			}
+		}
+		return strings.Join(s, " ")
+	}
+	tests := []struct {
+		name string
+		a    *classify.Assessment
+		want string
+		op   Op
+	}{
+		{"flags before verb: -n shop scale --replicas 3 deploy/web", kube("scale", "-n", "shop", "scale", "--replicas", "3", "deploy/web"), "spec.replicas=3", OpSet},
+		{"set image with a registry path", kube("set image", "set", "image", "deploy/web", "app=registry.local/nginx:1.28"), `spec.template.spec.containers[name=app].image="registry.local/nginx:1.28"`, OpSet},
+		{"label with a selector flag value that holds =", kube("label", "label", "-l", "tier=web", "deploy", "web", "app.kubernetes.io/part-of=shop", "old-"), `metadata.labels["app.kubernetes.io/part-of"]="shop" metadata.labels.old=(absent)`, OpSet},
+		{"patch -p", kube("patch", "patch", "deploy", "web", "-p", `{"spec":{"replicas":4}}`), "spec.replicas=4", OpSet},
+		{"rollout restart: identity only", kube("rollout restart", "rollout", "restart", "deploy/web"), "", OpSet},
+		{"delete", kube("delete", "delete", "deploy", "web"), "", OpDelete},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ins, _, err := FromAssessment(tt.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ins) != 1 || ins[0].Op != tt.op || ins[0].Ref.Name != "web" {
+				t.Fatalf("intents = %+v", ins)
+			}
+			if got := fields(ins); got != tt.want {
+				t.Errorf("fields = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	apply := kube("apply", "apply", "-f", "-")
+	apply.Exec.Stdin = []byte(deployManifest)
+	if ins, _, err := FromAssessment(apply); err != nil || len(ins) != 1 || ins[0].Ref.Namespace != "shop" || !strings.Contains(fields(ins), `image="nginx:1.27"`) {
+		t.Errorf("apply of the approved bytes: %v %+v", err, ins)
+	}
+	for _, a := range []*classify.Assessment{kube("get", "get", "deploy"), func() *classify.Assessment {
+		a := kube("scale", "scale", "--replicas=1", "deploy/web")
+		a.DryRun = true
+		return a
+	}()} {
+		if ins, _, _ := FromAssessment(a); ins != nil {
+			t.Errorf("%s (dry run %v) has intents %+v", a.Subcommand, a.DryRun, ins)
+		}
 	}
 }
