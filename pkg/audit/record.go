@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/converge"
 	"github.com/agentctl/agentctl/pkg/request"
 )
 
@@ -35,6 +36,10 @@ const (
 	// garbage or an oversize frame, a request it could not start. Note
 	// says what, Error why; UID and PID are the peer's. No request ran.
 	KindBroker Kind = "broker"
+	// KindConvergence is written after a change ran, by the same request
+	// (same id): what the change meant (the intents) and where its
+	// objects stand (see package converge).
+	KindConvergence Kind = "convergence"
 )
 
 // Record is one line of the audit log. Field order is the order on disk;
@@ -96,6 +101,9 @@ type Record struct {
 	Redacted    bool           `json:"redacted,omitempty"` // whether redaction fired
 	Redactions  map[string]int `json:"redactions,omitempty"`
 	Error       string         `json:"error,omitempty"`
+
+	// Convergence.
+	Convergence *converge.Report `json:"convergence,omitempty"`
 
 	// Repair.
 	Torn []Torn `json:"torn,omitempty"`
@@ -171,6 +179,18 @@ func NewResult(d *Record, now time.Time) *Record {
 		Kind: KindResult, Time: now, ID: d.ID,
 		User: d.User, UID: d.UID, PID: d.PID, PPID: d.PPID, Parent: d.Parent,
 		Agent: d.Agent, Tool: d.Tool, Class: d.Class, Decision: d.Decision,
+	}
+}
+
+// NewConvergence is the convergence record of the change decision d
+// allowed: linked to it and to its result by the request id, it holds
+// the intents and the results of the check.
+func NewConvergence(d *Record, rep *converge.Report, now time.Time) *Record {
+	return &Record{
+		Kind: KindConvergence, Time: now, ID: d.ID,
+		User: d.User, UID: d.UID, PID: d.PID, PPID: d.PPID, Parent: d.Parent,
+		Agent: d.Agent, Tool: d.Tool, Class: d.Class, Decision: d.Decision,
+		Target: d.Target, Convergence: rep,
 	}
 }
 

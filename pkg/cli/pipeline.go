@@ -81,6 +81,7 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 		NonInteractive: f.NonInteractive(),
 		Warn:           pipeline.WarnTo(f.IO.ErrOut),
 	})
+	wireConvergence(p.Convergence, f.IO.ErrOut, f.IO.IsStderrTTY())
 	var approval credentials.ApprovalConfig
 	if creds != nil {
 		approval = creds.Approval

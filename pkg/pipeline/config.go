@@ -106,6 +106,12 @@ func New(cfg Config) *Pipeline {
 		classifiers["kubectl"] = TargetChecked{Classifier: classifiers["kubectl"], Config: creds}
 	}
 	executor.Deny = append(executor.Deny, cfg.Deny...)
+	var conv *Convergence
+	if cfg.Policy != nil {
+		if c := cfg.Policy.Convergence(); c.Timeout > 0 {
+			conv = &Convergence{Timeout: c.Timeout, Cluster: executor.ClusterReader}
+		}
+	}
 	warn := cfg.Warn
 	if warn == nil {
 		warn = func(error) {}
@@ -125,6 +131,7 @@ func New(cfg Config) *Pipeline {
 		Executor:       executor,
 		Preview:        executor.Preview,
 		NonInteractive: cfg.NonInteractive,
+		Convergence:    conv,
 	}
 }
 

@@ -130,6 +130,9 @@ type Pipeline struct {
 	// Flags, when set, computes the behavioural flags the policy sees and
 	// the decision record carries.
 	Flags Flagger
+	// Convergence, when set, checks each change that ran against what
+	// is there afterwards.
+	Convergence *Convergence
 	// Prestart, when set, starts the executor's sandbox child while a
 	// command that is likely a sandboxed read (boot.Prestartable) is
 	// classified and decided, and releases it when the request is over.
@@ -257,6 +260,10 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdi
 	if err := p.Auditor.Decision(ev); err != nil {
 		return 0, &AuditError{Err: err}
 	}
+	check := p.Convergence.prepare(ctx, a)
+	if check != nil && check.close != nil {
+		defer check.close()
+	}
 	start := time.Now()
 	rep, err := p.Executor.Execute(ctx, a, d, stdio)
 	ev.Executed = err == nil
@@ -275,6 +282,18 @@ func (p *Pipeline) Run(ctx context.Context, req *request.Request, stdio run.Stdi
 	}
 	if err != nil {
 		return 0, err
+	}
+	if check != nil && rep.ExitCode == 0 {
+		// The change is audited as applied; now see where it stands.
+		crep := p.Convergence.wait(ctx, a, check)
+		if p.Convergence.Done != nil {
+			p.Convergence.Done(crep)
+		}
+		if ca, ok := p.Auditor.(ConvergenceAuditor); ok {
+			if aerr := ca.Convergence(ev, crep); aerr != nil {
+				return rep.ExitCode, &AuditError{Err: aerr, After: true}
+			}
+		}
 	}
 	return rep.ExitCode, nil
 }

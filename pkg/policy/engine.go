@@ -56,10 +56,12 @@ type Engine struct {
 	tighten []Layer // the layers that can only make that stricter
 	envs    []*Environment
 	limits  Limits
-	flags   map[string]FlagAction
-	state   *State
-	now     func() time.Time
-	warns   []string
+	// convergence is the effective convergence setting, nil when unset.
+	convergence *Convergence
+	flags       map[string]FlagAction
+	state       *State
+	now         func() time.Time
+	warns       []string
 }
 
 // Options configure an [Engine] beyond its layers.
@@ -246,9 +248,24 @@ func New(layers []Layer, opts Options) (*Engine, error) {
 		if e.limits.Lockout == nil {
 			e.limits.Lockout = l.File.Limits.Lockout
 		}
+		if e.convergence == nil {
+			e.convergence = l.File.Convergence
+		}
 	}
 	issues = append(issues, e.checkNames()...)
 	e.flags = mergeFlags(layers)
+	// A tighten-only layer may wait longer, never shorter: the agent
+	// cannot turn the check off.
+	for _, l := range e.tighten {
+		if c := l.File.Convergence; c != nil {
+			if e.convergence != nil && c.Timeout < e.convergence.Timeout {
+				issues = append(issues, Issue{File: l.File.Name, Msg: fmt.Sprintf("convergence at %s: a %s can only make the convergence timeout longer than %s (%s)\nhint: %s",
+					c.Where, l.name(), e.convergence.Timeout, l.whyTightenOnly(), trustHint)})
+				continue
+			}
+			e.convergence = c
+		}
+	}
 	// A tighten-only layer's limits count where they are stricter.
 	for _, l := range e.tighten {
 		for _, lim := range []struct {
@@ -388,6 +405,14 @@ func (e *Engine) Layers() []Layer { return e.layers }
 // Flags returns what each behavioural flag does, as merged from every
 // layer (the strictest entry of any layer).
 func (e *Engine) Flags() map[string]FlagAction { return e.flags }
+
+// Convergence returns the effective convergence setting (zero: off).
+func (e *Engine) Convergence() Convergence {
+	if e.convergence == nil {
+		return Convergence{}
+	}
+	return *e.convergence
+}
 
 // Limits returns the effective limits.
 func (e *Engine) Limits() Limits { return e.limits }

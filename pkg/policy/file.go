@@ -26,6 +26,17 @@ type File struct {
 	Limits       Limits
 	// Flags maps behavioural flags to what they do (see [FlagAction]).
 	Flags map[string]FlagAction
+	// Convergence is the file's convergence setting; nil is unset.
+	Convergence *Convergence
+}
+
+// Convergence says how long agentctl waits, after a change ran, for what
+// it changed to converge (see package converge). Timeout 0 is off: the
+// change is not checked.
+type Convergence struct {
+	Timeout time.Duration
+	// Where is file:line of the setting.
+	Where string
 }
 
 // Environment maps targets to an environment name. An entry matches when
@@ -320,11 +331,35 @@ func (d *decoder) top(n *yaml.Node, f *File) {
 			d.limits(v, f)
 		case "flags":
 			d.flags(v, f)
+		case "convergence":
+			d.convergence(v, f)
 		default:
 			return false
 		}
 		return true
 	})
+}
+
+func (d *decoder) convergence(n *yaml.Node, f *File) {
+	c := &Convergence{Where: fmt.Sprintf("%s:%d", d.file, n.Line)}
+	var has bool
+	d.fields(n, "convergence", func(key string, k, v *yaml.Node) bool {
+		switch key {
+		case "timeout":
+			has = true
+			if v.Kind == yaml.ScalarNode && (v.Value == "off" || v.Value == "0") {
+				return true
+			}
+			c.Timeout = d.duration(v, "convergence.timeout")
+		default:
+			return false
+		}
+		return true
+	})
+	if n.Kind == yaml.MappingNode && !has {
+		d.errorf(n, "convergence needs a timeout (a duration like 2m, or off)")
+	}
+	f.Convergence = c
 }
 
 func (d *decoder) environments(n *yaml.Node, f *File) {

@@ -14,6 +14,8 @@ type Effective struct {
 	Layers       []EffectiveLayer  `json:"layers" yaml:"layers"`
 	Environments []EffectiveEnv    `json:"environments" yaml:"environments"`
 	Limits       map[string]string `json:"limits" yaml:"limits"`
+	// Convergence is how long a change is waited on ("off" when unset).
+	Convergence string `json:"convergence" yaml:"convergence"`
 	// Flags is what each behavioural flag does: "lockout (FILE:LINE)".
 	Flags map[string]string `json:"flags,omitempty" yaml:"flags,omitempty"`
 }
@@ -115,6 +117,14 @@ func (e *Engine) Effective() Effective {
 		}
 	}
 	limit("mutations", "changes", e.limits.Mutations)
+	switch c := e.convergence; {
+	case c == nil:
+		out.Convergence = "off"
+	case c.Timeout == 0:
+		out.Convergence = "off (" + c.Where + ")"
+	default:
+		out.Convergence = "wait up to " + c.Timeout.String() + " (" + c.Where + ")"
+	}
 	limit("lockout", "denials", e.limits.Lockout)
 	for name, a := range e.flags {
 		if out.Flags == nil {

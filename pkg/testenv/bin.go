@@ -13,6 +13,9 @@ import (
 const (
 	KubernetesVersion = "v1.34.4"
 	EtcdVersion       = "v3.6.4"
+	// KwokVersion is the kwok that testdata/tools/testbin.sh installs
+	// (its KWOK_VERSION; a test checks that they agree).
+	KwokVersion = "v0.8.0"
 )
 
 // Hint tells the user how to get the binaries.
@@ -32,8 +35,9 @@ func CacheDir() (string, error) {
 }
 
 // BinPath returns where the binary name lives in the cache and whether it is
-// there. kube-apiserver and kubectl live in k8s-<KubernetesVersion>/, etcd
-// in etcd-<EtcdVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/,
+// there. kube-apiserver, kubectl, kube-controller-manager and
+// kube-scheduler live in k8s-<KubernetesVersion>/, etcd in
+// etcd-<EtcdVersion>/, kwok in kwok-<KwokVersion>/, otelcol in otelcol-<hash of testdata/otelcol>/,
 // mcp-inspector, claude and codex in npm-<hash of testdata/npm>/;
 // any other name is looked up as <dir>/<name> in the
 // cache's subdirectories and must match exactly one file.
@@ -44,8 +48,10 @@ func BinPath(name string) (string, error) {
 	}
 	var path string
 	switch name {
-	case "kube-apiserver", "kubectl":
+	case "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler":
 		path = filepath.Join(cache, "k8s-"+KubernetesVersion, name)
+	case "kwok":
+		path = filepath.Join(cache, "kwok-"+KwokVersion, name)
 	case "etcd":
 		path = filepath.Join(cache, "etcd-"+EtcdVersion, name)
 	case "otelcol":

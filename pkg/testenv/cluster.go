@@ -24,6 +24,11 @@ type Cluster struct {
 	apiserver *process
 	server    string // https://127.0.0.1:<port>
 	stopOnce  sync.Once
+
+	// A converging cluster's (see [StartConverging]): kube-controller-manager,
+	// kube-scheduler and kwok, stopped before the API server.
+	components []*process
+	converging bool
 }
 
 // shared is the cluster of this test binary. It is package state on
@@ -48,8 +53,8 @@ func Start(t testing.TB) *Cluster {
 	return shared.c
 }
 
-// RunMain runs the tests of m and then stops the shared cluster, if it was
-// started. Use it as the whole TestMain; testing exits with m.Run's code:
+// RunMain runs the tests of m and then stops the shared clusters (of
+// [Start] and [StartConverging]) that were started. Use it as the whole TestMain; testing exits with m.Run's code:
 //
 //	func TestMain(m *testing.M) { testenv.RunMain(m) }
 func RunMain(m *testing.M) {
@@ -57,6 +62,9 @@ func RunMain(m *testing.M) {
 		removeAgentBins()
 		if shared.c != nil {
 			shared.c.Stop()
+		}
+		if sharedConverging.c != nil {
+			sharedConverging.c.Stop()
 		}
 	}()
 	m.Run()
@@ -92,13 +100,17 @@ func (c *Cluster) Token(user string) string {
 }
 
 // Dir returns the cluster's temporary directory, where etcd.log and
-// kube-apiserver.log are.
+// kube-apiserver.log are (and, in a converging cluster,
+// kube-controller-manager.log, kube-scheduler.log and kwok.log).
 func (c *Cluster) Dir() string { return c.dir }
 
 // Stop stops the API server and etcd and removes the cluster's directory.
 // It may be called more than once.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
+		for _, p := range c.components {
+			p.stop(10 * time.Second)
+		}
 		c.apiserver.stop(10 * time.Second)
 		c.etcd.stop(10 * time.Second)
 		os.RemoveAll(c.dir)

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -56,8 +58,18 @@ func OfflineKubeconfig(t testing.TB, user string) string {
 
 func writeKubeconfig(t testing.TB, server string, ca []byte, tokens map[string]string, contexts []Context) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := writeKubeconfigFile(path, server, ca, tokens, contexts); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return path
+}
+
+// writeKubeconfigFile writes a kubeconfig with contexts, the first one
+// current, to path.
+func writeKubeconfigFile(path, server string, ca []byte, tokens map[string]string, contexts []Context) error {
 	if len(contexts) == 0 {
-		t.Fatal("testenv: kubeconfig needs at least one context")
+		return errors.New("kubeconfig needs at least one context")
 	}
 	cfg := clientcmdapi.NewConfig()
 	cluster := clientcmdapi.NewCluster()
@@ -68,7 +80,7 @@ func writeKubeconfig(t testing.TB, server string, ca []byte, tokens map[string]s
 	for _, ctx := range contexts {
 		token, ok := tokens[ctx.User]
 		if !ok {
-			t.Fatalf("testenv: unknown user %q", ctx.User)
+			return fmt.Errorf("unknown user %q", ctx.User)
 		}
 		name := ctx.Name
 		if name == "" {
@@ -86,11 +98,10 @@ func writeKubeconfig(t testing.TB, server string, ca []byte, tokens map[string]s
 			cfg.CurrentContext = name
 		}
 	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatalf("write kubeconfig: %v", err)
+		return fmt.Errorf("write kubeconfig: %w", err)
 	}
-	return path
+	return nil
 }
 
 // RESTConfig returns a client configuration that authenticates as user.

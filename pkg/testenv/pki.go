@@ -30,9 +30,23 @@ func Users() []string {
 	return []string{UserAdmin, UserReader, UserDeployer, UserBroker}
 }
 
+// The identities of a converging cluster's components (see
+// [StartConverging]). They are not in [Users]: tests act as users.
+const (
+	// kube-controller-manager runs every controller with its own
+	// credentials (--use-service-account-credentials=false), so it needs
+	// what all of them may do together: system:masters.
+	userControllerManager = "system:kube-controller-manager"
+	// The default RBAC policy binds system:kube-scheduler its roles.
+	userScheduler = "system:kube-scheduler"
+	// kwok writes nodes, leases and pod status: system:masters.
+	userKwok = "kwok"
+)
+
 // pki is the key material one cluster is started with, all in dir.
 type pki struct {
 	caPEM     []byte            // CA that signed the serving certificate
+	caFile    string            // caPEM in a file
 	certFile  string            // serving certificate
 	keyFile   string            // serving key
 	saKeyFile string            // service-account signing key (private; the public half is derived)
@@ -44,6 +58,7 @@ type pki struct {
 // a service-account signing key and one random token per user.
 func newPKI(dir string) (*pki, error) {
 	p := &pki{
+		caFile:    filepath.Join(dir, "ca.crt"),
 		certFile:  filepath.Join(dir, "serving.crt"),
 		keyFile:   filepath.Join(dir, "serving.key"),
 		saKeyFile: filepath.Join(dir, "sa.key"),
@@ -73,6 +88,9 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	p.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	if err := os.WriteFile(p.caFile, p.caPEM, 0o600); err != nil {
+		return nil, err
+	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -109,7 +127,8 @@ func newPKI(dir string) (*pki, error) {
 	}
 
 	var csv strings.Builder
-	for i, user := range Users() {
+	users := append(Users(), userControllerManager, userScheduler, userKwok)
+	for i, user := range users {
 		buf := make([]byte, 24)
 		if _, err := rand.Read(buf); err != nil {
 			return nil, err
@@ -117,7 +136,8 @@ func newPKI(dir string) (*pki, error) {
 		token := hex.EncodeToString(buf)
 		p.tokens[user] = token
 		groups := ""
-		if user == UserAdmin {
+		switch user {
+		case UserAdmin, userControllerManager, userKwok:
 			groups = "system:masters"
 		}
 		fmt.Fprintf(&csv, "%s,%s,uid-%d,%q\n", token, user, i, groups)

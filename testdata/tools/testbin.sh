@@ -5,6 +5,11 @@
 #
 #   $AGENTCTL_TESTBIN/k8s-<version>/kube-apiserver    testdata/cluster
 #   $AGENTCTL_TESTBIN/k8s-<version>/kubectl           testdata/cluster, upstream
+#   $AGENTCTL_TESTBIN/k8s-<version>/kube-controller-manager, kube-scheduler
+#                                                     testdata/cluster (the
+#                                                     converging cluster)
+#   $AGENTCTL_TESTBIN/kwok-v0.8.0/kwok                simulated nodes and pods
+#   $AGENTCTL_TESTBIN/kwok-v0.8.0/kwok-stages.yaml    kwok's default Stages
 #   $AGENTCTL_TESTBIN/etcd-<version>/etcd             testdata/etcd
 #   $AGENTCTL_TESTBIN/terraform-v1.5.7/terraform
 #   $AGENTCTL_TESTBIN/testcloud-<hash>/terraform-provider-testcloud
@@ -35,8 +40,8 @@
 # first and then finds it built.
 #
 # Usage: testbin.sh [-q] [COMPONENT]...   (default: all; components: k8s
-# etcd terraform testcloud tofu goreleaser otelcol npm; -q: say nothing of what is
-# there already).
+# etcd kwok terraform testcloud tofu goreleaser otelcol npm; -q: say nothing of
+# what is there already).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -51,6 +56,7 @@ mkdir -p "$cache/.logs"
 
 TF_VERSION=v1.5.7
 GORELEASER_VERSION=v2.16.0
+KWOK_VERSION=v0.8.0
 
 # Every build: no cgo, no debug information (a faster link), no local
 # paths; built with the Go installed, never another toolchain.
@@ -74,14 +80,19 @@ describe() {
 	k8s)
 		local v
 		v=$(modversion cluster k8s.io/kubernetes)
-		label="kube-apiserver + kubectl (k8s $v)"
-		outs=("$cache/k8s-$v/kube-apiserver" "$cache/k8s-$v/kubectl")
+		label="kube-apiserver, kubectl, kube-controller-manager, kube-scheduler (k8s $v)"
+		outs=("$cache/k8s-$v/kube-apiserver" "$cache/k8s-$v/kubectl"
+			"$cache/k8s-$v/kube-controller-manager" "$cache/k8s-$v/kube-scheduler")
 		;;
 	etcd)
 		local v
 		v=$(modversion etcd go.etcd.io/etcd/server/v3)
 		label="etcd $v"
 		outs=("$cache/etcd-$v/etcd")
+		;;
+	kwok)
+		label="kwok $KWOK_VERSION"
+		outs=("$cache/kwok-$KWOK_VERSION/kwok" "$cache/kwok-$KWOK_VERSION/kwok-stages.yaml")
 		;;
 	terraform)
 		label="terraform $TF_VERSION"
@@ -114,15 +125,15 @@ describe() {
 		outs=("$d/mcp-inspector" "$d/claude" "$d/codex")
 		;;
 	*)
-		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, terraform, testcloud, tofu, goreleaser, otelcol or npm)" >&2
+		echo "testbin.sh: unknown component \"$1\" (want k8s, etcd, kwok, terraform, testcloud, tofu, goreleaser, otelcol or npm)" >&2
 		exit 2
 		;;
 	esac
 }
 
-have() { # have BINARY...: all exist
+have() { # have OUT...: all exist (binaries executable)
 	local o
-	for o in "$@"; do [[ -x $o ]] || return 1; done
+	for o in "$@"; do [[ -x $o || ($o == *.yaml && -f $o) ]] || return 1; done
 }
 
 # compile NAME DIR: build NAME's binaries into DIR. -n (as the first
@@ -137,7 +148,8 @@ compile() {
 	case $name in
 	k8s)
 		(cd "$root/testdata/cluster" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/" \
-			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) ;;
+			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
+			k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler) ;;
 	etcd)
 		(cd "$root/testdata/etcd" && go build "${n[@]}" "${buildflags[@]}" -o "$dir/etcd" go.etcd.io/etcd/server/v3) ;;
 	otelcol)
@@ -170,6 +182,23 @@ compile() {
 		(cd "$dir" && node node_modules/@anthropic-ai/claude-code/install.cjs >/dev/null)
 		ln "$dir/node_modules/@anthropic-ai/claude-code/bin/claude.exe" "$dir/claude"
 		ln "$dir/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex" "$dir/codex" ;;
+	# kwok's go.mod has no replace directives, so it installs like terraform.
+	# Standalone kwok plays only the Stages its config names (kwokctl
+	# writes them): kwok-stages.yaml is the release's own default set,
+	# from the module go install downloaded (nodes become Ready and keep
+	# a lease, pods Running and Ready, a Job's pods Succeeded, deleted
+	# pods gone).
+	kwok)
+		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+		[[ ${#n[@]} == 0 ]] || return 0
+		local src f
+		src=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[[ -n $src ]] || { echo "testbin: kwok: no module directory" >&2; return 1; }
+		for f in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+			pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+			echo ---
+			cat "$src/kustomize/stage/$f.yaml"
+		done >"$dir/kwok-stages.yaml" ;;
 	goreleaser)
 		(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod go install "${n[@]}" "${buildflags[@]}" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ;;
 	esac
@@ -223,7 +252,7 @@ elapsed() { # elapsed SECONDS: 1m05s
 }
 
 # Longest first: the order the first run should start them in.
-all=(k8s tofu terraform goreleaser etcd otelcol testcloud npm)
+all=(k8s tofu terraform goreleaser etcd kwok otelcol testcloud npm)
 if (($# == 0)); then
 	set -- "${all[@]}"
 fi
