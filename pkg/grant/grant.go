@@ -14,7 +14,8 @@
 //     grant names none (any agent);
 //   - for a namespace grant: the tool is kubectl, the target namespace is
 //     the grant's, every object the command names is in that namespace
-//     (a cluster-scoped object or `--all-namespaces` is not covered), and
+//     (a cluster-scoped object, `--all-namespaces` or a command that
+//     names no object is not covered), and
 //     the kubeconfig context is the grant's when it names one;
 //   - for a workspace grant: the tool is terraform or tofu, the workspace
 //     is the grant's and so is the directory when it names one.
@@ -160,6 +161,10 @@ func (g *Grant) Covers(a *classify.Assessment, agent string, now time.Time) (boo
 		}
 		if g.Context != "" && t.Context != g.Context {
 			return false, fmt.Sprintf("context %q, the grant is for %q", t.Context, g.Context)
+		}
+		if len(a.Resources) == 0 {
+			// Nothing says where it acts (a --raw path): not covered.
+			return false, "the command names no object in the namespace"
 		}
 		for _, r := range a.Resources {
 			if r.Namespace != g.Namespace {
