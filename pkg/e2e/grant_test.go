@@ -46,7 +46,6 @@ func grantIn(t *testing.T, tm *term, dir, name, ns string, args ...string) strin
 // namespace, class or agent, a revoked, expired or used-up grant do not.
 func TestGrantLetsMatchingRequestsThrough(t *testing.T) {
 	c := testenv.Start(t)
-	bin := agentctlBin(t)
 	ns, other := c.NewNamespace(t), c.NewNamespace(t)
 	c.Apply(t, ns, webFixtures)
 	c.Apply(t, other, webFixtures)
