@@ -51,6 +51,15 @@ func TestGrantLetsMatchingRequestsThrough(t *testing.T) {
 	c.Apply(t, other, webFixtures)
 	admin := c.Kubeconfig(t, testenv.UserAdmin)
 	dir, vars := approvalEnv(t)
+	looseningNeedsRoot(t)
+	// The refusals below are more than the lockout allows (a grant does
+	// not lift a lockout: the lockout wins, as a policy deny does).
+	if err := os.MkdirAll(filepath.Join(dir, "cfg", "agentctl"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cfg", "agentctl", "policy.yaml"), []byte("limits:\n  lockout: {denials: 0, window: 10m}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tm := newTerm(t, dir, vars)
 	ci := &env{t: t, dir: dir, vars: append(append([]string{}, vars...), "CI=true")}
 	run := func(args ...string) result {
@@ -225,6 +234,7 @@ func TestBreakGlass(t *testing.T) {
 	alice, aliceLine := sshKey(t, keys, "alice@example.com")
 	bob, bobLine := sshKey(t, keys, "bob@example.com")
 	adminFiles(t, map[string]string{
+		"policy.yaml":     "limits:\n  lockout: {denials: 0, window: 10m}\n",
 		"allowed_signers": aliceLine + "\n" + bobLine + "\n",
 		"config.yaml":     "breakGlass:\n  allow: true\n  allowedSigners: " + filepath.Join(build.admin, "allowed_signers") + "\n",
 	})
