@@ -79,9 +79,12 @@ func TestGrantLetsMatchingRequestsThrough(t *testing.T) {
 	if got := kubectl("claude", ns, "delete", "cm", "app-config"); got.code != exitDenied {
 		t.Fatalf("delete before a grant: exit %d\n%s", got.code, got.stderr)
 	}
+	// A broker that runs before the grant is made honours it: its
+	// workers read the grants at each request.
+	b := startBroker(t, ci)
 	id := grantIn(t, tm, dir, "grant1", ns, "--agent", "claude", "grant", "--class", "destructive", "--namespace", ns, "--for", "30m", "--max", "2")
 
-	got := kubectl("claude", ns, "delete", "cm", "app-config")
+	got := ci.via(b).agentctl("--agent", "claude", "kubectl", "--kubeconfig", admin, "-n", ns, "delete", "cm", "app-config")
 	if got.code != 0 || configMapExists(t, c, ns, "app-config") {
 		t.Fatalf("delete within the grant: exit %d, configmap still there = %v\n%s", got.code, configMapExists(t, c, ns, "app-config"), got.stderr)
 	}
