@@ -30,6 +30,10 @@ const (
 	// (or the OS user's agents together) already had
 	// FlagConfig.Writes.Count-1 changes let through within its window.
 	FlagWriteBurst = "write-burst"
+	// FlagBreakGlass: an active break-glass let the command through in
+	// place of a human's answer (and the break-glass record itself).
+	// It is raised after the decision, so no policy flags: entry sees it.
+	FlagBreakGlass = "break-glass"
 )
 
 // FlagNames are every flag, in the order they are raised.

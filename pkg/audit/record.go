@@ -86,6 +86,11 @@ type Record struct {
 	DecideMS float64 `json:"decideMs,omitempty"`
 	// ApprovalHash is the hash the approval was bound to.
 	ApprovalHash string `json:"approvalHash,omitempty"`
+	// Grant is the id of the time-boxed grant that approved the request
+	// in place of a human (channel "grant"); BreakGlass the id of the
+	// break-glass that did (channel "break-glass", flagged break-glass).
+	Grant      string `json:"grant,omitempty"`
+	BreakGlass string `json:"breakGlass,omitempty"`
 	// Flags are the behavioural flags the command raised (see
 	// [Tracker]); a flagged record is exported with severity WARN.
 	Flags []Flag `json:"flags,omitempty"`

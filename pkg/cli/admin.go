@@ -10,11 +10,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/agentctl/agentctl/pkg/approve"
 	"github.com/agentctl/agentctl/pkg/audit"
+	"github.com/agentctl/agentctl/pkg/classify"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
@@ -103,6 +105,58 @@ type adminConfig struct {
 		AllowedSigners string `yaml:"allowedSigners"`
 		Required       int    `yaml:"required"`
 	} `yaml:"approvals"`
+	// Grants says which classes beyond write and destructive a
+	// time-boxed grant (agentctl grant) may cover: privilege and exec
+	// are "allow" or "deny" (the default). Secret and unknown never.
+	Grants struct {
+		Privilege string `yaml:"privilege"`
+		Exec      string `yaml:"exec"`
+	} `yaml:"grants"`
+	// BreakGlass turns agentctl break-glass on (it is off by default):
+	// while a break-glass that two distinct signers of AllowedSigners
+	// (default: approvals.allowedSigners) signed is active, every
+	// request that would ask a human runs, flagged in the audit log.
+	// MaxFor bounds its --for (default 1h).
+	BreakGlass struct {
+		Allow          bool   `yaml:"allow"`
+		AllowedSigners string `yaml:"allowedSigners"`
+		MaxFor         string `yaml:"maxFor"`
+	} `yaml:"breakGlass"`
+}
+
+// allowsGrant says whether a grant may cover class c (privilege, exec).
+func (c *adminConfig) allowsGrant(class classify.Class) bool {
+	switch class {
+	case classify.Privilege:
+		return c.Grants.Privilege == "allow"
+	case classify.Exec:
+		return c.Grants.Exec == "allow"
+	}
+	return false
+}
+
+// breakGlassSignersFile is the allowed_signers file of break-glass, ""
+// when break-glass is off.
+func (c *adminConfig) breakGlassSignersFile() string {
+	if !c.BreakGlass.Allow {
+		return ""
+	}
+	if s := c.BreakGlass.AllowedSigners; s != "" {
+		return s
+	}
+	return c.Approvals.AllowedSigners
+}
+
+// defaultBreakGlassMax is how long a break-glass may last when the admin
+// config says nothing.
+const defaultBreakGlassMax = time.Hour
+
+// breakGlassMax is breakGlass.maxFor, else defaultBreakGlassMax.
+func (c *adminConfig) breakGlassMax() time.Duration {
+	if d, err := time.ParseDuration(c.BreakGlass.MaxFor); err == nil && d > 0 {
+		return d
+	}
+	return defaultBreakGlassMax
 }
 
 // terraformAllow is what the admin config allows in terraform's CLI
@@ -159,7 +213,7 @@ func readAdmin(path string) (*adminConfig, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{Err: errors.New(yamlProblem(path, err))}
 	}
-	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}, {"approvals.allowedSigners", cfg.Approvals.AllowedSigners}} {
+	for _, p := range []struct{ key, v string }{{"audit.path", cfg.Audit.Path}, {"state", cfg.State}, {"approval.inboxSocket", cfg.Approval.InboxSocket}, {"approvals.allowedSigners", cfg.Approvals.AllowedSigners}, {"breakGlass.allowedSigners", cfg.BreakGlass.AllowedSigners}} {
 		if p.v != "" && !filepath.IsAbs(p.v) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not an absolute path", path, p.key, p.v)}
 		}
@@ -168,6 +222,22 @@ func readAdmin(path string) (*adminConfig, error) {
 		if !filepath.IsAbs(m) {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: terraform.allowMirrors %q is not an absolute path", path, m)}
 		}
+	}
+	for _, g := range []struct{ key, v string }{{"grants.privilege", cfg.Grants.Privilege}, {"grants.exec", cfg.Grants.Exec}} {
+		switch g.v {
+		case "", "allow", "deny":
+		default:
+			return nil, &ConfigError{Err: fmt.Errorf("%s: %s %q is not allow or deny", path, g.key, g.v)}
+		}
+	}
+	if m := cfg.BreakGlass.MaxFor; m != "" {
+		if d, err := time.ParseDuration(m); err != nil || d <= 0 {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: breakGlass.maxFor %q is not a positive duration such as 1h", path, m)}
+		}
+	}
+	if cfg.BreakGlass.Allow && cfg.breakGlassSignersFile() == "" {
+		return nil, &ConfigError{Err: &hintError{msg: fmt.Sprintf("%s: breakGlass.allow needs an allowed_signers file", path),
+			hint: "set breakGlass.allowedSigners (or approvals.allowedSigners) to a root-owned allowed_signers file"}}
 	}
 	if cfg.Approvals.Required < 0 {
 		return nil, &ConfigError{Err: fmt.Errorf("%s: approvals.required %d is negative", path, cfg.Approvals.Required)}

@@ -58,6 +58,9 @@ func TestAdminConfigMustBeRootsAndValid(t *testing.T) {
 		{"a relative path", "audit: {path: a.jsonl}\n", 0, 0o644, `audit.path "a.jsonl" is not an absolute path`},
 		{"a relative allowed_signers", "approvals: {allowedSigners: signers}\n", 0, 0o644, `approvals.allowedSigners "signers" is not an absolute path`},
 		{"a negative number of signers", "approvals: {allowedSigners: /etc/s, required: -1}\n", 0, 0o644, `approvals.required -1 is negative`},
+		{"grants.privilege not allow or deny", "grants: {privilege: yes}\n", 0, 0o644, `grants.privilege "yes" is not allow or deny`},
+		{"break-glass without signers", "breakGlass: {allow: true}\n", 0, 0o644, `breakGlass.allow needs an allowed_signers file`},
+		{"break-glass maxFor not a duration", "breakGlass: {allow: true, allowedSigners: /etc/s, maxFor: soon}\n", 0, 0o644, `breakGlass.maxFor "soon" is not a positive duration`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newCLIHome(t, "CI=true")

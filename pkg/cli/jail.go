@@ -122,6 +122,12 @@ func jailDenied(f *Factory, sock string) []string {
 	if p, err := defaultAuditPath(f); err == nil {
 		out = append(out, p)
 	}
+	if d := stateDir(f); d != "" {
+		// The lockout state and the grants (the admin config may place
+		// them elsewhere): an agent that could write them could grant
+		// itself.
+		out = append(out, d)
+	}
 	if sock != "" {
 		// The broker's dir holds its approver socket, lock and log: only
 		// the client socket is bound in, at jailSocket.

@@ -92,6 +92,7 @@ func newPipeline(f *Factory) (*pipeline.Pipeline, func(), error) {
 		return nil, nil, err
 	}
 	wireSignedApprovals(f, p, admin)
+	wireStanding(f, p, admin)
 	// The command's records are in the log: send them (and any backlog)
 	// to the collector on the way out, bounded by exportTimeout.
 	return p, func() { planOut.Close(); log.Close(); flushExport(exp) }, nil

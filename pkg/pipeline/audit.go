@@ -40,6 +40,13 @@ func (a *LogAuditor) Decision(ev *Event) error {
 		rec.Decision = "deny"
 	}
 	rec.Flags = ev.Check.ForRecord(rec.Decision == "deny")
+	if c := ev.Cover; c != nil {
+		rec.Grant, rec.BreakGlass = c.Grant, c.BreakGlass
+		if c.BreakGlass != "" {
+			// Loud: a flagged record is a warning in syslog and OTLP.
+			rec.Flags = append(rec.Flags, audit.Flag{Name: audit.FlagBreakGlass, Detail: c.BreakGlass + ": " + c.Reason})
+		}
+	}
 	a.last = rec
 	return a.Log.Append(rec)
 }
