@@ -91,7 +91,7 @@ var commands = map[string]command{
 		"from-module": stringFlag, "get": boolFlag, "force-copy": boolFlag, "reconfigure": boolFlag,
 		"migrate-state": boolFlag, "upgrade": boolFlag, "plugin-dir": stringFlag, "lockfile": stringFlag,
 		"test-directory": stringFlag, "json": boolFlag}.with(metaExtended, lockFlags, remoteVer),
-		max: 1, rule: fixed(classify.Write, "installs providers and modules and configures the backend")},
+		max: 1, rule: initRule},
 	"login": {flags: metaExtended, max: 1,
 		rule: fixed(classify.Privilege, "obtains an API token and stores it in the credentials file")},
 	"logout":   {max: 1, rule: fixed(classify.Write, "removes a stored API token")},
@@ -197,6 +197,42 @@ func planRule(p *parsed) verdict {
 		return verdict{Class: classify.Read, Reason: fmt.Sprintf("plans and saves the plan to %q", out)}
 	}
 	return verdict{Class: classify.Read, Reason: "plans without changing anything"}
+}
+
+// initReadFlags are the flags a read-only init may have besides its
+// three required ones: they change how terraform asks and prints, not
+// what it installs.
+var initReadFlags = map[string]bool{"lockfile": true, "backend": true, "cloud": true, "get": true,
+	"input": true, "json": true, "lock": true, "lock-timeout": true}
+
+// initRule classifies init. It is a write (providers, modules, the
+// backend; see docs/terraform.md), except in the one form terraform holds
+// to installing the providers the lock file pins, as it pins them:
+// -lockfile=readonly (the lock file is not changed: a provider it does not
+// pin, or pins with no matching hash, fails), -backend=false (or
+// -cloud=false: no backend is configured, contacted or migrated) and
+// -get=false (no module is fetched), with no positional argument and no
+// flag but the view and locking ones. That form is a read: run in the
+// read sandbox, which reaches no network, it installs only from the
+// filesystem mirrors and the plugin cache the CLI configuration names
+// into the working directory's .terraform.
+func initRule(p *parsed) verdict {
+	write := verdict{Class: classify.Write, Reason: "installs providers and modules and configures the backend"}
+	if len(p.Args) > 0 {
+		return write
+	}
+	for _, f := range p.Flags {
+		if !initReadFlags[f.Name] {
+			return write
+		}
+	}
+	lock, _ := p.last("lockfile")
+	noBackend := (p.has("backend") || p.has("cloud")) &&
+		(!p.has("backend") || !p.isTrue("backend")) && (!p.has("cloud") || !p.isTrue("cloud"))
+	if lock != "readonly" || !noBackend || !p.has("get") || p.isTrue("get") {
+		return write
+	}
+	return verdict{Class: classify.Read, Reason: "installs only the providers the lock file pins, from local mirrors (-lockfile=readonly -backend=false -get=false: no module, no backend, the lock file unchanged)"}
 }
 
 func fmtRule(p *parsed) verdict {
