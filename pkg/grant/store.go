@@ -1,16 +1,12 @@
 package grant
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/agentctl/agentctl/pkg/classify"
+	"github.com/agentctl/agentctl/pkg/statefile"
 )
 
 // Store is the grants and break-glass records of one state directory.
@@ -114,67 +110,26 @@ func (s Store) locked(exclusive bool, fn func(d *doc) (bool, error)) error {
 	if s.Dir == "" {
 		return errors.New("grants: no state directory (neither XDG_STATE_HOME nor HOME is set)")
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("grants: %w", err)
-	}
-	lf, err := os.OpenFile(filepath.Join(s.Dir, "grants.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("grants: %w", err)
-	}
-	defer lf.Close()
-	how := unix.LOCK_SH
-	if exclusive {
-		how = unix.LOCK_EX
-	}
-	for {
-		err = unix.Flock(int(lf.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("grants: lock: %w", err)
-	}
-	defer unix.Flock(int(lf.Fd()), unix.LOCK_UN)
-
-	path := filepath.Join(s.Dir, "grants.json")
 	d := &doc{Version: 1}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("grants: %w", err)
-	default:
-		if err := json.Unmarshal(b, d); err != nil {
-			return fmt.Errorf("grants: %q is corrupt: %w", path, err)
+	var fnErr error // fn's own, returned as it is
+	err := statefile.Locked(s.Dir, "grants", exclusive, d, func() (bool, error) {
+		write, err := fn(d)
+		if err != nil {
+			fnErr = err
+			return false, err
 		}
-	}
-	write, err := fn(d)
-	if err != nil || !write || !exclusive {
-		return err
-	}
-	d.prune(time.Now())
-	out, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(s.Dir, ".grants-*")
-	if err != nil {
-		return fmt.Errorf("grants: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(out, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("grants: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("grants: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("grants: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		if write {
+			d.prune(time.Now())
+		}
+		return write, nil
+	})
+	var ce *statefile.CorruptError
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case errors.As(err, &ce):
+		return fmt.Errorf("grants: %q is corrupt: %w", ce.Path, ce.Err)
+	case err != nil:
 		return fmt.Errorf("grants: %w", err)
 	}
 	return nil

@@ -1,14 +1,11 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/agentctl/agentctl/pkg/statefile"
 )
 
 // State is every agent's rate-limit and lockout state: one JSON file in a
@@ -144,68 +141,18 @@ func (s *State) update(agent string, fn func(a *AgentState)) error {
 // when fn returns true (exclusive only) the document is written back
 // atomically (temporary file, fsync, rename).
 func (s *State) locked(exclusive bool, fn func(doc *stateDoc) bool) error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("policy state: %w", err)
-	}
-	lf, err := os.OpenFile(filepath.Join(s.dir, "policy-state.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("policy state: %w", err)
-	}
-	defer lf.Close()
-	how := unix.LOCK_SH
-	if exclusive {
-		how = unix.LOCK_EX
-	}
-	for {
-		err = unix.Flock(int(lf.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("policy state: lock: %w", err)
-	}
-	defer unix.Flock(int(lf.Fd()), unix.LOCK_UN)
-
-	path := filepath.Join(s.dir, "policy-state.json")
 	doc := &stateDoc{Version: 1, Agents: map[string]*AgentState{}}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("policy state: %w", err)
-	default:
-		if err := json.Unmarshal(b, doc); err != nil {
-			return fmt.Errorf("policy state %q is corrupt: %w\nhint: a human may remove it to reset every agent's lockout", path, err)
-		}
+	err := statefile.Locked(s.dir, "policy-state", exclusive, doc, func() (bool, error) {
 		if doc.Agents == nil {
 			doc.Agents = map[string]*AgentState{}
 		}
-	}
-	if !fn(doc) || !exclusive {
-		return nil
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(s.dir, ".policy-state-*")
-	if err != nil {
-		return fmt.Errorf("policy state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(out, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("policy state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("policy state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("policy state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fn(doc), nil
+	})
+	var ce *statefile.CorruptError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("policy state %q is corrupt: %w\nhint: a human may remove it to reset every agent's lockout", ce.Path, ce.Err)
+	case err != nil:
 		return fmt.Errorf("policy state: %w", err)
 	}
 	return nil
