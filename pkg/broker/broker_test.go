@@ -104,6 +104,13 @@ func runsAll([]string) bool { return true }
 // serveRuns is serve with the broker's Runs.
 func serveRuns(t *testing.T, exe string, env []string, runs func([]string) bool) (string, func() []broker.Event) {
 	t.Helper()
+	return serveServer(t, &broker.Server{Exe: exe, Env: env, Runs: runs})
+}
+
+// serveServer serves srv on a new socket until the test ends, keeping
+// its events.
+func serveServer(t *testing.T, srv *broker.Server) (string, func() []broker.Event) {
+	t.Helper()
 	sock := socketPath(t)
 	ln, err := broker.Listen(sock)
 	if err != nil {
@@ -111,11 +118,11 @@ func serveRuns(t *testing.T, exe string, env []string, runs func([]string) bool)
 	}
 	var mu sync.Mutex
 	var events []broker.Event
-	srv := &broker.Server{Exe: exe, Env: env, Runs: runs, Event: func(ev broker.Event) {
+	srv.Event = func(ev broker.Event) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()
-	}}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx, ln) }()

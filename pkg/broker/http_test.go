@@ -26,12 +26,7 @@ func unixHTTP(sock string) *http.Client {
 // One socket, two protocols: HTTP goes to Server.HTTP with its peer as
 // SO_PEERCRED saw it, and the broker's own protocol still runs commands.
 func TestHTTPAndTheBrokerProtocolShareTheSocket(t *testing.T) {
-	sock := socketPath(t)
-	ln, err := broker.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &broker.Server{Exe: "/bin/sh", Env: []string{"PATH=/usr/bin:/bin"}, Runs: runsAll,
+	sock, _ := serveServer(t, &broker.Server{Exe: "/bin/sh", Env: []string{"PATH=/usr/bin:/bin"}, Runs: runsAll,
 		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := broker.PeerOf(r.Context())
 			if !ok {
@@ -39,17 +34,7 @@ func TestHTTPAndTheBrokerProtocolShareTheSocket(t *testing.T) {
 				return
 			}
 			fmt.Fprintf(w, "%s %s pid=%d uid=%d", r.Method, r.URL.Path, p.PID, p.UID)
-		})}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		ln.Close()
-	})
+		})})
 
 	hc := unixHTTP(sock)
 	for range 2 { // a kept-alive connection and its next request

@@ -47,6 +47,16 @@ func inboxKeyDir(f *Factory) string {
 	return ""
 }
 
+// approvalConfig is config.yaml's approval section (zero without a
+// config.yaml).
+func approvalConfig(f *Factory) (credentials.ApprovalConfig, error) {
+	cfg, err := loadCredentials(f)
+	if err != nil || cfg == nil {
+		return credentials.ApprovalConfig{}, err
+	}
+	return cfg.Approval, nil
+}
+
 // defaultApprovalTimeout is how long a human may take when nothing says.
 const defaultApprovalTimeout = 5 * time.Minute
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/agentctl/agentctl/pkg/audit"
 	"github.com/agentctl/agentctl/pkg/classify"
-	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/grant"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
@@ -152,13 +151,9 @@ func grantRun(ctx context.Context, f *Factory, o *grantOptions) error {
 	}
 	// The grant itself changes who may do what: a human approves it as
 	// a privilege change, with the target typed, and it is audited.
-	cfg, err := loadCredentials(f)
+	approval, err := approvalConfig(f)
 	if err != nil {
 		return err
-	}
-	var approval credentials.ApprovalConfig
-	if cfg != nil {
-		approval = cfg.Approval
 	}
 	ap, err := selectApprover(f, approval)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -278,6 +279,34 @@ func progressTo(ctx context.Context, req *mcp.CallToolRequest) func(n int, msg s
 	}
 }
 
+// everyProgress calls notify every progressEvery, with msg of the time
+// since it started, until ctx ends or stop is called.
+func everyProgress(ctx context.Context, notify func(n int, msg string), msg func(time.Duration) string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		start := time.Now()
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				notify(n, msg(time.Since(start)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // progressApprover reports, while a human is asked, that the call waits
 // for one. The answer is the wrapped approver's.
 type progressApprover struct {
@@ -306,23 +335,8 @@ func (p *progressApprover) Approve(ctx context.Context, r *approve.Request) (app
 		id = r.Req.ID
 	}
 	msg := fmt.Sprintf("waiting for a human to approve in agentctl inbox (request %.12s, denied at %s if unanswered)", id, r.Expires.UTC().Format(time.TimeOnly+" UTC"))
-	done := make(chan struct{})
-	defer close(done)
 	p.notify(0, msg)
-	go func() {
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for n := 1; ; n++ {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				p.notify(n, msg)
-			}
-		}
-	}()
+	defer everyProgress(ctx, p.notify, func(time.Duration) string { return msg })()
 	return p.Approver.Approve(ctx, r)
 }
 

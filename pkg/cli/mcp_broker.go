@@ -272,28 +272,7 @@ func brokerProgress(ctx context.Context, notify func(n int, msg string)) (stop f
 	if notify == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		start := time.Now()
-		for n := 1; ; n++ {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				notify(n, fmt.Sprintf("still running in the broker after %s: a change may be waiting for a human in agentctl inbox",
-					time.Since(start).Round(time.Second)))
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return everyProgress(ctx, notify, func(d time.Duration) string {
+		return fmt.Sprintf("still running in the broker after %s: a change may be waiting for a human in agentctl inbox", d.Round(time.Second))
+	})
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/agentctl/agentctl/pkg/classify"
 	kubectlclass "github.com/agentctl/agentctl/pkg/classify/kubectl"
 	tfclass "github.com/agentctl/agentctl/pkg/classify/terraform"
-	"github.com/agentctl/agentctl/pkg/credentials"
 	"github.com/agentctl/agentctl/pkg/pipeline"
 	"github.com/agentctl/agentctl/pkg/policy"
 	"github.com/agentctl/agentctl/pkg/request"
@@ -236,13 +235,9 @@ inbox; denied when non-interactive), and is written to the audit log.`,
 // approveUnlock asks a human to lift an agent's lockout and audits the
 // answer; an error (a *pipeline.DeniedError when not approved) means no.
 func approveUnlock(ctx context.Context, f *Factory, name string, l *policy.Lockout) error {
-	cfg, err := loadCredentials(f)
+	approval, err := approvalConfig(f)
 	if err != nil {
 		return err
-	}
-	var approval credentials.ApprovalConfig
-	if cfg != nil {
-		approval = cfg.Approval
 	}
 	ap, err := selectApprover(f, approval)
 	if err != nil {

@@ -66,15 +66,16 @@ func toolRun(cmd *cobra.Command, f *Factory, req *request.Request) error {
 	}
 	defer cleanup()
 	p.Prestart = true
-	rec := &decisionRecorder{Auditor: p.Auditor}
+	var rec *decisionRecorder
 	if f.Global.ReportResult {
+		rec = &decisionRecorder{Auditor: p.Auditor}
 		p.Auditor = rec
 	}
 	code, err := p.Run(cmd.Context(), req, run.Stdio{Stdin: f.IO.In, Stdout: f.IO.Out, Stderr: f.IO.ErrOut})
 	if err != nil {
 		return withModeHint(f, err)
 	}
-	if f.Global.ReportResult {
+	if rec != nil {
 		writeResultLine(f.IO.ErrOut, rec.ev, code)
 	}
 	if code != 0 {

@@ -41,12 +41,24 @@ func startBroker(t *testing.T, e *env) *brokerProc {
 // startBrokerAt is startBroker on the socket sock.
 func startBrokerAt(t *testing.T, e *env, sock string) *brokerProc {
 	t.Helper()
+	var cred *syscall.Credential
+	if e.agent != nil {
+		cred = e.agent.Cred
+	}
+	return startServe(t, e.vars, e.dir, sock, cred, nil, nil)
+}
+
+// startServe starts `agentctl serve --foreground --socket sock ARGS…` with
+// vars in dir (as cred, when set), hands each line it writes before it
+// serves to line (when set), and returns once it serves. It is stopped
+// when the test ends.
+func startServe(t *testing.T, vars []string, dir, sock string, cred *syscall.Credential, args []string, line func(string)) *brokerProc {
+	t.Helper()
 	b := &brokerProc{sock: sock}
-	b.cmd = exec.Command(agentctlBin(t), "serve", "--foreground", "--socket", b.sock)
-	b.cmd.Env = e.vars
-	b.cmd.Dir = e.dir
-	if e.agent != nil && e.agent.Cred != nil {
-		b.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.agent.Cred}
+	b.cmd = exec.Command(agentctlBin(t), append([]string{"serve", "--foreground", "--socket", b.sock}, args...)...)
+	b.cmd.Env, b.cmd.Dir = vars, dir
+	if cred != nil {
+		b.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
 	stderr, err := b.cmd.StderrPipe()
 	if err != nil {
@@ -61,9 +73,19 @@ func startBrokerAt(t *testing.T, e *env, sock string) *brokerProc {
 		b.cmd.Wait()
 	})
 	r := bufio.NewReader(stderr)
-	line, err := r.ReadString('\n')
-	if !strings.Contains(line, "broker serving at "+b.sock) {
-		t.Fatalf("agentctl serve: %q, %v", line, err)
+	var seen []string
+	for {
+		l, err := r.ReadString('\n')
+		seen = append(seen, l)
+		if line != nil {
+			line(l)
+		}
+		if strings.Contains(l, "broker serving at "+b.sock) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("agentctl serve %s: %v\n%s", strings.Join(args, " "), err, strings.Join(seen, ""))
+		}
 	}
 	go io.Copy(io.Discard, r)
 	return b

@@ -406,23 +406,9 @@ func TestMCPDocsConfigServes(t *testing.T) {
 		t.Fatalf("docs/agents.md has no stdio agentctl server: %+v", cfg)
 	}
 	e := newEnv(t)
-	cmd := exec.Command(agentctlBin(t), srv.Args...)
-	cmd.Env, cmd.Dir = e.vars, e.dir
-	for k, v := range srv.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	c := mcp.NewClient(&mcp.Implementation{Name: "claude-code", Version: "2"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
-	s, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.ListTools(ctx, nil)
-	if err != nil || len(res.Tools) != 5 {
-		t.Fatalf("tools: %v, %v", res, err)
-	}
+	s := configuredServer(t, ctx, e, srv.Args, srv.Env, "claude-code")
 	got, _ := mcpCall(t, ctx, s, &mcp.CallToolParams{Name: "audit_log"})
 	if text := textOf(got); !strings.Contains(text, `"agent":"`+srv.Env["AGENTCTL_AGENT"]+`"`) {
 		t.Errorf("audit_log is not of the agent the config names: %s", text)
@@ -479,23 +465,9 @@ func TestMCPCodexDocsConfigServes(t *testing.T) {
 	if err := json.Unmarshal(out, &srv); err != nil || !srv.Enabled || srv.Transport.Type != "stdio" || srv.Transport.Command != "agentctl" {
 		t.Fatalf("codex mcp get: %s (%v)", out, err)
 	}
-	cmd := exec.Command(agentctlBin(t), srv.Transport.Args...)
-	cmd.Env, cmd.Dir = e.vars, e.dir
-	for k, v := range srv.Transport.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	c := mcp.NewClient(&mcp.Implementation{Name: "codex-mcp-client", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
-	s, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	res, err := s.ListTools(ctx, nil)
-	if err != nil || len(res.Tools) != 5 {
-		t.Fatalf("tools: %v, %v", res, err)
-	}
+	s := configuredServer(t, ctx, e, srv.Transport.Args, srv.Transport.Env, "codex-mcp-client")
 	agent := srv.Transport.Env["AGENTCTL_AGENT"]
 	if agent != "codex" {
 		t.Errorf("the docs' line names agent %q, want codex", agent)
@@ -507,4 +479,27 @@ func TestMCPCodexDocsConfigServes(t *testing.T) {
 	if text := textOf(got); !strings.Contains(text, `"agent":"codex"`) {
 		t.Errorf("audit_log is not of the agent codex: %s", text)
 	}
+}
+
+// configuredServer starts agentctl with args and env as an agent's MCP
+// configuration says, in e's environment, connects to it as the client
+// name and checks that it lists agentctl's five tools.
+func configuredServer(t *testing.T, ctx context.Context, e *env, args []string, env map[string]string, name string) *mcp.ClientSession {
+	t.Helper()
+	cmd := exec.Command(agentctlBin(t), args...)
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: name, Version: "1"}, nil)
+	s, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	res, err := s.ListTools(ctx, nil)
+	if err != nil || len(res.Tools) != 5 {
+		t.Fatalf("tools: %v, %v", res, err)
+	}
+	return s
 }

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,41 +40,19 @@ func startWebBroker(t *testing.T, dir string, vars []string) *webBroker {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	b := &webBroker{brokerProc: &brokerProc{sock: filepath.Join(dir, "run", "agentctl", "broker.sock")}}
-	b.cmd = exec.Command(agentctlBin(t), "serve", "--foreground", "--socket", b.sock, "--web", fmt.Sprintf("127.0.0.1:%d", port))
-	b.cmd.Env, b.cmd.Dir = vars, dir
-	stderr, err := b.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	b.pid = b.cmd.Process.Pid
-	t.Cleanup(func() {
-		b.cmd.Process.Signal(syscall.SIGTERM)
-		b.cmd.Wait()
-	})
-	r := bufio.NewReader(stderr)
+	b := &webBroker{}
 	page := regexp.MustCompile(`approval page at (http://localhost:\d+)/`)
 	var seen []string
-	for {
-		line, err := r.ReadString('\n')
-		seen = append(seen, line)
-		if m := page.FindStringSubmatch(line); m != nil {
-			b.origin = m[1]
-		}
-		if strings.Contains(line, "broker serving at "+b.sock) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("agentctl serve --web: %v\n%s", err, strings.Join(seen, ""))
-		}
-	}
+	b.brokerProc = startServe(t, vars, dir, filepath.Join(dir, "run", "agentctl", "broker.sock"), nil,
+		[]string{"--web", fmt.Sprintf("127.0.0.1:%d", port)}, func(line string) {
+			seen = append(seen, line)
+			if m := page.FindStringSubmatch(line); m != nil {
+				b.origin = m[1]
+			}
+		})
 	if b.origin != fmt.Sprintf("http://localhost:%d", port) {
 		t.Fatalf("agentctl serve --web names the page %q, want http://localhost:%d:\n%s", b.origin, port, strings.Join(seen, ""))
 	}
-	go io.Copy(io.Discard, r)
 	return b
 }
 

@@ -71,12 +71,27 @@ func Locked(dir, name string, exclusive bool, doc any, fn func() (bool, error)) 
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+name+"-*")
+	return WriteAtomic(filepath.Join(dir, name+".json"), append(out, '\n'))
+}
+
+// WriteAtomic writes b to path, mode 0600, through a temporary file in
+// its directory (created 0700 when missing), synced and renamed over it:
+// a reader sees the old content or the new, never half of it.
+func WriteAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(out, '\n')); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/agentctl/agentctl/pkg/statefile"
 )
 
 // Files the store keeps in its directory (the human's
@@ -106,36 +108,7 @@ func (s *Store) save(u *user) error {
 	if err != nil {
 		return err
 	}
-	return writePrivate(filepath.Join(s.Dir, passkeysFile), b)
-}
-
-// writePrivate writes b to path (mode 0600, in a 0700 directory) through
-// a temporary file, so a reader never sees half of it.
-func writePrivate(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return statefile.WriteAtomic(filepath.Join(s.Dir, passkeysFile), b)
 }
 
 // Count is how many passkeys are enrolled.
@@ -163,7 +136,7 @@ func (s *Store) NewCode() (code string, expires time.Time, err error) {
 	code = raw[:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:]
 	e := enrollment{CodeSHA256: codeSum(code), Expires: s.now().Add(EnrollTTL)}
 	j, _ := json.Marshal(&e)
-	if err := writePrivate(filepath.Join(s.Dir, enrollFile), j); err != nil {
+	if err := statefile.WriteAtomic(filepath.Join(s.Dir, enrollFile), j); err != nil {
 		return "", time.Time{}, err
 	}
 	return code, e.Expires, nil
@@ -204,7 +177,7 @@ func (s *Store) useCode(code string) error {
 			return fmt.Errorf("%w: %d wrong codes closed the enrollment; run `agentctl approvers enroll` again", ErrWrongCode, e.Tries)
 		}
 		j, _ := json.Marshal(&e)
-		writePrivate(path, j)
+		statefile.WriteAtomic(path, j)
 		return ErrWrongCode
 	}
 	return os.Remove(path)
