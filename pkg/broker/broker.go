@@ -177,7 +177,7 @@ func (s *Server) handle(c *net.UnixConn) {
 			s.event(Event{What: "protocol error", PeerUID: uid, PeerPID: pid, Err: fmt.Errorf("hello: %w", err)})
 			return
 		}
-		if b != 0 { // a method name: HTTP
+		if b >= 'A' && b <= 'Z' { // a method name: HTTP
 			closeConn = false
 			s.httpLn.serve(&peerConn{Conn: c, peer: Peer{PID: pid, UID: uid}})
 			return

@@ -14,7 +14,10 @@ import (
 // whose every conversation starts with a frame length, a big-endian u32
 // no larger than 1 MiB and so a first byte of 0, and HTTP (the MCP
 // tools over streamable HTTP, Server.HTTP), whose requests start with a
-// method name. The first byte, peeked and left in the socket, says which.
+// method name, in capitals. The first byte, peeked and left in the
+// socket, says which: a capital letter is HTTP, anything else the
+// broker's protocol, whose reader refuses (and audits) what is not a
+// frame, a huge length included.
 
 // PeerKey is the context key under which Server.HTTP's requests carry
 // their [Peer].

@@ -2,6 +2,8 @@ package broker_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -56,5 +58,29 @@ func TestHTTPAndTheBrokerProtocolShareTheSocket(t *testing.T) {
 	}
 	if got := <-s.stdout; got != "ran\n" {
 		t.Errorf("stdout %q", got)
+	}
+}
+
+// Beside an HTTP handler, what is neither HTTP nor a frame is still the
+// broker protocol's to refuse and audit: a 1 GB length's first byte is
+// not 0, and it is no method name either.
+func TestHugeFrameBesideHTTPIsAProtocolError(t *testing.T) {
+	sock, events := serveServer(t, &broker.Server{Exe: "/bin/sh", Runs: runsAll,
+		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("a frame reached the HTTP handler") })})
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(binary.BigEndian.AppendUint32(nil, 1<<30))
+	c.(*net.UnixConn).CloseWrite()
+	var w proto.Welcome
+	err = proto.ReadAs(c, proto.TWelcome, &w)
+	c.Close()
+	var pe *proto.Error
+	if !errors.As(err, &pe) || pe.Code != proto.CodeProtocol {
+		t.Errorf("answer: %v, want a protocol error", err)
+	}
+	if evs := events(); len(evs) != 1 || evs[0].What != "protocol error" {
+		t.Errorf("events %+v, want one protocol error", evs)
 	}
 }
